@@ -1,0 +1,52 @@
+import CBLAS
+
+/// The one door to OpenBLAS. Everything BLAS-backed in the workbench calls through here;
+/// no other file imports `CBLAS`.
+public enum BLAS {
+    /// C ← alpha · op(A) · op(B) + beta · C, all row-major Float32.
+    ///
+    /// - op(A) is M×K, op(B) is K×N, C is M×N; `lda`, `ldb`, `ldc` are the row strides
+    ///   of the matrices as stored (before transposition).
+    @inline(__always)
+    public static func sgemm(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        precondition(m >= 0 && n >= 0 && k >= 0, "sgemm: negative dimension \(m)×\(n)×\(k)")
+        if m == 0 || n == 0 { return }
+        cblas_sgemm(
+            CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+            Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// The OpenBLAS kernel in use (e.g. "Haswell", "SkylakeX", "Cooperlake").
+    public static var kernelName: String {
+        guard let name = openblas_get_corename() else { return "unknown" }
+        return String(cString: name)
+    }
+
+    /// Number of threads OpenBLAS will use.
+    public static var threadCount: Int { Int(openblas_get_num_threads()) }
+
+    /// Sets the OpenBLAS thread count (takes effect immediately).
+    public static func setThreadCount(_ n: Int) {
+        precondition(n >= 1, "thread count must be ≥ 1, got \(n)")
+        openblas_set_num_threads(Int32(n))
+    }
+
+    /// What CPUID reports and what the OS enables (XCR0) on this processor.
+    public static func cpuFeatures() -> CPUFeatures {
+        #if arch(x86_64) || arch(i386)
+        let f = wb_read_cpu_features()
+        return CPUFeatures(
+            avx: f.avx != 0, avx2: f.avx2 != 0, fma: f.fma != 0,
+            avx512f: f.avx512f != 0, avx512dq: f.avx512dq != 0, avx512cd: f.avx512cd != 0,
+            avx512bw: f.avx512bw != 0, avx512vl: f.avx512vl != 0, avx512bf16: f.avx512bf16 != 0,
+            osxsave: f.osxsave != 0, xcr0: UInt64(f.xcr0))
+        #else
+        return CPUFeatures()
+        #endif
+    }
+}
