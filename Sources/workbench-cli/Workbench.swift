@@ -7,5 +7,15 @@ struct WorkbenchCommand: ParsableCommand {
         commandName: "workbench",
         abstract: "Measure how much each fine-tuning method forgets, and whether ΔW is low-rank.",
         version: WorkbenchInfo.version,
-        subcommands: [])
+        subcommands: [BenchCommand.self])
+
+    /// Accepted before the subcommand name too (`workbench --threads 1 bench`).
+    @OptionGroup var runtime: RuntimeOptions
+
+    /// Applies the OpenBLAS kernel and thread choice (possibly re-executing the process once),
+    /// then runs ArgumentParser as usual.
+    static func main() {
+        BLASKernelLauncher.applyAtProcessStart()
+        main(nil)
+    }
 }
