@@ -1,0 +1,48 @@
+import Foundation
+
+/// One measured figure of `workbench bench`: printed as one JSON line on stdout.
+///
+/// `best` is the best repetition (highest rate, or shortest time for unit "s"), `median` the
+/// median over `reps` repetitions, and `value` repeats `best` as the headline number.
+public struct BenchFigure: Codable, Sendable, Equatable {
+    /// Which measurement, e.g. "sgemm", "sgesdd_values", "sgesdd_full", "memcpy".
+    public var name: String
+    /// Problem size: n for n×n matrices, bytes for memory copies.
+    public var size: Int
+    /// OpenBLAS threads during the measurement.
+    public var threads: Int
+    /// `ProcessInfo.activeProcessorCount`.
+    public var cores: Int
+    /// `BLAS.kernelName` during the measurement.
+    public var blasKernel: String
+    /// The headline number (= `best`).
+    public var value: Double
+    /// "GFLOP/s", "GB/s" or "s".
+    public var unit: String
+    /// Timed repetitions (after one untimed warm-up unless `--quick`).
+    public var reps: Int
+    public var best: Double
+    public var median: Double
+
+    enum CodingKeys: String, CodingKey {
+        case name, size, threads, cores, blasKernel = "blas_kernel", value, unit, reps, best, median
+    }
+
+    public init(
+        name: String, size: Int, threads: Int, cores: Int, blasKernel: String,
+        unit: String, reps: Int, best: Double, median: Double
+    ) {
+        self.name = name; self.size = size; self.threads = threads; self.cores = cores
+        self.blasKernel = blasKernel; self.value = best; self.unit = unit; self.reps = reps
+        self.best = best; self.median = median
+    }
+
+    /// The figure as one line of JSON (keys sorted, no trailing newline).
+    public var jsonLine: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Encoding a struct of strings and finite numbers cannot fail.
+        let data = try! encoder.encode(self)
+        return String(decoding: data, as: UTF8.self)
+    }
+}

@@ -1,0 +1,32 @@
+/// The human-readable side of `workbench bench`: a fixed-width table, one row per figure, so
+/// rows can be printed as figures arrive.
+public enum BenchTable {
+    public static let header = row(["figure", "size", "threads", "best", "median", "unit", "reps", "kernel"])
+
+    public static func row(_ figure: BenchFigure) -> String {
+        row([
+            figure.name, "\(figure.size)", "\(figure.threads)", format(figure.best),
+            format(figure.median), figure.unit, "\(figure.reps)", figure.blasKernel,
+        ])
+    }
+
+    private static let widths = [14, 10, 7, 11, 11, 8, 5, 12]
+
+    private static func row(_ cells: [String]) -> String {
+        zip(cells, widths).map { cell, width in
+            cell.count >= width ? cell : cell + String(repeating: " ", count: width - cell.count)
+        }.joined(separator: " ")
+    }
+
+    /// Four significant digits, without scientific notation for the usual ranges.
+    private static func format(_ x: Double) -> String {
+        if x >= 100 { return String(Int(x.rounded())) }
+        var digits = 3
+        var magnitude = x
+        while magnitude < 1 && magnitude > 0 && digits < 9 { magnitude *= 10; digits += 1 }
+        let scale = pow10(digits)
+        return String((x * scale).rounded() / scale)
+    }
+
+    private static func pow10(_ n: Int) -> Double { (0..<n).reduce(1.0) { r, _ in r * 10 } }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import Testing
+@testable import Workbench
+
+/// Keys every JSON line of `workbench bench` carries.
+private let figureKeys: Set<String> = [
+    "name", "size", "threads", "cores", "blas_kernel", "value", "unit", "reps", "best", "median",
+]
+
+private func quickFigures(only: [String]? = nil) -> [BenchFigure] {
+    var figures: [BenchFigure] = []
+    BenchSuite.run(only: only, settings: BenchSettings(quick: true)) { figures.append($0) }
+    return figures
+}
+
+@Suite("workbench bench")
+struct BenchTests {
+    @Test("--quick: every line is a JSON object with the expected keys and sane values")
+    func quickLinesParse() throws {
+        let figures = quickFigures()
+        #expect(Set(figures.map(\.name)) == ["sgemm", "sgesdd_values", "sgesdd_full", "memcpy"])
+        for figure in figures {
+            let line = figure.jsonLine
+            #expect(!line.contains("\n"))
+            let object = try #require(
+                try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "not an object: \(line)")
+            #expect(Set(object.keys) == figureKeys, "keys of \(line)")
+            #expect(object["name"] as? String == figure.name)
+            #expect((object["reps"] as? Int) == 1, "quick runs one repetition: \(line)")
+            let value = try #require(object["value"] as? Double)
+            let best = try #require(object["best"] as? Double)
+            #expect(value == best && value > 0 && value.isFinite, "\(line)")
+            #expect((object["cores"] as? Int) == ProcessInfo.processInfo.activeProcessorCount)
+            #expect(try JSONDecoder().decode(BenchFigure.self, from: Data(line.utf8)) == figure)
+        }
+    }
+
+    @Test("BLAS figures come at 1 and 2 threads for each quick size; memcpy once")
+    func figureGrid() {
+        let figures = quickFigures()
+        let sgemm = figures.filter { $0.name == "sgemm" }.map { "\($0.size)@\($0.threads)" }
+        #expect(sgemm == ["16@1", "16@2", "33@1", "33@2"])
+        #expect(figures.filter { $0.name == "sgesdd_full" }.count == 4)
+        #expect(figures.filter { $0.name == "memcpy" }.map(\.size) == [1 << 20])
+        #expect(figures.allSatisfy { ($0.unit == "s") == $0.name.hasPrefix("sgesdd") })
+    }
+
+    @Test("--only runs just the named benchmarks; unknown names are reported")
+    func onlySelects() {
+        #expect(Set(quickFigures(only: ["memcpy"]).map(\.name)) == ["memcpy"])
+        #expect(Set(quickFigures(only: ["svd", "memcpy"]).map(\.name)) == ["sgesdd_values", "sgesdd_full", "memcpy"])
+        #expect(BenchSuite.unknownNames(in: ["sgemm", "nf4", "svd"]) == ["nf4"])
+        #expect(BenchSuite.names == ["sgemm", "svd", "memcpy"])
+    }
+
+    @Test("best is the highest rate, or the shortest time; median is the middle repetition")
+    func bestAndMedian() {
+        let seconds = [0.4, 0.1, 0.2]
+        let rate = BenchTiming.rateFigure(name: "r", size: 1, threads: 1, unit: "GB/s", work: 2, seconds: seconds)
+        #expect(rate.best == 20 && rate.median == 10 && rate.value == rate.best && rate.reps == 3)
+        let time = BenchTiming.timeFigure(name: "t", size: 1, threads: 1, seconds: seconds)
+        #expect(time.best == 0.1 && time.median == 0.2 && time.unit == "s")
+        #expect(BenchTiming.median([4, 1, 3, 2]) == 2.5)
+    }
+
+    @Test("the table row starts with the figure name and shows best, median and unit")
+    func tableRow() {
+        let figure = BenchFigure(name: "sgemm", size: 512, threads: 2, cores: 2, blasKernel: "SkylakeX",
+                                 unit: "GFLOP/s", reps: 10, best: 187.4, median: 0.01234)
+        let row = BenchTable.row(figure)
+        #expect(row.hasPrefix("sgemm "))
+        for cell in ["512", "187", "0.01234", "GFLOP/s", "SkylakeX"] {
+            #expect(row.contains(cell), "\(cell) missing from \(row)")
+        }
+    }
+}
