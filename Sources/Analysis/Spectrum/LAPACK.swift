@@ -45,8 +45,9 @@ enum LAPACK {
         u: UnsafeMutablePointer<Float>, vt: UnsafeMutablePointer<Float>
     ) throws(SVDError) {
         precondition(m >= 1 && n >= 1, "sgesdd: empty matrix \(m)×\(n) (handle before calling)")
+        let (elements, overflow) = m.multipliedReportingOverflow(by: n)
         precondition(
-            m <= Int(Int32.max) && n <= Int(Int32.max) && m.multipliedReportingOverflow(by: n).partialValue <= Int(Int32.max),
+            !overflow && elements <= Int(Int32.max),
             "sgesdd: \(m)×\(n) exceeds LAPACK's 32-bit indexing")
         let k = min(m, n)
         // LAPACK sees Aᵀ: rows n, columns m, leading dimension n.
