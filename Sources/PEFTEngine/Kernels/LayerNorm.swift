@@ -49,8 +49,12 @@ enum LayerNorm {
             for c in 0..<C {
                 let xhat = (xr[c] - m) * s
                 dxr[c] += s * (d[c] * weight[c] - gMean - xhat * gxMean)
-                if let dweight { dweight[c] += d[c] * xhat }
-                if let dbias { dbias[c] += d[c] }
+            }
+            if let dweight {
+                for c in 0..<C { dweight[c] += d[c] * (xr[c] - m) * s }
+            }
+            if let dbias {
+                for c in 0..<C { dbias[c] += d[c] }
             }
         }
     }

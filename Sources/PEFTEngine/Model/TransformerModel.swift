@@ -158,7 +158,7 @@ public final class TransformerModel {
             LayerNorm.forward(out: a.ln2.at(xC), mean: a.ln2Mean.at(xN), rstd: a.ln2Rstd.at(xN),
                               x: a.residMid.at(xC), weight: value(blk.ln2W), bias: value(blk.ln2B), N: N, C: C)
             linearForward(LinearSite(layer: l, kind: .fc), x: a.ln2.at(xC), y: a.fcPre.at(xF), M: N)
-            GELU.forward(out: a.fcAct.at(xF), x: a.fcPre.at(xF), N: N * F)
+            GELU.forward(out: a.fcAct.at(xF), gate: a.geluGate.at(xF), x: a.fcPre.at(xF), N: N * F)
             linearForward(LinearSite(layer: l, kind: .proj), x: a.fcAct.at(xF), y: a.mlpOut.at(xC), M: N)
             Residual.forward(out: a.resid.at(xC + N * C), a: a.residMid.at(xC), b: a.mlpOut.at(xC), N: N * C)
         }
@@ -201,7 +201,7 @@ public final class TransformerModel {
             linearBackward(LinearSite(layer: l, kind: .proj), x: a.fcAct.at(xF), y: a.mlpOut.at(xC),
                            dy: g, dx: a.dfcAct.pointer, M: N)
             a.dfcPre.zero(0..<(N * F))
-            GELU.backward(dx: a.dfcPre.pointer, dout: a.dfcAct.pointer, x: a.fcPre.at(xF), N: N * F)
+            GELU.backward(dx: a.dfcPre.pointer, dout: a.dfcAct.pointer, x: a.fcPre.at(xF), gate: a.geluGate.at(xF), N: N * F)
             a.dln.zero(0..<(N * C))
             linearBackward(LinearSite(layer: l, kind: .fc), x: a.ln2.at(xC), y: a.fcPre.at(xF),
                            dy: a.dfcPre.pointer, dx: a.dln.pointer, M: N)
