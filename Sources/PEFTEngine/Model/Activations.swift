@@ -2,7 +2,8 @@
 /// allocated once for at most `maxB` sequences of `maxT` tokens and `maxP` prefix rows.
 ///
 /// A call with (B, T) packs each buffer densely for that call: N = B·T rows, per-layer
-/// blocks of N·C (or N·F, B·NH·T·S) elements, S = P + T. Shapes, with L layers:
+/// blocks of N·C (or N·F, B·NH·T·S) elements, S = P + T. Each buffer's shape is written
+/// beside it below (L layers).
 public final class Activations {
     public let maxB: Int, maxT: Int, maxP: Int
 

@@ -10,6 +10,10 @@
 /// (and the prefix's gradients) without allocating; callers zero gradients between steps
 /// (`parameters.zeroGradients()`, done by `Trainer`). Weights whose `requiresGrad` is
 /// false get no weight-gradient GEMM at all.
+///
+/// PEFT seams: (a) `linearHook` at every linear site; (b) per-view `requiresGrad`;
+/// (c) `prefix` keys/values per layer; (d) the embedding is a separate kernel writing
+/// resid[0], so prompt tuning can prepend soft-prompt rows there (not implemented yet).
 public final class TransformerModel {
     public let config: ModelConfig
     public let parameters: ParameterStore
