@@ -1,0 +1,169 @@
+import Foundation
+
+/// Causal multi-head scaled dot-product attention (Vaswani et al. 2017) with an optional
+/// prefix of P extra key/value rows per head (prefix tuning, Li & Liang 2021):
+///
+///     keys_h   = [prefixK_h ; K_h]     (P + T rows of HS)
+///     values_h = [prefixV_h ; V_h]
+///     att[b,h,t,:] = softmax over s < P + t + 1 of (Q_bh[t] · keys_h[s]) / √HS   (0 elsewhere)
+///     out[b,t,h·HS ..< (h+1)·HS] = att[b,h,t,:] · values_h
+///
+/// Every query sees all P prefix rows, then the causal part. The prefix is shared across
+/// the batch. Head h occupies channels h·HS ..< (h+1)·HS of q, k, v and out.
+/// Per (b, h) the products are small sgemms over the full T×(P+T) block; the masked upper
+/// triangle holds probability 0, so it contributes nothing forward or backward.
+enum Attention {
+    /// Shapes (S = P + T):
+    /// - q, k, v: [B, T, C]; prefixK, prefixV: [NH, P, HS] (nil iff P = 0)
+    /// - att: [B, NH, T, S] softmax probabilities, cached for backward
+    /// - out: [B, T, C] (overwritten)
+    static func forward(
+        out: UnsafeMutablePointer<Float>, att: UnsafeMutablePointer<Float>,
+        q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+        prefixK: UnsafePointer<Float>?, prefixV: UnsafePointer<Float>?,
+        B: Int, T: Int, C: Int, NH: Int, P: Int
+    ) {
+        precondition(C % NH == 0, "Attention: C = \(C) not divisible by NH = \(NH)")
+        precondition(P == 0 || (prefixK != nil && prefixV != nil), "Attention: P = \(P) but no prefix buffers")
+        let HS = C / NH, S = P + T
+        let scale = 1 / Float(HS).squareRoot()
+        for b in 0..<B {
+            for h in 0..<NH {
+                let qbh = q + b * T * C + h * HS, kbh = k + b * T * C + h * HS, vbh = v + b * T * C + h * HS
+                let scores = att + (b * NH + h) * T * S
+                if P > 0 {
+                    BLAS.sgemm(transA: false, transB: true, m: T, n: P, k: HS, alpha: scale, a: qbh, lda: C,
+                               b: prefixK! + h * P * HS, ldb: HS, beta: 0, c: scores, ldc: S)
+                }
+                BLAS.sgemm(transA: false, transB: true, m: T, n: T, k: HS, alpha: scale, a: qbh, lda: C,
+                           b: kbh, ldb: C, beta: 0, c: scores + P, ldc: S)
+                for t in 0..<T {
+                    softmaxRow(scores + t * S, visible: P + t + 1, width: S)
+                }
+                let obh = out + b * T * C + h * HS
+                BLAS.sgemm(transA: false, transB: false, m: T, n: HS, k: T, alpha: 1, a: scores + P, lda: S,
+                           b: vbh, ldb: C, beta: 0, c: obh, ldc: C)
+                if P > 0 {
+                    BLAS.sgemm(transA: false, transB: false, m: T, n: HS, k: P, alpha: 1, a: scores, lda: S,
+                               b: prefixV! + h * P * HS, ldb: HS, beta: 1, c: obh, ldc: C)
+                }
+            }
+        }
+    }
+
+    /// In-place softmax of the first `visible` entries of a row; entries visible..<width set to 0.
+    @inline(__always)
+    private static func softmaxRow(_ row: UnsafeMutablePointer<Float>, visible: Int, width: Int) {
+        var maxS = -Float.infinity
+        for s in 0..<visible where row[s] > maxS { maxS = row[s] }
+        var sum: Float = 0
+        for s in 0..<visible {
+            let e = expf(row[s] - maxS)
+            row[s] = e
+            sum += e
+        }
+        let inv = 1 / sum
+        for s in 0..<visible { row[s] *= inv }
+        for s in visible..<width { row[s] = 0 }
+    }
+
+    /// Accumulates dq, dk, dv [B, T, C] and, when non-nil, dprefixK, dprefixV [NH, P, HS].
+    /// - datt: scratch [T, S], overwritten (no allocation inside).
+    ///
+    /// With A the probabilities and dA = dout · valuesᵀ:
+    /// `dvalues += Aᵀ · dout`, `dZ = A ⊙ (dA − rowsum(A ⊙ dA)) / √HS`,
+    /// `dq += dZ · keys`, `dkeys += dZᵀ · q`.
+    static func backward(
+        dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>,
+        dprefixK: UnsafeMutablePointer<Float>?, dprefixV: UnsafeMutablePointer<Float>?,
+        datt: UnsafeMutablePointer<Float>,
+        dout: UnsafePointer<Float>, att: UnsafePointer<Float>,
+        q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+        prefixK: UnsafePointer<Float>?, prefixV: UnsafePointer<Float>?,
+        B: Int, T: Int, C: Int, NH: Int, P: Int
+    ) {
+        let HS = C / NH, S = P + T
+        let scale = 1 / Float(HS).squareRoot()
+        for b in 0..<B {
+            for h in 0..<NH {
+                let off = b * T * C + h * HS
+                let qbh = q + off, kbh = k + off, vbh = v + off, dobh = dout + off
+                let A = att + (b * NH + h) * T * S
+                // dA = dout · valuesᵀ
+                BLAS.sgemm(transA: false, transB: true, m: T, n: T, k: HS, alpha: 1, a: dobh, lda: C,
+                           b: vbh, ldb: C, beta: 0, c: datt + P, ldc: S)
+                BLAS.sgemm(transA: true, transB: false, m: T, n: HS, k: T, alpha: 1, a: A + P, lda: S,
+                           b: dobh, ldb: C, beta: 1, c: dv + off, ldc: C)
+                if P > 0 {
+                    BLAS.sgemm(transA: false, transB: true, m: T, n: P, k: HS, alpha: 1, a: dobh, lda: C,
+                               b: prefixV! + h * P * HS, ldb: HS, beta: 0, c: datt, ldc: S)
+                    if let dprefixV {
+                        BLAS.sgemm(transA: true, transB: false, m: P, n: HS, k: T, alpha: 1, a: A, lda: S,
+                                   b: dobh, ldb: C, beta: 1, c: dprefixV + h * P * HS, ldc: HS)
+                    }
+                }
+                // softmax backward, in place: datt becomes dZ (scaled by 1/√HS).
+                for t in 0..<T {
+                    let a = A + t * S, d = datt + t * S
+                    let visible = P + t + 1
+                    var dot: Float = 0
+                    for s in 0..<visible { dot += a[s] * d[s] }
+                    for s in 0..<visible { d[s] = a[s] * (d[s] - dot) * scale }
+                    for s in visible..<S { d[s] = 0 }
+                }
+                BLAS.sgemm(transA: false, transB: false, m: T, n: HS, k: T, alpha: 1, a: datt + P, lda: S,
+                           b: kbh, ldb: C, beta: 1, c: dq + off, ldc: C)
+                BLAS.sgemm(transA: true, transB: false, m: T, n: HS, k: T, alpha: 1, a: datt + P, lda: S,
+                           b: qbh, ldb: C, beta: 1, c: dk + off, ldc: C)
+                if P > 0 {
+                    BLAS.sgemm(transA: false, transB: false, m: T, n: HS, k: P, alpha: 1, a: datt, lda: S,
+                               b: prefixK! + h * P * HS, ldb: HS, beta: 1, c: dq + off, ldc: C)
+                    if let dprefixK {
+                        BLAS.sgemm(transA: true, transB: false, m: P, n: HS, k: T, alpha: 1, a: datt, lda: S,
+                                   b: qbh, ldb: C, beta: 1, c: dprefixK + h * P * HS, ldc: HS)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Plain-loop reference of `forward` (tests only); `att` as in `forward`.
+    static func forwardReference(
+        out: UnsafeMutablePointer<Float>, att: UnsafeMutablePointer<Float>,
+        q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+        prefixK: UnsafePointer<Float>?, prefixV: UnsafePointer<Float>?,
+        B: Int, T: Int, C: Int, NH: Int, P: Int
+    ) {
+        let HS = C / NH, S = P + T
+        let scale = 1 / Float(HS).squareRoot()
+        for b in 0..<B {
+            for h in 0..<NH {
+                for t in 0..<T {
+                    let row = att + ((b * NH + h) * T + t) * S
+                    let qt = q + (b * T + t) * C + h * HS
+                    for s in 0..<S {
+                        var dot: Float = 0
+                        if s < P {
+                            let key = prefixK! + (h * P + s) * HS
+                            for i in 0..<HS { dot += qt[i] * key[i] }
+                        } else if s - P <= t {
+                            let key = k + (b * T + s - P) * C + h * HS
+                            for i in 0..<HS { dot += qt[i] * key[i] }
+                        }
+                        row[s] = dot * scale
+                    }
+                    softmaxRow(row, visible: P + t + 1, width: S)
+                    let o = out + (b * T + t) * C + h * HS
+                    for i in 0..<HS {
+                        var acc: Float = 0
+                        for s in 0..<(P + t + 1) {
+                            let value = s < P ? prefixV! + (h * P + s) * HS : v + (b * T + s - P) * C + h * HS
+                            acc += row[s] * value[i]
+                        }
+                        o[i] = acc
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+
+/// Softmax cross-entropy with a per-token mask:
+/// `loss = Σ_n mask[n] · (−log softmax(logits[n])[target[n]]) / Σ_n mask[n]`.
+///
+/// Only masked-in tokens (mask > 0) count; the mask may weight tokens. When Σ mask = 0
+/// the loss is defined as 0 and the gradient is 0.
+enum CrossEntropy {
+    /// - logits: [N, V] (N = B·T); probs: [N, V] softmax output, cached for backward
+    /// - targets: [N] in 0..<V (read only where mask ≠ 0); mask: [N]
+    /// - losses: [N] per-token negative log-likelihood (computed for every token)
+    /// - returns the masked mean, accumulated in Double.
+    @discardableResult
+    static func forward(
+        probs: UnsafeMutablePointer<Float>, losses: UnsafeMutablePointer<Float>,
+        logits: UnsafePointer<Float>, targets: UnsafePointer<Int32>, mask: UnsafePointer<Float>, N: Int, V: Int
+    ) -> Float {
+        var total: Double = 0
+        var weight: Double = 0
+        for n in 0..<N {
+            let z = logits + n * V, p = probs + n * V
+            var maxZ = -Float.infinity
+            for i in 0..<V where z[i] > maxZ { maxZ = z[i] }
+            var sum: Float = 0
+            for i in 0..<V {
+                let e = expf(z[i] - maxZ)
+                p[i] = e
+                sum += e
+            }
+            let inv = 1 / sum
+            for i in 0..<V { p[i] *= inv }
+            let target = Int(targets[n])
+            if mask[n] != 0 {
+                precondition(target >= 0 && target < V, "CrossEntropy: target \(target) at row \(n) outside 0..<\(V)")
+            }
+            // log p[target] = z[target] − maxZ − log(sum), stable even when p underflows.
+            let nll = (target >= 0 && target < V) ? -(z[target] - maxZ - logf(sum)) : 0
+            losses[n] = nll
+            total += Double(mask[n]) * Double(nll)
+            weight += Double(mask[n])
+        }
+        return weight == 0 ? 0 : Float(total / weight)
+    }
+
+    /// Accumulates `dlogits[n] += dloss · mask[n] / Σ mask · (probs[n] − onehot(target[n]))`.
+    static func backward(
+        dlogits: UnsafeMutablePointer<Float>, probs: UnsafePointer<Float>,
+        targets: UnsafePointer<Int32>, mask: UnsafePointer<Float>, dloss: Float, N: Int, V: Int
+    ) {
+        var weight: Double = 0
+        for n in 0..<N { weight += Double(mask[n]) }
+        if weight == 0 { return }
+        let scale = dloss / Float(weight)
+        for n in 0..<N where mask[n] != 0 {
+            let s = scale * mask[n]
+            let p = probs + n * V, d = dlogits + n * V
+            for i in 0..<V { d[i] += s * p[i] }
+            d[Int(targets[n])] -= s
+        }
+    }
+}

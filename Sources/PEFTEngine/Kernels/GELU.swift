@@ -1,0 +1,39 @@
+import Foundation
+
+/// GELU, tanh approximation (Hendrycks & Gimpel 2016; as in GPT-2 and PyTorch's
+/// `gelu(x, approximate="tanh")` — NOT PyTorch's default exact-erf `nn.GELU()`):
+/// `gelu(x) = ½ x (1 + tanh(u))`, `u = √(2/π) (x + 0.044715 x³)`.
+///
+/// Computed through the identity ½(1 + tanh u) = σ(2u) = 1 / (1 + e^(−2u)), with the
+/// vectorisable `FastExp.exp` instead of glibc's much slower `tanhf` (same function,
+/// rounding differs by a few ulps).
+enum GELU {
+    static let sqrt2OverPi: Float = 0.797_884_56  // √(2/π)
+    static let cubic: Float = 0.044_715
+
+    /// out[i] = gelu(x[i]) for i in 0..<N; gate[i] = σ(2u(x[i])) is cached for backward.
+    static func forward(out: UnsafeMutablePointer<Float>, gate: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, N: Int) {
+        for i in 0..<N {
+            let v = x[i]
+            let u = sqrt2OverPi * (v + cubic * v * v * v)
+            let s = 1 / (1 + FastExp.exp(-2 * u))
+            gate[i] = s
+            out[i] = v * s
+        }
+    }
+
+    /// dx[i] += gelu'(x[i]) · dout[i], with
+    /// `gelu'(x) = ½(1 + tanh u) + ½ x (1 − tanh² u) √(2/π)(1 + 3·0.044715 x²)`
+    /// `         = s + 2 x s (1 − s) √(2/π)(1 + 3·0.044715 x²)`, s = σ(2u).
+    /// `gate` is forward's cache, so this loop has no transcendental call and vectorises.
+    static func backward(
+        dx: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, x: UnsafePointer<Float>,
+        gate: UnsafePointer<Float>, N: Int
+    ) {
+        for i in 0..<N {
+            let v = x[i], s = gate[i]
+            let local = s + 2 * v * s * (1 - s) * sqrt2OverPi * (1 + 3 * cubic * v * v)
+            dx[i] += local * dout[i]
+        }
+    }
+}

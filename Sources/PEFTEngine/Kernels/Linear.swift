@@ -1,0 +1,74 @@
+/// Fully connected layer, PyTorch convention: `y = x · Wᵀ + b`, W stored [OC, IC] (out, in).
+///
+/// The fast path is one sgemm over all M = B·T rows; `forwardReference`/`backwardReference`
+/// are the plain loops it is tested against.
+enum Linear {
+    /// - x: [M, IC], weight: [OC, IC], bias: [OC] or nil, out: [M, OC] (overwritten)
+    static func forward(
+        out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+        bias: UnsafePointer<Float>?, M: Int, IC: Int, OC: Int
+    ) {
+        if let bias {
+            for m in 0..<M { (out + m * OC).update(from: bias, count: OC) }
+        }
+        BLAS.sgemm(
+            transA: false, transB: true, m: M, n: OC, k: IC, alpha: 1, a: x, lda: IC,
+            b: weight, ldb: IC, beta: bias == nil ? 0 : 1, c: out, ldc: OC)
+    }
+
+    /// Accumulates `dx += dout · W`, and, when non-nil, `dweight += doutᵀ · x`,
+    /// `dbias += Σ_rows dout`. Passing nil for dweight is how frozen weights skip the
+    /// (M·IC·OC-flop) weight gradient; nil dx skips the input gradient.
+    static func backward(
+        dx: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>?, dbias: UnsafeMutablePointer<Float>?,
+        dout: UnsafePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>, M: Int, IC: Int, OC: Int
+    ) {
+        if let dx {
+            BLAS.sgemm(
+                transA: false, transB: false, m: M, n: IC, k: OC, alpha: 1, a: dout, lda: OC,
+                b: weight, ldb: IC, beta: 1, c: dx, ldc: IC)
+        }
+        if let dweight {
+            BLAS.sgemm(
+                transA: true, transB: false, m: OC, n: IC, k: M, alpha: 1, a: dout, lda: OC,
+                b: x, ldb: IC, beta: 1, c: dweight, ldc: IC)
+        }
+        if let dbias {
+            for m in 0..<M {
+                let d = dout + m * OC
+                for o in 0..<OC { dbias[o] += d[o] }
+            }
+        }
+    }
+
+    /// Plain-loop reference of `forward` (tests only).
+    static func forwardReference(
+        out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+        bias: UnsafePointer<Float>?, M: Int, IC: Int, OC: Int
+    ) {
+        for m in 0..<M {
+            for o in 0..<OC {
+                var acc: Float = bias?[o] ?? 0
+                for i in 0..<IC { acc += x[m * IC + i] * weight[o * IC + i] }
+                out[m * OC + o] = acc
+            }
+        }
+    }
+
+    /// Plain-loop reference of `backward` (tests only).
+    static func backwardReference(
+        dx: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>?, dbias: UnsafeMutablePointer<Float>?,
+        dout: UnsafePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>, M: Int, IC: Int, OC: Int
+    ) {
+        for m in 0..<M {
+            for o in 0..<OC {
+                let d = dout[m * OC + o]
+                for i in 0..<IC {
+                    dx?[m * IC + i] += d * weight[o * IC + i]
+                    dweight?[o * IC + i] += d * x[m * IC + i]
+                }
+                dbias?[o] += d
+            }
+        }
+    }
+}

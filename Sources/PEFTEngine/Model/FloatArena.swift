@@ -1,0 +1,39 @@
+/// A fixed-size, zero-initialised block of Float32 with a stable address.
+///
+/// The engine's parameter, gradient, optimizer-moment and activation buffers are arenas:
+/// allocated once, pointed into by named views, freed in `deinit`. Hot loops take
+/// `pointer` (plus an offset) and never allocate.
+public final class FloatArena {
+    /// Number of Float elements.
+    public let count: Int
+    /// Base address; valid for the arena's lifetime.
+    public let pointer: UnsafeMutablePointer<Float>
+
+    public init(count: Int) {
+        precondition(count >= 0, "FloatArena: negative count \(count)")
+        self.count = count
+        pointer = .allocate(capacity: max(count, 1))
+        pointer.initialize(repeating: 0, count: max(count, 1))
+    }
+
+    deinit { pointer.deallocate() }
+
+    /// Address of element `offset`.
+    @inline(__always)
+    public func at(_ offset: Int) -> UnsafeMutablePointer<Float> { pointer + offset }
+
+    /// Sets elements `range` to zero.
+    public func zero(_ range: Range<Int>) {
+        precondition(range.lowerBound >= 0 && range.upperBound <= count, "FloatArena.zero: \(range) outside 0..<\(count)")
+        (pointer + range.lowerBound).update(repeating: 0, count: range.count)
+    }
+
+    /// Sets every element to zero.
+    public func zeroAll() { zero(0..<count) }
+
+    /// A copy of elements `range` (for checkpoints and tests, not hot paths).
+    public func copy(_ range: Range<Int>) -> [Float] {
+        precondition(range.lowerBound >= 0 && range.upperBound <= count, "FloatArena.copy: \(range) outside 0..<\(count)")
+        return Array(UnsafeBufferPointer(start: pointer + range.lowerBound, count: range.count))
+    }
+}
