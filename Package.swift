@@ -39,7 +39,9 @@ let package = Package(
             ]),
 
         // MARK: Tests
-        .testTarget(name: "PEFTEngineTests", dependencies: ["PEFTEngine"]),
+        .testTarget(
+            name: "PEFTEngineTests", dependencies: ["PEFTEngine"],
+            resources: [.copy("Fixtures")]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "PEFTEngine"]),
         .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "PEFTEngine"]),
         .testTarget(name: "CLITests", dependencies: ["workbench-cli"]),
