@@ -7,5 +7,5 @@ struct WorkbenchCommand: ParsableCommand {
         commandName: "workbench",
         abstract: "Measure how much each fine-tuning method forgets, and whether ΔW is low-rank.",
         version: WorkbenchInfo.version,
-        subcommands: [])
+        subcommands: [InspectCommand.self])
 }

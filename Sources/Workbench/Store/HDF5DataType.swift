@@ -76,7 +76,9 @@ public struct HDF5Filter: Equatable, Sendable, CustomStringConvertible {
     /// Client parameters (deflate: the gzip level).
     public var parameters: [UInt32]
 
+    /// The name, with the client parameters in parentheses — except for shuffle, whose only
+    /// parameter is the element size HDF5 fills in itself.
     public var description: String {
-        parameters.isEmpty ? name : name + "(" + parameters.map(String.init).joined(separator: ", ") + ")"
+        parameters.isEmpty || id == 2 ? name : name + "(" + parameters.map(String.init).joined(separator: ", ") + ")"
     }
 }

@@ -92,7 +92,10 @@ enum H5 {
         H5Eclear2(wb_h5e_default())
         var parts: [String] = []
         if let first = box.messages.first { parts.append(first) }
-        if let last = box.messages.last, box.messages.count > 1, last != parts.first { parts.append(last) }
+        if let last = box.messages.last, box.messages.count > 1, let first = parts.first, last != first {
+            // The innermost message often repeats the outermost one and adds the reason: keep it alone.
+            if last.hasPrefix(first) { parts = [last] } else { parts.append(last) }
+        }
         return HDF5Error(call: call, status: status, file: at.file, object: at.object,
                          detail: parts.joined(separator: ": "))
     }
@@ -582,7 +585,11 @@ enum H5 {
             }
             return scalar ? .double(values[0]) : .doubles(values)
         case .string(let length, let utf8):
-            let memType = try stringType(length: length, utf8: utf8, at)
+            // Variable-length strings are read as C strings; fixed-length ones in the file's own
+            // layout (its padding: NUL-terminated, NUL-padded or space-padded), trimmed below.
+            let memType = length == nil
+                ? try stringType(length: nil, utf8: utf8, at)
+                : try handle("H5Tcopy", at, .dataType) { H5Tcopy(fileType) }
             var values: [String] = []
             if count == 0 {
                 values = []
@@ -591,9 +598,11 @@ enum H5 {
                 try bytes.withUnsafeMutableBytes { raw in
                     _ = try checked(readCall, at) { read(memType.id, raw.baseAddress) }
                 }
+                let spacePadded = H5Tget_strpad(fileType) == H5T_STR_SPACEPAD
                 for index in 0..<count {
-                    let slice = bytes[(index * length)..<((index + 1) * length)]
-                    values.append(String(decoding: slice.prefix { $0 != 0 }, as: UTF8.self))
+                    var slice = bytes[(index * length)..<((index + 1) * length)].prefix { $0 != 0 }
+                    if spacePadded { while slice.last == UInt8(ascii: " ") { slice = slice.dropLast() } }
+                    values.append(String(decoding: slice, as: UTF8.self))
                 }
             } else {
                 var pointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
