@@ -87,6 +87,19 @@ struct StoreTransactionTests {
         }
     }
 
+    @Test("Updating a damaged file fails with an error naming it, and leaves it and no temporary behind")
+    func updateDamagedFile() throws {
+        try withTemporaryFolder { folder in
+            let url = folder.appendingPathComponent("damaged.h5")
+            try "not HDF5 at all".write(to: url, atomically: false, encoding: .utf8)
+            let error = try #require(throws: HDF5Error.self) { try HDF5Transaction.update(at: url) }
+            #expect(error.call == "H5Fopen")
+            #expect(error.file == url.path)
+            #expect(try folderContents(folder) == ["damaged.h5"])
+            #expect(try String(contentsOf: url, encoding: .utf8) == "not HDF5 at all")
+        }
+    }
+
     @Test("Stale temporaries of dead writers are removed on the next create; live writers' are kept")
     func staleTemporaryCleanup() throws {
         try withTemporaryFolder { folder in
