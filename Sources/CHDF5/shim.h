@@ -18,4 +18,10 @@ static inline unsigned wb_h5f_acc_trunc(void) { return H5F_ACC_TRUNC; }
 static inline unsigned wb_h5f_acc_excl(void) { return H5F_ACC_EXCL; }
 static inline unsigned wb_h5f_acc_rdonly(void) { return H5F_ACC_RDONLY; }
 static inline unsigned wb_h5f_acc_rdwr(void) { return H5F_ACC_RDWR; }
+// Further object-like macros the store needs (size_t / hid_t constants).
+static inline size_t wb_h5t_variable(void) { return H5T_VARIABLE; }
+static inline hid_t wb_h5e_default(void) { return H5E_DEFAULT; }
+static inline hid_t wb_h5p_attribute_create(void) { return H5P_ATTRIBUTE_CREATE; }
+static inline H5Z_filter_t wb_h5z_filter_deflate(void) { return H5Z_FILTER_DEFLATE; }
+static inline H5Z_filter_t wb_h5z_filter_shuffle(void) { return H5Z_FILTER_SHUFFLE; }
 #endif

@@ -1,0 +1,56 @@
+import Foundation
+
+/// An open HDF5 file; closed when the last reference (including its groups and datasets) goes.
+///
+/// Opening never crashes or hangs on a bad file: a missing, truncated or non-HDF5 file throws
+/// one `HDF5Error` from `H5Fopen` naming the path and HDF5's reason ("truncated file: eof = …",
+/// "file signature not found", "No such file or directory"). File locking is on where the file
+/// system supports it, so a file another process holds open for writing is refused at once.
+/// New results files are written through `HDF5Transaction`, never in place.
+public final class HDF5File {
+    /// Where the file is on disk.
+    public let url: URL
+    /// Whether the file was opened for writing.
+    public let isWritable: Bool
+    let handle: H5Handle
+
+    init(url: URL, handle: H5Handle, isWritable: Bool) {
+        self.url = url
+        self.handle = handle
+        self.isWritable = isWritable
+    }
+
+    /// Opens an existing HDF5 file, read-only unless `writable`.
+    ///
+    /// Writing in place is not crash-safe; prefer `HDF5Transaction.update(at:)` for results files.
+    public static func open(_ url: URL, writable: Bool = false) throws -> HDF5File {
+        let handle = try H5.openFile(url.path, writable: writable)
+        return HDF5File(url: url, handle: handle, isWritable: writable)
+    }
+
+    var location: H5Where { H5Where(file: url.path, object: nil) }
+
+    /// The root group "/".
+    public func root() throws -> HDF5Group {
+        precondition(handle.isOpen, "HDF5File \(url.path) used after close")
+        let group = try H5.openGroup(handle.id, "/", location.appending("/"))
+        return HDF5Group(file: self, path: "/", handle: group)
+    }
+
+    /// Whether the root carries the completeness marker `workbench_complete = 1`, written last
+    /// by `HDF5Transaction.commit()`.
+    public func isComplete() throws -> Bool {
+        let root = try root()
+        guard try root.hasAttribute(HDF5Transaction.completeMarker) else { return false }
+        return try root.attribute(HDF5Transaction.completeMarker) == .integer(1)
+    }
+
+    /// Closes the file now; groups and datasets obtained from it become unusable.
+    /// Throws if HDF5 fails to flush and close.
+    public func close() throws {
+        try H5.closeFile(handle, location)
+    }
+
+    /// Whether the file is still open.
+    public var isOpen: Bool { handle.isOpen }
+}
