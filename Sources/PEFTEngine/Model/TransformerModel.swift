@@ -94,7 +94,8 @@ public final class TransformerModel {
         linearHook?.forward(site: site, x: x, y: y, rows: M)
     }
 
-    /// The one backward path of every linear site: hook first, then `dx += dy·W_eff`,
+    /// The one backward path of every linear site: hook first (it may replace dy by the
+    /// gradient of the base output), then `dx += dy_base·W_eff`,
     /// and the stored weight/bias gradients only where they require grad.
     /// - x: [M, in] (forward input), y: [M, out] (forward output), dy: [M, out], dx: [M, in]
     func linearBackward(
@@ -103,11 +104,11 @@ public final class TransformerModel {
     ) {
         let (IC, OC) = site.features(config)
         let b = blocks[site.layer], kind = kindIndex(site.kind)
-        linearHook?.backward(site: site, x: x, y: y, dy: dy, dx: dx, rows: M)
+        let dyBase = linearHook?.backward(site: site, x: x, y: y, dy: dy, dx: dx, rows: M) ?? dy
         let weight = linearHook?.effectiveWeight(for: site) ?? UnsafePointer(value(b.linearW[kind]))
         Linear.backward(
             dx: dx, dweight: grad(b.linearW[kind]), dbias: grad(b.linearB[kind]),
-            dout: dy, x: x, weight: weight, M: M, IC: IC, OC: OC)
+            dout: dyBase, x: x, weight: weight, M: M, IC: IC, OC: OC)
     }
 
     // MARK: Forward

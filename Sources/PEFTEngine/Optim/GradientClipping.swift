@@ -15,6 +15,14 @@ public enum GradientClipping {
         return sum.squareRoot()
     }
 
+    /// Multiplies the gradients of `segments` by `factor` (clipping across several arenas).
+    public static func scale(_ arena: FloatArena, segments: [TrainableSegment], by factor: Float) {
+        let g = arena.pointer
+        for s in segments {
+            for i in s.range { g[i] *= factor }
+        }
+    }
+
     /// Clips in place; returns the norm before clipping.
     @discardableResult
     public static func clip(_ arena: FloatArena, segments: [TrainableSegment], maxNorm: Float) -> Double {

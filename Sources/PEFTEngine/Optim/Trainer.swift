@@ -1,5 +1,7 @@
-/// One training step and evaluation for a `TransformerModel`: zero grads → forward →
-/// backward → clip → AdamW at the scheduled rate. Knows nothing of data sources or files.
+/// One training step and evaluation for a `TransformerModel`, optionally wrapped by a PEFT
+/// method: zero grads → method.prepareForward → forward → backward → method.finishBackward →
+/// clip (one global norm over the base's trainable views and the method's tensors) → AdamW at
+/// the scheduled rate on both. Knows nothing of data sources or files.
 public final class Trainer {
     public struct Settings: Equatable, Sendable {
         /// Peak learning rate.
@@ -30,17 +32,24 @@ public final class Trainer {
     }
 
     public let model: TransformerModel
+    /// The attached method, if any (attach it before creating the trainer).
+    public let method: (any PEFTMethod)?
+    /// AdamW over the base parameter arena (only trainable views are touched).
     public let optimizer: AdamW
+    /// AdamW over the method's own tensors (empty when there are none).
+    public let methodOptimizer: AdamW
     public var settings: Settings
     /// Gradient norm before clipping at the last step.
     public private(set) var lastGradNorm: Double = 0
     /// Learning rate used at the last step.
     public private(set) var lastLearningRate: Float = 0
 
-    public init(model: TransformerModel, settings: Settings = Settings()) {
+    public init(model: TransformerModel, method: (any PEFTMethod)? = nil, settings: Settings = Settings()) {
         self.model = model
+        self.method = method
         self.settings = settings
         optimizer = AdamW(parameterCount: model.parameters.count, hyperparameters: settings.adam)
+        methodOptimizer = AdamW(parameterCount: method?.parameters.count ?? 0, hyperparameters: settings.adam)
     }
 
     /// Steps taken so far.
@@ -53,22 +62,37 @@ public final class Trainer {
         let store = model.parameters
         store.zeroGradients()
         model.prefix.map { p in p.keyGradients.zeroAll(); p.valueGradients.zeroAll() }
+        method?.parameters.zeroGradients()
+        method?.isTraining = true
+        method?.prepareForward(model: model)
         let loss = model.forward(tokens: tokens, targets: targets, mask: mask, B: B, T: T)
         model.backward()
+        method?.finishBackward(model: model)
         let segments = store.trainableSegments
-        if let maxNorm = settings.maxGradNorm {
-            lastGradNorm = GradientClipping.clip(store.gradients, segments: segments, maxNorm: maxNorm)
-        } else {
-            lastGradNorm = GradientClipping.globalNorm(store.gradients, segments: segments)
+        let own = method?.parameters
+        let ownSegments = own?.segments ?? []
+        let baseNorm = GradientClipping.globalNorm(store.gradients, segments: segments)
+        let ownNorm = own.map { GradientClipping.globalNorm($0.gradients, segments: ownSegments) } ?? 0
+        lastGradNorm = (baseNorm * baseNorm + ownNorm * ownNorm).squareRoot()
+        if let maxNorm = settings.maxGradNorm, lastGradNorm > Double(maxNorm) {
+            let factor = Float(Double(maxNorm) / (lastGradNorm + GradientClipping.epsilon))
+            GradientClipping.scale(store.gradients, segments: segments, by: factor)
+            if let own { GradientClipping.scale(own.gradients, segments: ownSegments, by: factor) }
         }
         lastLearningRate = settings.schedule.rate(step: optimizer.step, base: settings.learningRate)
         optimizer.hyperparameters = settings.adam
         optimizer.update(values: store.values, gradients: store.gradients, segments: segments, lr: lastLearningRate)
+        if let own, own.count > 0 {
+            methodOptimizer.hyperparameters = settings.adam
+            methodOptimizer.update(values: own.values, gradients: own.gradients, segments: ownSegments, lr: lastLearningRate)
+        }
         return loss
     }
 
     /// Forward only: loss, argmax predictions and masked accuracy.
     public func evaluate(tokens: [Int32], targets: [Int32], mask: [Float], B: Int, T: Int) -> Evaluation {
+        method?.isTraining = false
+        method?.prepareForward(model: model)
         let loss = model.forward(tokens: tokens, targets: targets, mask: mask, B: B, T: T)
         let predictions = model.argmaxPredictions()
         var correct = 0, counted = 0

@@ -1,0 +1,42 @@
+/// What a PEFT method plugs into linear sites. All pointers are row-major Float32,
+/// valid only during the call; `rows` is M = B·T.
+///
+/// Order of calls at a site with base weight W (possibly substituted) and bias b:
+/// - forward: `y = x·W_effᵀ + b`, then `forward(site:x:y:…)` may modify y in place
+///   (add a low-rank path, scale outputs);
+/// - backward: `backward(site:x:y:dy:dx:…)` runs first and accumulates into dx and the
+///   method's own gradients (dy, the gradient of the site's final output, is read-only: for
+///   o and proj it is the residual stream's gradient). It returns the gradient with respect
+///   to the *base* output `x·W_effᵀ + b_eff` when that differs from dy (a method that
+///   transforms the output, like IA3's scaling or a Houlsby adapter, must return it), or nil
+///   when it is dy itself (an additive path like LoRA). Then the base backward computes
+///   `dx += dy_base·W_eff` and, only where the stored weight/bias require grad,
+///   `dW += dy_baseᵀ·x`, `db += Σ dy_base` (gradients with respect to the *stored* tensors,
+///   exact when no substitution is active).
+/// A method that scales outputs (IA3) substitutes both weight and bias; a method that
+/// adds a path (LoRA) only implements `forward`/`backward`. Every verb has a default
+/// (no effect), so a method implements only what it needs.
+public protocol LinearSiteHook: AnyObject {
+    /// The weight [out, in] this site multiplies by instead of the stored one, or nil to
+    /// use the stored weight. The pointer must stay valid until the next call.
+    func effectiveWeight(for site: LinearSite) -> UnsafePointer<Float>?
+    /// The bias [out] used instead of the stored one, or nil for the stored bias.
+    func effectiveBias(for site: LinearSite) -> UnsafePointer<Float>?
+    /// Post-processes the base output y [rows, out] given input x [rows, in].
+    func forward(site: LinearSite, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int)
+    /// Backward of `forward`; returns dLoss/d(base output) if it differs from `dy`, else nil.
+    /// See the type's documentation for the order.
+    func backward(
+        site: LinearSite, x: UnsafePointer<Float>, y: UnsafePointer<Float>,
+        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, rows: Int) -> UnsafePointer<Float>?
+}
+
+extension LinearSiteHook {
+    public func effectiveWeight(for site: LinearSite) -> UnsafePointer<Float>? { nil }
+    public func effectiveBias(for site: LinearSite) -> UnsafePointer<Float>? { nil }
+    public func forward(site: LinearSite, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int) {}
+    public func backward(
+        site: LinearSite, x: UnsafePointer<Float>, y: UnsafePointer<Float>,
+        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, rows: Int
+    ) -> UnsafePointer<Float>? { nil }
+}

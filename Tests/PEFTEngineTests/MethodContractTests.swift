@@ -1,0 +1,191 @@
+import Testing
+@testable import PEFTEngine
+
+/// One configured method for the contract table.
+struct MethodCase: CustomTestStringConvertible, Sendable {
+    let name: String
+    let configuration: any PEFTMethodConfiguration
+    /// Whether a freshly attached method must leave the logits unchanged (false for prefix
+    /// and prompt tuning, whose virtual tokens change the input by construction).
+    var preservesFreshLogits = true
+    /// Toy-task bound: after `trainingSteps` steps on one fixed batch the loss is below this.
+    var trainingSteps = 150
+    var lossBound: Float = 1.0
+    /// Learning rate for the toy task.
+    var learningRate: Float = 1e-2
+
+    var testDescription: String { name }
+
+    func make() -> any PEFTMethod { configuration.makeMethod() }
+
+    /// Every method the registry knows, configured small enough for the tiny model.
+    /// Each method's file adds its cases here (keep the registry and this table in step).
+    static let all: [MethodCase] = [
+        MethodCase(name: "full", configuration: FullFineTuning.Configuration(), lossBound: 0.5),
+        MethodCase(name: "bitfit", configuration: BitFit.Configuration(), trainingSteps: 200, lossBound: 1.8),
+    ]
+}
+
+/// The contract every fine-tuning method honours (peft's custom-model test table, in Swift Testing).
+@Suite("PEFT method contracts")
+struct MethodContractTests {
+    static let config = TinyModel.config
+    static let B = TinyModel.B, T = TinyModel.T
+
+    /// A random tiny model (all parameters O(0.3), so gradients are well above noise) with `method` attached.
+    static func attached(_ c: MethodCase, seed: UInt64 = 7) throws -> (TransformerModel, any PEFTMethod) {
+        let model = TinyModel.make(seed: seed, maxP: 8)
+        let method = c.make()
+        var rng = SeededRNG(seed: 42)
+        try method.attach(to: model, rng: &rng)
+        return (model, method)
+    }
+
+    static func logits(_ model: TransformerModel, _ method: (any PEFTMethod)?) -> [Float] {
+        let (tokens, _, _) = TinyModel.batch()
+        method?.isTraining = false
+        method?.prepareForward(model: model)
+        model.forward(tokens: tokens, B: B, T: T)
+        return model.logits().storage
+    }
+
+    @Test("every registered method has a contract case", .tags(.contract))
+    func registryIsCovered() {
+        #expect(Set(MethodRegistry.names) == Set(MethodCase.all.map { $0.configuration.methodNameOfType }))
+    }
+
+    @Test("a freshly attached method leaves the logits unchanged", .tags(.contract), arguments: MethodCase.all)
+    func freshMethodIsIdentity(_ c: MethodCase) throws {
+        guard c.preservesFreshLogits else { return }
+        let base = TinyModel.make(seed: 7, maxP: 8)
+        let reference = Self.logits(base, nil)
+        let (model, method) = try Self.attached(c)
+        let wrapped = Self.logits(model, method)
+        let worst = zip(reference, wrapped).map { abs($0 - $1) }.max() ?? 0
+        #expect(worst <= 1e-6, "\(c.name): logits moved by \(worst)")
+    }
+
+    @Test("the trainable-parameter count equals the closed-form formula", .tags(.contract), arguments: MethodCase.all)
+    func parameterCount(_ c: MethodCase) throws {
+        let (model, method) = try Self.attached(c)
+        #expect(method.trainableParameterCount(model: model) == method.expectedTrainableParameterCount(config: Self.config))
+        let memory = method.memoryReport(model: model)
+        #expect(memory.optimizerStateBytes == 8 * memory.trainableParameters)
+    }
+
+    @Test("a training step leaves frozen base weights bit-identical", .tags(.contract), arguments: MethodCase.all)
+    func frozenWeightsStayFrozen(_ c: MethodCase) throws {
+        let (model, method) = try Self.attached(c)
+        let store = model.parameters
+        let frozen = store.views.indices.filter { !store.requiresGrad[$0] }
+        let before = frozen.map { store.values.copy(store.views[$0].range) }
+        let trainer = Trainer(model: model, method: method, settings: .init(learningRate: 1e-2))
+        let (tokens, targets, mask) = TinyModel.batch()
+        for _ in 0..<3 { trainer.step(tokens: tokens, targets: targets, mask: mask, B: Self.B, T: Self.T) }
+        for (i, view) in frozen.enumerated() {
+            #expect(store.values.copy(store.views[view].range) == before[i], "\(c.name): frozen \(store.views[view].name) changed")
+        }
+    }
+
+    @Test("merged and unmerged forwards agree; unmerge restores the weights", .tags(.contract), arguments: MethodCase.all)
+    func mergeAgrees(_ c: MethodCase) throws {
+        let (model, method) = try Self.attached(c)
+        guard method.canMerge else {
+            #expect(throws: PEFTMethodError.self) { try method.merge(into: model) }
+            return
+        }
+        // Train a little so the method's update is not zero.
+        let trainer = Trainer(model: model, method: method, settings: .init(learningRate: 3e-2))
+        let (tokens, targets, mask) = TinyModel.batch()
+        for _ in 0..<5 { trainer.step(tokens: tokens, targets: targets, mask: mask, B: Self.B, T: Self.T) }
+        let weightsBefore = model.parameters.values.copy(0..<model.parameters.count)
+        let unmerged = Self.logits(model, method)
+        try method.merge(into: model)
+        let merged = Self.logits(model, method)
+        let worst = zip(unmerged, merged).map { abs($0 - $1) }.max() ?? 0
+        #expect(worst <= 1e-4, "\(c.name): merged logits differ by \(worst)")
+        try method.unmerge(from: model)
+        let restored = model.parameters.values.copy(0..<model.parameters.count)
+        let drift = zip(weightsBefore, restored).map { abs($0 - $1) }.max() ?? 0
+        #expect(drift <= 1e-6, "\(c.name): unmerge left the weights \(drift) away")
+    }
+
+    @Test("the method's gradients match finite differences", .tags(.contract), arguments: MethodCase.all)
+    func gradientCheck(_ c: MethodCase) throws {
+        let (model, method) = try Self.attached(c)
+        // Move the method off its (often degenerate, e.g. B = 0) initial point first.
+        let trainer = Trainer(model: model, method: method, settings: .init(learningRate: 3e-2, maxGradNorm: nil))
+        let (tokens, targets, mask) = TinyModel.batch()
+        for _ in 0..<3 { trainer.step(tokens: tokens, targets: targets, mask: mask, B: Self.B, T: Self.T) }
+        method.isTraining = false
+        func loss() -> Double {
+            method.prepareForward(model: model)
+            return Double(model.forward(tokens: tokens, targets: targets, mask: mask, B: Self.B, T: Self.T))
+        }
+        model.parameters.zeroGradients()
+        model.prefix.map { p in p.keyGradients.zeroAll(); p.valueGradients.zeroAll() }
+        method.parameters.zeroGradients()
+        _ = loss()
+        model.backward()
+        method.finishBackward(model: model)
+
+        var failures: [String] = []
+        func check(_ name: String, value: UnsafeMutablePointer<Float>, gradient: UnsafeMutablePointer<Float>, count: Int) {
+            for i in Set([0, count / 3, count / 2, count - 1]) {
+                let saved = value[i]
+                value[i] = saved + GradCheck.epsilon
+                let plus = loss()
+                value[i] = saved - GradCheck.epsilon
+                let minus = loss()
+                value[i] = saved
+                let numeric = (plus - minus) / (2 * Double(GradCheck.epsilon))
+                let analytic = Double(gradient[i])
+                if abs(analytic - numeric) > GradCheck.absoluteTolerance + GradCheck.relativeTolerance * max(abs(analytic), abs(numeric)) {
+                    failures.append("\(name)[\(i)]: analytic \(analytic), numeric \(numeric)")
+                }
+            }
+        }
+        let own = method.parameters
+        for (i, v) in own.views.enumerated() where v.count > 0 {
+            check(v.name, value: own.value(i), gradient: own.gradient(i), count: v.count)
+        }
+        let store = model.parameters
+        for (i, v) in store.views.enumerated() where store.requiresGrad[i] {
+            check(v.name, value: store.values.at(v.offset), gradient: store.gradients.at(v.offset), count: v.count)
+        }
+        #expect(failures.isEmpty, "\(c.name): \(failures.prefix(5).joined(separator: "; "))")
+    }
+
+    @Test("training on a fixed toy batch drives the loss below the stated bound", .tags(.contract), arguments: MethodCase.all)
+    func trainsOnToyBatch(_ c: MethodCase) throws {
+        let (model, method) = try Self.attached(c)
+        let trainer = Trainer(model: model, method: method, settings: .init(learningRate: c.learningRate))
+        let (tokens, targets, mask) = TinyModel.batch()
+        var loss: Float = .infinity
+        for _ in 0..<c.trainingSteps { loss = trainer.step(tokens: tokens, targets: targets, mask: mask, B: Self.B, T: Self.T) }
+        let final = trainer.evaluate(tokens: tokens, targets: targets, mask: mask, B: Self.B, T: Self.T).loss
+        #expect(final < c.lossBound, "\(c.name): loss \(final) (last training loss \(loss)) after \(c.trainingSteps) steps")
+    }
+
+    @Test("the same seed gives bit-identical trained parameters", .tags(.contract), arguments: MethodCase.all)
+    func deterministic(_ c: MethodCase) throws {
+        func run() throws -> ([Float], [Float]) {
+            let (model, method) = try Self.attached(c)
+            let trainer = Trainer(model: model, method: method, settings: .init(learningRate: 1e-2))
+            let (tokens, targets, mask) = TinyModel.batch()
+            for _ in 0..<4 { trainer.step(tokens: tokens, targets: targets, mask: mask, B: Self.B, T: Self.T) }
+            return (model.parameters.values.copy(0..<model.parameters.count), method.parameters.values.copy(0..<method.parameters.count))
+        }
+        let (a, b) = (try run(), try run())
+        #expect(a.0 == b.0 && a.1 == b.1, "\(c.name): two runs differ")
+    }
+}
+
+extension Tag {
+    @Tag static var contract: Self
+}
+
+extension PEFTMethodConfiguration {
+    /// The registry name, reachable from an existential.
+    var methodNameOfType: String { Self.methodName }
+}
