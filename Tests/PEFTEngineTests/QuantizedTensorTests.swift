@@ -153,6 +153,13 @@ struct QuantizedTensorTests {
         #expect(r.dequantize() == q.dequantize())
     }
 
+    @Test("an empty tensor quantizes to nothing and back", arguments: [false, true])
+    func emptyTensor(doubleQuant: Bool) {
+        let q = QuantizedTensor(quantizing: Tensor(shape: [0, 8]), format: .nf4, doubleQuant: doubleQuant)
+        #expect(q.codes.isEmpty && q.blockCount == 0)
+        #expect(q.dequantize() == Tensor(shape: [0, 8]))
+    }
+
     @Test("blocksize must be a power of two in 32…4096")
     func blocksizes() {
         #expect([32, 64, 128, 4096].allSatisfy(QuantizedTensor.isValidBlocksize))

@@ -16,9 +16,10 @@ enum BlockwiseKernels {
     /// Minimum element count before work is split across threads.
     static let parallelThreshold = 1 << 16
 
-    /// Runs `body` over contiguous ranges of blocks covering 0..<blockCount, in parallel when
-    /// the tensor is large. Ranges are whole blocks; the split does not affect results.
+    /// Runs `body` over contiguous ranges of blocks covering 0..<blockCount (not at all when
+    /// there are none), in parallel when the tensor is large. Ranges are whole blocks; the split does not affect results.
     static func forEachBlockRange(blockCount: Int, elementCount: Int, _ body: (Range<Int>) -> Void) {
+        if blockCount == 0 { return }
         let threads = ProcessInfo.processInfo.activeProcessorCount
         if elementCount < parallelThreshold || threads < 2 || blockCount < 2 {
             body(0..<blockCount)

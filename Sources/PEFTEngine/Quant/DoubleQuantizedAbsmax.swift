@@ -35,17 +35,25 @@ public struct DoubleQuantizedAbsmax: Equatable, Sendable {
         let mu = m > 0 ? Float(sum / Double(m)) : 0
         var codes = [UInt8](repeating: 0, count: m)
         var scales = [Float](repeating: 0, count: nScales)
-        absmax.withUnsafeBufferPointer { a in
-            DynamicQuantizationMap.midpoints.withUnsafeBufferPointer { mid in
-                codes.withUnsafeMutableBufferPointer { q in
-                    for j in 0..<nScales {
-                        let lo = j * Self.blocksize, hi = min(lo + Self.blocksize, m)
-                        var s: Float = 0
-                        for i in lo..<hi { s = max(s, abs(a[i] - mu)) }
-                        scales[j] = s
-                        let inv: Float = s > 0 ? 1 / s : 0
-                        for i in lo..<hi {
-                            q[i] = DynamicQuantizationMap.code(nearest: (a[i] - mu) * inv, midpoints: mid.baseAddress!)
+        absmax.withUnsafeBufferPointer { aBuf in
+            DynamicQuantizationMap.midpoints.withUnsafeBufferPointer { midBuf in
+                codes.withUnsafeMutableBufferPointer { qBuf in
+                    scales.withUnsafeMutableBufferPointer { sBuf in
+                        let a = UncheckedSendable(aBuf.baseAddress), mid = UncheckedSendable(midBuf.baseAddress!)
+                        let q = UncheckedSendable(qBuf.baseAddress), sc = UncheckedSendable(sBuf.baseAddress)
+                        // Each group of 256 is independent: split across threads for large tensors.
+                        BlockwiseKernels.forEachBlockRange(blockCount: nScales, elementCount: m) { groups in
+                            let a = a.value!, q = q.value!, sc = sc.value!
+                            for j in groups {
+                                let lo = j * Self.blocksize, hi = min(lo + Self.blocksize, m)
+                                var s: Float = 0
+                                for i in lo..<hi { s = max(s, abs(a[i] - mu)) }
+                                sc[j] = s
+                                let inv: Float = s > 0 ? 1 / s : 0
+                                for i in lo..<hi {
+                                    q[i] = DynamicQuantizationMap.code(nearest: (a[i] - mu) * inv, midpoints: mid.value)
+                                }
+                            }
                         }
                     }
                 }
