@@ -23,9 +23,19 @@ public struct BenchFigure: Codable, Sendable, Equatable {
     public var reps: Int
     public var best: Double
     public var median: Double
+    /// What exactly was measured when `name` and `size` do not say it all (e.g. the method's
+    /// label and the model shape of a training figure); absent from the JSON when nil.
+    public var detail: String?
+    /// The figure as a fraction of the same run's measured limit (e.g. model FLOP/s over
+    /// sgemm GFLOP/s at the same thread count); absent when nil.
+    public var fractionOfPeak: Double?
+    /// What the tool researchers would otherwise use reaches on this machine class, in the
+    /// same unit (provenance in the benchmark's doc comment); absent when nil.
+    public var reference: Double?
 
     enum CodingKeys: String, CodingKey {
         case name, size, threads, cores, blasKernel = "blas_kernel", value, unit, reps, best, median
+        case detail, fractionOfPeak = "fraction_of_peak", reference
     }
 
     public init(

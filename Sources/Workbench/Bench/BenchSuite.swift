@@ -1,7 +1,7 @@
 /// The list of benchmarks `workbench bench` runs, in order. Add a new figure by appending a
 /// `Benchmark` here.
 public enum BenchSuite {
-    public static let all: [any Benchmark] = [SgemmBenchmark(), SVDBenchmark(), MemcpyBenchmark()]
+    public static let all: [any Benchmark] = [SgemmBenchmark(), SVDBenchmark(), MemcpyBenchmark(), TrainingBenchmark()]
 
     /// Names `--only` accepts.
     public static var names: [String] { all.map(\.name) }

@@ -1,16 +1,25 @@
 /// The human-readable side of `workbench bench`: a fixed-width table, one row per figure, so
 /// rows can be printed as figures arrive.
 public enum BenchTable {
-    public static let header = row(["figure", "size", "threads", "best", "median", "unit", "reps", "kernel"])
+    public static let header = row([
+        "figure", "size", "threads", "best", "median", "unit", "reps", "kernel", "of peak", "vs ref", "detail",
+    ])
 
+    /// One row; "of peak" is `fraction_of_peak` in percent, "vs ref" is best / reference
+    /// (for rates; reference / best for times), "detail" what was measured.
     public static func row(_ figure: BenchFigure) -> String {
-        row([
+        let ofPeak = figure.fractionOfPeak.map { String(format: "%.0f%%", 100 * $0) } ?? ""
+        let versus = figure.reference.map { reference in
+            String(format: "%.2f×", figure.unit == "s" ? reference / figure.best : figure.best / reference)
+        } ?? ""
+        return row([
             figure.name, "\(figure.size)", "\(figure.threads)", format(figure.best),
-            format(figure.median), figure.unit, "\(figure.reps)", figure.blasKernel,
+            format(figure.median), figure.unit, "\(figure.reps)", figure.blasKernel, ofPeak, versus,
+            figure.detail ?? "",
         ])
     }
 
-    private static let widths = [14, 10, 7, 11, 11, 8, 5, 12]
+    private static let widths = [14, 10, 7, 11, 11, 8, 5, 12, 7, 7, 0]
 
     private static func row(_ cells: [String]) -> String {
         zip(cells, widths).map { cell, width in
