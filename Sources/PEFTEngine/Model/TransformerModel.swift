@@ -12,8 +12,9 @@
 /// false get no weight-gradient GEMM at all.
 ///
 /// PEFT seams: (a) `linearHook` at every linear site; (b) per-view `requiresGrad`;
-/// (c) `prefix` keys/values per layer; (d) the embedding is a separate kernel writing
-/// resid[0], so prompt tuning can prepend soft-prompt rows there (not implemented yet).
+/// (c) `prefix` keys/values per layer; (d) `softPrompt`: P soft-prompt rows prepended to
+/// the input embeddings, so the blocks run P + T positions while the loss and the outputs
+/// cover the T real ones (see `SoftPrompt`).
 public final class TransformerModel {
     public let config: ModelConfig
     public let parameters: ParameterStore
@@ -29,8 +30,21 @@ public final class TransformerModel {
         }
     }
 
-    /// (B, T) of the last forward; backward uses them.
+    /// PEFT seam (d): soft-prompt rows in front of every sequence; P + T must be ≤ `activations.maxT`.
+    public var softPrompt: SoftPrompt? {
+        didSet {
+            if let softPrompt {
+                precondition(softPrompt.length < activations.maxT, "soft prompt length \(softPrompt.length) leaves no room for a token in maxT = \(activations.maxT)")
+                precondition(softPrompt.fits(channels: config.dModel), "soft prompt arenas hold fewer than \(softPrompt.length) rows of \(config.dModel)")
+            }
+        }
+    }
+
+    /// (B, T) of the last forward (T real tokens); backward uses them.
     public private(set) var lastB = 0, lastT = 0
+    /// Soft-prompt rows in front of each sequence in the last forward (0 without a prompt);
+    /// the cached activations are [B, lastPromptLength + lastT, …].
+    public private(set) var lastPromptLength = 0
     private var hasTargets = false
     private let blocks: [BlockIndices]
     private let wte: Int, wpe: Int, lnfW: Int, lnfB: Int, lmHead: Int
@@ -121,29 +135,43 @@ public final class TransformerModel {
         precondition(T >= 1 && T <= activations.maxT, "forward: T = \(T) outside 1...\(activations.maxT)")
         let N = B * T
         precondition(tokens.count == N, "forward: tokens has \(tokens.count) entries, B·T = \(N)")
+        let P = softPrompt?.length ?? 0, S = P + T
+        precondition(S <= activations.maxT, "forward: soft prompt P = \(P) + T = \(T) exceeds maxT = \(activations.maxT)")
         let a = activations
         tokens.withUnsafeBufferPointer { a.tokens.update(from: $0.baseAddress!, count: N) }
         hasTargets = targets != nil
         if let targets {
             precondition(targets.count == N, "forward: targets has \(targets.count) entries, B·T = \(N)")
-            targets.withUnsafeBufferPointer { a.targets.update(from: $0.baseAddress!, count: N) }
-            if let mask {
-                precondition(mask.count == N, "forward: mask has \(mask.count) entries, B·T = \(N)")
-                mask.withUnsafeBufferPointer { a.mask.pointer.update(from: $0.baseAddress!, count: N) }
-            } else {
-                a.mask.pointer.update(repeating: 1, count: N)
+            if let mask { precondition(mask.count == N, "forward: mask has \(mask.count) entries, B·T = \(N)") }
+            // Targets and mask are laid out [B, P + T]; prompt positions carry target 0, mask 0.
+            for b in 0..<B {
+                let row = b * S
+                (a.targets + row).update(repeating: 0, count: P)
+                a.mask.at(row).update(repeating: 0, count: P)
+                targets.withUnsafeBufferPointer { (a.targets + row + P).update(from: $0.baseAddress! + b * T, count: T) }
+                if let mask {
+                    mask.withUnsafeBufferPointer { a.mask.at(row + P).update(from: $0.baseAddress! + b * T, count: T) }
+                } else {
+                    a.mask.at(row + P).update(repeating: 1, count: T)
+                }
             }
         }
-        lastB = B; lastT = T
+        lastB = B; lastT = T; lastPromptLength = P
         return forwardCached()
     }
 
-    /// Forward over the inputs already in `activations` (lastB, lastT).
+    /// Forward over the inputs already in `activations` (lastB, lastT, lastPromptLength).
+    /// Below, T counts every position of a sequence, soft-prompt rows included.
     private func forwardCached() -> Float {
-        let a = activations, B = lastB, T = lastT, N = B * T
+        let a = activations, B = lastB, T = lastPromptLength + lastT, N = B * T
         let C = config.dModel, F = config.dFF, V = config.vocabSize, NH = config.heads
         let P = prefix?.length ?? 0, S = P + T
-        Embedding.forward(out: a.resid.pointer, tokens: a.tokens, wte: value(wte), wpe: value(wpe), B: B, T: T, C: C, V: V)
+        if let softPrompt, lastPromptLength > 0 {
+            Embedding.forward(out: a.resid.pointer, tokens: a.tokens, prompt: softPrompt.values.at(softPrompt.offset),
+                              wte: value(wte), wpe: value(wpe), B: B, T: lastT, P: lastPromptLength, C: C, V: V)
+        } else {
+            Embedding.forward(out: a.resid.pointer, tokens: a.tokens, wte: value(wte), wpe: value(wpe), B: B, T: T, C: C, V: V)
+        }
         for l in 0..<config.layers {
             let blk = blocks[l]
             let xC = l * N * C, xF = l * N * F, xN = l * N
@@ -182,7 +210,7 @@ public final class TransformerModel {
     /// accumulating into the gradients of trainable parameters and of the prefix.
     public func backward() {
         precondition(hasTargets, "backward: the last forward had no targets")
-        let a = activations, B = lastB, T = lastT, N = B * T
+        let a = activations, B = lastB, T = lastPromptLength + lastT, N = B * T
         let C = config.dModel, F = config.dFF, V = config.vocabSize, NH = config.heads, L = config.layers
         let P = prefix?.length ?? 0, S = P + T
         let g = a.dresid.pointer
@@ -236,27 +264,44 @@ public final class TransformerModel {
                                x: a.resid.at(xC), weight: value(blk.ln1W), mean: a.ln1Mean.at(xN),
                                rstd: a.ln1Rstd.at(xN), N: N, C: C)
         }
-        Embedding.backward(dwte: grad(wte), dwpe: grad(wpe), dout: g, tokens: a.tokens, B: B, T: T, C: C)
+        if let softPrompt, lastPromptLength > 0 {
+            Embedding.backward(dprompt: softPrompt.gradients?.at(softPrompt.offset), dwte: grad(wte), dwpe: grad(wpe),
+                               dout: g, tokens: a.tokens, B: B, T: lastT, P: lastPromptLength, C: C)
+        } else {
+            Embedding.backward(dwte: grad(wte), dwpe: grad(wpe), dout: g, tokens: a.tokens, B: B, T: T, C: C)
+        }
     }
 
     // MARK: Outputs
 
-    /// Logits of the last forward, [B, T, V] (a copy).
+    /// Logits of the last forward at its T real positions, [B, T, V] (a copy).
     public func logits() -> Tensor {
         let N = lastB * lastT, V = config.vocabSize
-        return Tensor(shape: [lastB, lastT, V], storage: activations.logits.copy(0..<(N * V)))
+        var storage = [Float](repeating: 0, count: N * V)
+        storage.withUnsafeMutableBufferPointer { out in
+            for n in 0..<N { (out.baseAddress! + n * V).update(from: activations.logits.at(cachedRow(n) * V), count: V) }
+        }
+        return Tensor(shape: [lastB, lastT, V], storage: storage)
     }
 
-    /// Per-position argmax of the last forward's logits, [B·T] (first maximum wins).
+    /// Per-position argmax of the last forward's logits at its real positions, [B·T]
+    /// (first maximum wins).
     public func argmaxPredictions() -> [Int32] {
         let N = lastB * lastT, V = config.vocabSize
         let z = activations.logits.pointer
         var out = [Int32](repeating: 0, count: N)
         for n in 0..<N {
+            let row = z + cachedRow(n) * V
             var best = 0
-            for i in 1..<V where z[n * V + i] > z[n * V + best] { best = i }
+            for i in 1..<V where row[i] > row[best] { best = i }
             out[n] = Int32(best)
         }
         return out
+    }
+
+    /// Row of the cached [B, P + T] activations holding real position n = b·T + t.
+    @inline(__always) private func cachedRow(_ n: Int) -> Int {
+        let b = n / lastT, t = n % lastT
+        return b * (lastPromptLength + lastT) + lastPromptLength + t
     }
 }
