@@ -46,8 +46,7 @@ struct MethodContractTests {
 
     /// A random tiny model (all parameters O(0.3), so gradients are well above noise) with `method` attached.
     static func attached(_ c: MethodCase, seed: UInt64 = 7) throws -> (TransformerModel, any PEFTMethod) {
-        // maxT = context length: room for a soft prompt in front of the T-token batch.
-        let model = TinyModel.make(seed: seed, maxP: 8, maxT: config.contextLength)
+        let model = TinyModel.make(seed: seed, maxP: 8)
         let method = c.make()
         var rng = SeededRNG(seed: 42)
         try method.attach(to: model, rng: &rng)

@@ -15,8 +15,8 @@ struct MethodPromptTuningTests {
     static let gradientTolerance: Float = 1e-5
 
     /// A model of `config` with every parameter random O(0.3) (gains ≈ 1), like `TinyModel.make`.
-    static func randomModel(_ config: ModelConfig = config, maxT: Int, seed: UInt64 = 3) -> TransformerModel {
-        let model = TransformerModel(config: config, maxB: B, maxT: maxT)
+    static func randomModel(_ config: ModelConfig = config, maxT: Int = T, maxP: Int = 8, seed: UInt64 = 3) -> TransformerModel {
+        let model = TransformerModel(config: config, maxB: B, maxT: maxT, maxP: maxP)
         var r = TestRandom(seed: seed)
         for v in model.parameters.views {
             let isGain = v.name.hasSuffix("ln1.weight") || v.name.hasSuffix("ln2.weight") || v.name == "ln_f.weight"
@@ -26,8 +26,8 @@ struct MethodPromptTuningTests {
         return model
     }
 
-    static func attached(_ configuration: PromptTuning.Configuration, maxT: Int = 7) throws -> (TransformerModel, PromptTuning) {
-        let model = randomModel(maxT: maxT)
+    static func attached(_ configuration: PromptTuning.Configuration) throws -> (TransformerModel, PromptTuning) {
+        let model = randomModel()
         let method = PromptTuning(configuration)
         var rng = SeededRNG(seed: 9)
         try method.attach(to: model, rng: &rng)
@@ -47,6 +47,7 @@ struct MethodPromptTuningTests {
         let prompt = method.parameters.tensor(named: "prompt_encoder.embedding.weight").storage
         let free = 11  // first token id the batch never uses
         let plain = TransformerModel(config: Self.config, maxB: B, maxT: P + T)
+        #expect(model.activations.maxT == T, "the prompted model needs no room for the prompt rows in maxT")
         for view in plain.parameters.views {
             var values = model.parameters.tensor(named: view.name).storage
             if view.name == "wte" { values.replaceSubrange((free * C)..<((free + P) * C), with: prompt) }
@@ -90,7 +91,7 @@ struct MethodPromptTuningTests {
         #expect(repeated.initTokenIDs() == [3, 5, 3, 5, 3])
         let truncated = PromptTuning.Configuration(numVirtualTokens: 2, promptTuningInit: "TEXT", promptTuningInitTokenIDs: [7, 1, 4])
         #expect(truncated.initTokenIDs() == [7, 1])
-        let (model, method) = try Self.attached(repeated, maxT: 8)
+        let (model, method) = try Self.attached(repeated)
         let wte = model.parameters.tensor(named: "wte").storage, C = Self.config.dModel
         let rows = method.parameters.tensor(named: "prompt_encoder.embedding.weight").storage
         for (p, token) in [3, 5, 3, 5, 3].enumerated() {
@@ -99,7 +100,7 @@ struct MethodPromptTuningTests {
     }
 
     @Test func randomInitIsStandardNormal() throws {
-        let (_, method) = try Self.attached(.init(numVirtualTokens: 6), maxT: 8)
+        let (_, method) = try Self.attached(.init(numVirtualTokens: 6))
         let e = method.parameters.tensor(named: "prompt_encoder.embedding.weight").storage
         let mean = e.reduce(0, +) / Float(e.count)
         let std = (e.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Float(e.count)).squareRoot()
@@ -171,9 +172,9 @@ struct MethodPromptTuningTests {
         #expect(key { try PromptTuning.Configuration(numVirtualTokens: 2, promptTuningInit: "TEXT").validate(for: c) } == "prompt_tuning_init_token_ids")
         #expect(key { try PromptTuning.Configuration(numVirtualTokens: 2, promptTuningInit: "TEXT", promptTuningInitTokenIDs: [2, 13]).validate(for: c) }
                 == "prompt_tuning_init_token_ids")
-        let model = Self.randomModel(maxT: 5)
+        let model = Self.randomModel(maxP: 2)
         var rng = SeededRNG(seed: 1)
-        #expect(key { try PromptTuning(.init(numVirtualTokens: 5)).attach(to: model, rng: &rng) } == "num_virtual_tokens")
+        #expect(key { try PromptTuning(.init(numVirtualTokens: 3)).attach(to: model, rng: &rng) } == "num_virtual_tokens")
         #expect(model.softPrompt == nil && model.parameters.trainableCount == model.parameters.count, "a failed attach touched the model")
     }
 

@@ -8,9 +8,8 @@ enum TinyModel {
 
     /// A model whose parameters are all random and O(0.3) (LayerNorm gains around 1), so
     /// every gradient is well above the finite-difference noise floor.
-    /// `maxT` above T leaves room for soft-prompt rows (prompt tuning runs P + T positions).
-    static func make(seed: UInt64 = 7, maxP: Int = 0, maxT: Int = T) -> TransformerModel {
-        let model = TransformerModel(config: config, maxB: B, maxT: maxT, maxP: maxP)
+    static func make(seed: UInt64 = 7, maxP: Int = 0) -> TransformerModel {
+        let model = TransformerModel(config: config, maxB: B, maxT: T, maxP: maxP)
         var r = TestRandom(seed: seed)
         for v in model.parameters.views {
             let isGain = v.name.hasSuffix("ln1.weight") || v.name.hasSuffix("ln2.weight") || v.name == "ln_f.weight"

@@ -1,10 +1,11 @@
 /// PEFT seam (d): P soft-prompt vectors prepended to the input embeddings (prompt tuning,
 /// Lester, Al-Rfou & Constant 2021).
 ///
-/// With a soft prompt set, `TransformerModel.forward(tokens: [B, T])` runs P + T positions
-/// per sequence (rows 0..<P are `prompt[p] + wpe[p]`, rows P..<P+T are
-/// `wte[token] + wpe[P + t]`), while the loss, `logits()` and `argmaxPredictions()` cover
-/// the T real positions only; backward accumulates into `gradients`.
+/// With a soft prompt set, `TransformerModel.forward(tokens: [B, T])` computes the model on
+/// P + T positions per sequence (position p < P holds `prompt[p] + wpe[p]`, position P + t
+/// holds `wte[token] + wpe[P + t]`), while the loss, `logits()` and `argmaxPredictions()`
+/// cover the T real positions only; backward accumulates into `gradients`. The model needs
+/// maxP ≥ P and P + T ≤ its context length (the prompt rows reach the tokens as a prefix).
 ///
 /// The rows are not copied: `values` and `gradients` are arenas owned by the caller (e.g. a
 /// method's `MethodParameters`), kept alive by this value; rows live at

@@ -4,10 +4,12 @@
 ///
 ///     x₀[b] = [E[0] + wpe[0]; …; E[P−1] + wpe[P−1]; wte[tok₀] + wpe[P]; …; wte[tok_{T−1}] + wpe[P+T−1]]
 ///
-/// The blocks run P + T positions; the loss, logits and predictions cover the T real ones
-/// (`TransformerModel.softPrompt`, seam d). Positions count the virtual tokens, as HF GPT-2
-/// does under peft (the prompt is concatenated to `inputs_embeds`), so the model needs
-/// maxT ≥ P + T. `E` lives in `parameters` and the model reads it in place: no copies.
+/// The loss, logits and predictions cover the T real tokens (`TransformerModel.softPrompt`,
+/// seam d). Positions count the virtual tokens, as HF GPT-2 does under peft (the prompt is
+/// concatenated to `inputs_embeds`), so P + T ≤ context length. The model runs the prompt
+/// rows once per step and shows them to the tokens as per-layer keys/values, so it needs
+/// maxP ≥ P (see `TransformerModel+SoftPrompt.swift`). `E` lives in `parameters` and the
+/// model reads it in place: no copies.
 ///
 /// Initialisation (peft's `prompt_tuning_init`): "RANDOM" (peft's default) leaves
 /// `nn.Embedding`'s N(0, 1); "TEXT" copies wte rows of the initialisation text's tokens,
@@ -89,10 +91,10 @@ public final class PromptTuning: PEFTMethod {
     public func attach(to model: TransformerModel, rng: inout SeededRNG) throws {
         let config = model.config, P = configuration.numVirtualTokens, C = config.dModel
         try configuration.validate(for: config)
-        guard P < model.activations.maxT else {
+        guard P <= model.activations.maxP else {
             throw PEFTMethodError.invalidConfiguration(
                 method: Self.methodName, key: "num_virtual_tokens",
-                reason: "= \(P) leaves no room for a real token in the model's maxT = \(model.activations.maxT) (build it with maxT ≥ P + T)")
+                reason: "= \(P) exceeds the model's prefix capacity maxP = \(model.activations.maxP) (build the model with maxP ≥ \(P))")
         }
         precondition(parameters.views.isEmpty, "PromptTuning: attach called twice")
         let view = parameters.add("prompt_encoder.embedding.weight", shape: [P, C], decays: false)
