@@ -122,11 +122,17 @@ struct MethodPrefixTuningTests {
     @Test func attachFreezesTheBaseAndDetachRemovesThePrefix() throws {
         let (model, method) = try Self.attached(.init(numVirtualTokens: 2))
         #expect(model.parameters.trainableCount == 0)
+        // Nothing below the first block's attention trains: backward may stop there.
+        #expect(!model.needsInputGradient)
         #expect(method.delta(for: LinearSite(layer: 0, kind: .q), model: model) == nil)
         #expect(!method.canMerge)
         method.detach(from: model)
         #expect(model.prefix == nil)
         #expect(model.parameters.trainableCount == model.parameters.count)
+        #expect(model.needsInputGradient)
+        model.parameters.setRequiresGradForAll(false)
+        model.parameters.setRequiresGrad(true, named: "blocks.0.attn.v.bias")
+        #expect(model.needsInputGradient, "block 0's v bias trains")
     }
 
     @Test func parameterCountsFollowThePaperAndPeft() {

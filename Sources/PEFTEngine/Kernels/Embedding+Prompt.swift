@@ -6,7 +6,8 @@
 ///
 /// Positions count the virtual tokens, as in HF GPT-2 under peft (peft concatenates the
 /// prompt to `inputs_embeds`, and GPT-2 numbers the positions of the whole sequence).
-/// With P = 0 this is `Embedding.forward`.
+/// With P = 0 this is `Embedding.forward`; the model's soft-prompt pass calls it with B = 1,
+/// T = 0 (the prompt rows alone, `TransformerModel+SoftPrompt.swift`).
 extension Embedding {
     /// - tokens: [B, T] token ids in 0..<V (the real tokens only)
     /// - prompt: [P, C]; wte: [V, C]; wpe: [maxT, C] (rows 0..<P+T read)
