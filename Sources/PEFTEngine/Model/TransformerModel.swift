@@ -12,8 +12,11 @@
 /// false get no weight-gradient GEMM at all.
 ///
 /// PEFT seams: (a) `linearHook` at every linear site; (b) per-view `requiresGrad`;
-/// (c) `prefix` keys/values per layer; (d) the embedding is a separate kernel writing
-/// resid[0], so prompt tuning can prepend soft-prompt rows there (not implemented yet).
+/// (c) `prefix` keys/values per layer; (d) `softPrompt`: P soft-prompt rows in front of
+/// every sequence (positions 0..<P; the tokens take positions P..<P+T). The prompt rows
+/// attend only to each other, so they are the same for every sequence: a separate pass over
+/// the P rows (`TransformerModel+SoftPrompt.swift`) turns them into per-layer keys/values
+/// that the main pass sees as a prefix — the same function as running B·(P+T) positions.
 public final class TransformerModel {
     public let config: ModelConfig
     public let parameters: ParameterStore
@@ -29,14 +32,32 @@ public final class TransformerModel {
         }
     }
 
+    /// PEFT seam (d): soft-prompt rows in front of every sequence (see `SoftPrompt`). Needs
+    /// P ≤ `activations.maxP` (its keys/values act as a prefix) and P + T ≤ the context
+    /// length; not combinable with `prefix` or `linearHook` (checked by `forward`).
+    public var softPrompt: SoftPrompt? {
+        didSet {
+            if let softPrompt {
+                precondition(softPrompt.length <= activations.maxP, "soft prompt length \(softPrompt.length) exceeds activation capacity maxP = \(activations.maxP)")
+                precondition(softPrompt.fits(channels: config.dModel), "soft prompt arenas hold fewer than \(softPrompt.length) rows of \(config.dModel)")
+            }
+            promptPass = softPrompt.map { PromptPass(config: config, length: $0.length) }
+        }
+    }
+    /// Caches of the soft-prompt pass; present iff `softPrompt` is.
+    var promptPass: PromptPass?
+
     /// (B, T) of the last forward; backward uses them.
     public private(set) var lastB = 0, lastT = 0
+    /// Soft-prompt rows ahead of the tokens in the last forward (0 without a prompt).
+    public private(set) var lastPromptLength = 0
     private var hasTargets = false
-    private let blocks: [BlockIndices]
-    private let wte: Int, wpe: Int, lnfW: Int, lnfB: Int, lmHead: Int
+    let blocks: [BlockIndices]
+    let wte: Int, wpe: Int
+    private let lnfW: Int, lnfB: Int, lmHead: Int
 
     /// View indices of one block's parameters.
-    private struct BlockIndices {
+    struct BlockIndices {
         var ln1W, ln1B, ln2W, ln2B: Int
         /// Weight and bias view index per linear kind, in `LinearSite.Kind.allCases` order.
         var linearW: [Int], linearB: [Int]
@@ -61,12 +82,12 @@ public final class TransformerModel {
 
     // MARK: Parameter pointers
 
-    @inline(__always) private func value(_ view: Int) -> UnsafeMutablePointer<Float> {
+    @inline(__always) func value(_ view: Int) -> UnsafeMutablePointer<Float> {
         parameters.values.at(parameters.views[view].offset)
     }
 
     /// Gradient pointer of a view, or nil when it is frozen.
-    @inline(__always) private func grad(_ view: Int) -> UnsafeMutablePointer<Float>? {
+    @inline(__always) func grad(_ view: Int) -> UnsafeMutablePointer<Float>? {
         parameters.requiresGrad[view] ? parameters.gradients.at(parameters.views[view].offset) : nil
     }
 
@@ -121,6 +142,11 @@ public final class TransformerModel {
         precondition(T >= 1 && T <= activations.maxT, "forward: T = \(T) outside 1...\(activations.maxT)")
         let N = B * T
         precondition(tokens.count == N, "forward: tokens has \(tokens.count) entries, B·T = \(N)")
+        let promptLength = softPrompt?.length ?? 0
+        if promptLength > 0 {
+            precondition(promptLength + T <= config.contextLength, "forward: soft prompt P = \(promptLength) + T = \(T) exceeds context length \(config.contextLength)")
+            precondition(prefix == nil && linearHook == nil, "forward: a soft prompt cannot be combined with a prefix or a linear hook")
+        }
         let a = activations
         tokens.withUnsafeBufferPointer { a.tokens.update(from: $0.baseAddress!, count: N) }
         hasTargets = targets != nil
@@ -134,16 +160,33 @@ public final class TransformerModel {
                 a.mask.pointer.update(repeating: 1, count: N)
             }
         }
-        lastB = B; lastT = T
+        lastB = B; lastT = T; lastPromptLength = promptLength
         return forwardCached()
     }
 
-    /// Forward over the inputs already in `activations` (lastB, lastT).
+    /// Forward over the inputs already in `activations` (lastB, lastT, lastPromptLength).
     private func forwardCached() -> Float {
         let a = activations, B = lastB, T = lastT, N = B * T
-        let C = config.dModel, F = config.dFF, V = config.vocabSize, NH = config.heads
+        let C = config.dModel, V = config.vocabSize
+        // Soft-prompt rows hold positions 0..<Q and reach the tokens as a prefix.
+        let Q = lastPromptLength
+        if Q > 0 { promptForward() }
+        Embedding.forward(out: a.resid.pointer, tokens: a.tokens, wte: value(wte), wpe: value(wpe) + Q * C, B: B, T: T, C: C, V: V)
+        blocksForward(a, B: B, T: T, prefix: Q > 0 ? promptPass?.keysValues : prefix)
+        let final = a.resid.at(config.layers * N * C)
+        LayerNorm.forward(out: a.lnf.pointer, mean: a.lnfMean.pointer, rstd: a.lnfRstd.pointer,
+                          x: final, weight: value(lnfW), bias: value(lnfB), N: N, C: C)
+        Linear.forward(out: a.logits.pointer, x: a.lnf.pointer, weight: value(lmHead), bias: nil, M: N, IC: C, OC: V)
+        guard hasTargets else { return 0 }
+        return CrossEntropy.forward(probs: a.probs.pointer, losses: a.losses.pointer, logits: a.logits.pointer,
+                                    targets: a.targets, mask: a.mask.pointer, N: N, V: V)
+    }
+
+    /// The L blocks on resid[0] of `a`, [B, T, C], with `prefix` rows seen by every query.
+    func blocksForward(_ a: Activations, B: Int, T: Int, prefix: PrefixKV?) {
+        let N = B * T
+        let C = config.dModel, F = config.dFF, NH = config.heads
         let P = prefix?.length ?? 0, S = P + T
-        Embedding.forward(out: a.resid.pointer, tokens: a.tokens, wte: value(wte), wpe: value(wpe), B: B, T: T, C: C, V: V)
         for l in 0..<config.layers {
             let blk = blocks[l]
             let xC = l * N * C, xF = l * N * F, xN = l * N
@@ -167,13 +210,6 @@ public final class TransformerModel {
             linearForward(LinearSite(layer: l, kind: .proj), x: a.fcAct.at(xF), y: a.mlpOut.at(xC), M: N)
             Residual.forward(out: a.resid.at(xC + N * C), a: a.residMid.at(xC), b: a.mlpOut.at(xC), N: N * C)
         }
-        let final = a.resid.at(config.layers * N * C)
-        LayerNorm.forward(out: a.lnf.pointer, mean: a.lnfMean.pointer, rstd: a.lnfRstd.pointer,
-                          x: final, weight: value(lnfW), bias: value(lnfB), N: N, C: C)
-        Linear.forward(out: a.logits.pointer, x: a.lnf.pointer, weight: value(lmHead), bias: nil, M: N, IC: C, OC: V)
-        guard hasTargets else { return 0 }
-        return CrossEntropy.forward(probs: a.probs.pointer, losses: a.losses.pointer, logits: a.logits.pointer,
-                                    targets: a.targets, mask: a.mask.pointer, N: N, V: V)
     }
 
     // MARK: Backward
@@ -183,8 +219,7 @@ public final class TransformerModel {
     public func backward() {
         precondition(hasTargets, "backward: the last forward had no targets")
         let a = activations, B = lastB, T = lastT, N = B * T
-        let C = config.dModel, F = config.dFF, V = config.vocabSize, NH = config.heads, L = config.layers
-        let P = prefix?.length ?? 0, S = P + T
+        let C = config.dModel, V = config.vocabSize, L = config.layers
         let g = a.dresid.pointer
 
         a.dlogits.zero(0..<(N * V))
@@ -198,6 +233,41 @@ public final class TransformerModel {
                            x: a.resid.at(L * N * C), weight: value(lnfW), mean: a.lnfMean.pointer,
                            rstd: a.lnfRstd.pointer, N: N, C: C)
         // g now holds dLoss/d resid[L]; each block turns dLoss/d resid[l+1] into dLoss/d resid[l] in place.
+        let Q = lastPromptLength
+        let attnPrefix = Q > 0 ? promptPass?.keysValues : prefix
+        if Q > 0 { promptPass?.keysValues.keyGradients.zeroAll(); promptPass?.keysValues.valueGradients.zeroAll() }
+        let inputGradient = needsInputGradient
+        blocksBackward(a, B: B, T: T, prefix: attnPrefix, injecting: nil, inputGradient: inputGradient)
+        if inputGradient {
+            Embedding.backward(dwte: grad(wte), dwpe: grad(wpe).map { $0 + Q * C }, dout: g, tokens: a.tokens, B: B, T: T, C: C)
+        }
+        if Q > 0 { promptBackward() }
+    }
+
+    /// Whether anything at or below block 0's q, k, v needs a gradient: the embeddings, ln1 or
+    /// q/k/v of block 0, or a linear hook (which may train there). When nothing does (prefix
+    /// and prompt tuning: frozen base, gradients leave through the prefix), backward skips
+    /// block 0's q/k/v input-gradient GEMMs and ln1 backward.
+    var needsInputGradient: Bool {
+        if linearHook != nil || grad(wte) != nil || grad(wpe) != nil { return true }
+        let b = blocks[0], trains = parameters.requiresGrad
+        if trains[b.ln1W] || trains[b.ln1B] { return true }
+        for kind in [LinearSite.Kind.q, .k, .v] where trains[b.linearW[kindIndex(kind)]] || trains[b.linearB[kindIndex(kind)]] {
+            return true
+        }
+        return false
+    }
+
+    /// Backpropagates dLoss/d resid[L] (in `a.dresid`) through the L blocks in place, leaving
+    /// dLoss/d resid[0] there. `injecting`: extra gradients of every layer's keys and values
+    /// ([L, NH, T, HS] in its gradient arenas) added to dk, dv — the soft-prompt pass's way of
+    /// receiving what the main pass sent to its prompt keys/values. `inputGradient` false:
+    /// stop after block 0's attention (a.dresid then does not hold dLoss/d resid[0]).
+    func blocksBackward(_ a: Activations, B: Int, T: Int, prefix: PrefixKV?, injecting: PrefixKV?, inputGradient: Bool = true) {
+        let N = B * T
+        let C = config.dModel, F = config.dFF, NH = config.heads, L = config.layers
+        let P = prefix?.length ?? 0, S = P + T
+        let g = a.dresid.pointer
         for l in stride(from: L - 1, through: 0, by: -1) {
             let blk = blocks[l]
             let xC = l * N * C, xF = l * N * F, xN = l * N
@@ -228,6 +298,8 @@ public final class TransformerModel {
                                dout: a.dattnY.pointer, att: a.att.at(l * B * NH * T * S),
                                q: a.q.at(xC), k: a.k.at(xC), v: a.v.at(xC), prefixK: pk, prefixV: pv,
                                B: B, T: T, C: C, NH: NH, P: P)
+            if let injecting { Self.addKeyValueGradients(injecting, layer: l, dk: a.dk.pointer, dv: a.dv.pointer, C: C) }
+            if l == 0 && !inputGradient { break }
             a.dln.zero(0..<(N * C))
             linearBackward(LinearSite(layer: l, kind: .q), x: a.ln1.at(xC), y: a.q.at(xC), dy: a.dq.pointer, dx: a.dln.pointer, M: N)
             linearBackward(LinearSite(layer: l, kind: .k), x: a.ln1.at(xC), y: a.k.at(xC), dy: a.dk.pointer, dx: a.dln.pointer, M: N)
@@ -236,7 +308,6 @@ public final class TransformerModel {
                                x: a.resid.at(xC), weight: value(blk.ln1W), mean: a.ln1Mean.at(xN),
                                rstd: a.ln1Rstd.at(xN), N: N, C: C)
         }
-        Embedding.backward(dwte: grad(wte), dwpe: grad(wpe), dout: g, tokens: a.tokens, B: B, T: T, C: C)
     }
 
     // MARK: Outputs
