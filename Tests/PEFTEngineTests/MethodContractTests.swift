@@ -23,6 +23,9 @@ struct MethodCase: CustomTestStringConvertible, Sendable {
     static let all: [MethodCase] = [
         MethodCase(name: "full", configuration: FullFineTuning.Configuration(), lossBound: 0.5),
         MethodCase(name: "bitfit", configuration: BitFit.Configuration(), trainingSteps: 200, lossBound: 1.8),
+        MethodCase(name: "ia3", configuration: IA3.Configuration(), trainingSteps: 200, lossBound: 1.3, learningRate: 3e-2),
+        MethodCase(name: "adapter rf=4", configuration: HoulsbyAdapter.Configuration(reductionFactor: 4), lossBound: 1.35),
+        MethodCase(name: "adapter size=2", configuration: HoulsbyAdapter.Configuration(adapterSize: 2), lossBound: 1.35),
     ]
 }
 

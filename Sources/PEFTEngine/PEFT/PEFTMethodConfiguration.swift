@@ -19,6 +19,8 @@ public enum MethodRegistry {
     public static let configurations: [any PEFTMethodConfiguration.Type] = [
         FullFineTuning.Configuration.self,
         BitFit.Configuration.self,
+        IA3.Configuration.self,
+        HoulsbyAdapter.Configuration.self,
     ]
 
     /// Registry names, in listing order.
