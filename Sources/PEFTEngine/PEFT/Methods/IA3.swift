@@ -17,9 +17,9 @@
 ///   y in place; backward accumulates `dl += Σ_rows dy ⊙ y_unscaled` and returns
 ///   `dy_base = l ⊙ dy` (no division by l anywhere);
 /// - input scaling, y = (x ⊙ l)·Wᵀ + b = x·(W·diag(l))ᵀ + b: `effectiveWeight` serves
-///   W_eff = W·diag(l), rebuilt in `prepareForward`, so the base backward's `dx += dy·W_eff`
-///   is already the right input gradient; backward adds `dl_j += Σ_i (dyᵀx)_ij · W_ij`
-///   (one sgemm G = dyᵀx into scratch, then an elementwise reduction).
+///   W_eff = W·diag(l), rebuilt in `prepareForward`, for the forward; backward forms
+///   g = dy·W (one sgemm, the one the base would have spent on dx — the hook declares
+///   `handlesInputGradient`), then dx += l ⊙ g and dl += Σ_rows x ⊙ g in one pass.
 ///
 /// ΔW (folding): output scaling W' = diag(l)·W (and b' = l ⊙ b), input scaling W' = W·diag(l);
 /// `delta` returns W' − W. `merge` saves the original weights and biases, folds, and removes
@@ -105,7 +105,7 @@ public final class IA3: PEFTMethod, LinearSiteHook {
     private var slots: [Slot] = []
     /// Slot of (layer, kind), -1 when the site is not adapted: index `layer·6 + kind`.
     private var slotIndex: [Int] = []
-    /// Output scaling: dy_base = l ⊙ dy, [maxRows, maxOut]. Input scaling: G = dyᵀx, [out, in].
+    /// Output scaling: dy_base = l ⊙ dy, [maxRows, out]. Input scaling: g = dy·W, [maxRows, in].
     private var scratch = FloatArena(count: 0)
     private var maxRows = 0
     /// Weights and biases before `merge`, restored by `unmerge`; nil when not merged.
@@ -137,7 +137,7 @@ public final class IA3: PEFTMethod, LinearSiteHook {
             let (site, scalesInput, length, view) = d
             let (input, output) = site.features(config)
             slotIndex[Self.key(site)] = i
-            scratchCount = max(scratchCount, scalesInput ? input * output : maxRows * output)
+            scratchCount = max(scratchCount, maxRows * (scalesInput ? input : output))
             let weight = model.parameters.values.at(model.parameters.view(named: site.weightName).offset)
             return Slot(site: site, scalesInput: scalesInput, length: length, input: input, output: output,
                         weight: weight, view: view, cache: FloatArena(count: scalesInput ? output * input : maxRows * output))
@@ -194,8 +194,15 @@ public final class IA3: PEFTMethod, LinearSiteHook {
         }
     }
 
+    /// Input-scaled sites compute their own input gradient (see `backward`).
+    public func handlesInputGradient(for site: LinearSite) -> Bool {
+        slot(site)?.scalesInput ?? false
+    }
+
     /// Output scaling: dl += Σ_rows dy ⊙ y_unscaled, returns dy_base = l ⊙ dy.
-    /// Input scaling: dl_j += Σ_o (dyᵀx)[o, j]·W[o, j]; dy_base is dy itself.
+    /// Input scaling: g = dy·W [rows, in] (one sgemm with the stored W), then
+    /// dx += l ⊙ g and dl += Σ_rows x ⊙ g; dy_base is dy itself. This is the same GEMM the
+    /// base would spend on dx = dy·W_eff, so dl costs only one elementwise pass.
     public func backward(
         site: LinearSite, x: UnsafePointer<Float>, y: UnsafePointer<Float>,
         dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, rows: Int
@@ -205,11 +212,14 @@ public final class IA3: PEFTMethod, LinearSiteHook {
         let g = scratch.pointer
         if s.scalesInput {
             let input = s.input, output = s.output
-            BLAS.sgemm(transA: true, transB: false, m: output, n: input, k: rows, alpha: 1, a: dy, lda: output,
-                       b: x, ldb: input, beta: 0, c: g, ldc: input)
-            let w = s.weight
-            for o in 0..<output {
-                for i in 0..<input { dl[i] += g[o * input + i] * w[o * input + i] }
+            BLAS.sgemm(transA: false, transB: false, m: rows, n: input, k: output, alpha: 1, a: dy, lda: output,
+                       b: s.weight, ldb: input, beta: 0, c: g, ldc: input)
+            for m in 0..<rows {
+                let gr = g + m * input, xr = x + m * input, dxr = dx + m * input
+                for i in 0..<input {
+                    dxr[i] += l[i] * gr[i]
+                    dl[i] += xr[i] * gr[i]
+                }
             }
             return nil
         }
