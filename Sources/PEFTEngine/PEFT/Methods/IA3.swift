@@ -12,6 +12,9 @@
 /// exactly "input scaling of the down projection", so the defaults are
 /// `target_modules = [k, v, proj]`, `feedforward_modules = [proj]`, and the count is L·(2C + F).
 ///
+/// peft's `init_ia3_weights` is always true here (vectors start at exactly 1, so a fresh
+/// method is the identity bit for bit); every base parameter is frozen, vectors do not decay.
+///
 /// Implementation at the linear sites (`LinearSiteHook`):
 /// - output scaling, y = l ⊙ (x·Wᵀ + b): forward caches the unscaled y per layer, then scales
 ///   y in place; backward accumulates `dl += Σ_rows dy ⊙ y_unscaled` and returns
@@ -215,23 +218,58 @@ public final class IA3: PEFTMethod, LinearSiteHook {
             BLAS.sgemm(transA: false, transB: false, m: rows, n: input, k: output, alpha: 1, a: dy, lda: output,
                        b: s.weight, ldb: input, beta: 0, c: g, ldc: input)
             for m in 0..<rows {
-                let gr = g + m * input, xr = x + m * input, dxr = dx + m * input
-                for i in 0..<input {
-                    dxr[i] += l[i] * gr[i]
-                    dl[i] += xr[i] * gr[i]
-                }
+                Self.fusedRow(n: input, b: g + m * input, a: x + m * input, acc: dl,
+                              scale: l, out: dx + m * input, accumulateOut: true)
             }
             return nil
         }
         let out = s.length, cache = s.cache.pointer
         for m in 0..<rows {
-            let d = dy + m * out, u = cache + m * out, gb = g + m * out
-            for o in 0..<out {
-                dl[o] += d[o] * u[o]
-                gb[o] = l[o] * d[o]
-            }
+            Self.fusedRow(n: out, b: dy + m * out, a: cache + m * out, acc: dl,
+                          scale: l, out: g + m * out, accumulateOut: false)
         }
         return UnsafePointer(g)
+    }
+
+    /// For i in 0..<n: `acc[i] += a[i]·b[i]` and `out[i] = (accumulateOut ? out[i] : 0) + scale[i]·b[i]`
+    /// — one row of both backward cases (input scaling: b = g, a = x, out = dx; output
+    /// scaling: b = dy, a = y_unscaled, out = dy_base). Eight lanes at a time (the
+    /// pointers may alias as far as the compiler knows, so it would not vectorise the
+    /// plain loop), plain-loop tail; `fusedRowReference` is the specification.
+    @inline(__always)
+    static func fusedRow(
+        n: Int, b: UnsafePointer<Float>, a: UnsafePointer<Float>, acc: UnsafeMutablePointer<Float>,
+        scale: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, accumulateOut: Bool
+    ) {
+        typealias V = SIMD8<Float>
+        let w = V.scalarCount
+        var i = 0
+        while i + w <= n {
+            let bv = UnsafeRawPointer(b + i).loadUnaligned(as: V.self)
+            let av = UnsafeRawPointer(a + i).loadUnaligned(as: V.self)
+            let sv = UnsafeRawPointer(scale + i).loadUnaligned(as: V.self)
+            let accv = UnsafeRawPointer(acc + i).loadUnaligned(as: V.self)
+            let prior = accumulateOut ? UnsafeRawPointer(out + i).loadUnaligned(as: V.self) : V()
+            UnsafeMutableRawPointer(acc + i).storeBytes(of: accv + av * bv, as: V.self)
+            UnsafeMutableRawPointer(out + i).storeBytes(of: prior + sv * bv, as: V.self)
+            i += w
+        }
+        while i < n {
+            acc[i] += a[i] * b[i]
+            out[i] = (accumulateOut ? out[i] : 0) + scale[i] * b[i]
+            i += 1
+        }
+    }
+
+    /// Plain-loop reference of `fusedRow` (tests).
+    static func fusedRowReference(
+        n: Int, b: UnsafePointer<Float>, a: UnsafePointer<Float>, acc: UnsafeMutablePointer<Float>,
+        scale: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, accumulateOut: Bool
+    ) {
+        for i in 0..<n {
+            acc[i] += a[i] * b[i]
+            out[i] = (accumulateOut ? out[i] : 0) + scale[i] * b[i]
+        }
     }
 
     // MARK: Weight space
