@@ -35,6 +35,9 @@ struct MethodCase: CustomTestStringConvertible, Sendable {
         MethodCase(name: "prompt P=1 text", configuration: PromptTuning.Configuration(
                        numVirtualTokens: 1, promptTuningInit: "TEXT", promptTuningInitTokenIDs: [3, 5]),
                    preservesFreshLogits: false, lossBound: 2.72, learningRate: 5e-2),
+        MethodCase(name: "ia3", configuration: IA3.Configuration(), trainingSteps: 200, lossBound: 1.3, learningRate: 3e-2),
+        MethodCase(name: "adapter rf=4", configuration: HoulsbyAdapter.Configuration(reductionFactor: 4), lossBound: 1.35),
+        MethodCase(name: "adapter size=2", configuration: HoulsbyAdapter.Configuration(adapterSize: 2), lossBound: 1.35),
     ]
 }
 

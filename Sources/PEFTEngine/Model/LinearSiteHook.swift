@@ -24,6 +24,11 @@ public protocol LinearSiteHook: AnyObject {
     func effectiveBias(for site: LinearSite) -> UnsafePointer<Float>?
     /// Post-processes the base output y [rows, out] given input x [rows, in].
     func forward(site: LinearSite, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int)
+    /// Whether `backward` at `site` already accumulates the complete input gradient
+    /// (`dx += dy_base·W_eff`, or its equivalent), so the base backward skips that GEMM.
+    /// Default false. IA3 uses it at input-scaled sites: it needs g = dy·W for its own
+    /// gradient anyway and forms dx = l ⊙ g from it, saving one [M, in]×[in, out] product.
+    func handlesInputGradient(for site: LinearSite) -> Bool
     /// Backward of `forward`; returns dLoss/d(base output) if it differs from `dy`, else nil.
     /// See the type's documentation for the order.
     func backward(
@@ -35,6 +40,7 @@ extension LinearSiteHook {
     public func effectiveWeight(for site: LinearSite) -> UnsafePointer<Float>? { nil }
     public func effectiveBias(for site: LinearSite) -> UnsafePointer<Float>? { nil }
     public func forward(site: LinearSite, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int) {}
+    public func handlesInputGradient(for site: LinearSite) -> Bool { false }
     public func backward(
         site: LinearSite, x: UnsafePointer<Float>, y: UnsafePointer<Float>,
         dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, rows: Int

@@ -116,7 +116,8 @@ public final class TransformerModel {
     }
 
     /// The one backward path of every linear site: hook first (it may replace dy by the
-    /// gradient of the base output), then `dx += dy_base·W_eff`,
+    /// gradient of the base output), then `dx += dy_base·W_eff` (unless the hook
+    /// `handlesInputGradient` there and has added it itself),
     /// and the stored weight/bias gradients only where they require grad.
     /// - x: [M, in] (forward input), y: [M, out] (forward output), dy: [M, out], dx: [M, in]
     func linearBackward(
@@ -127,8 +128,9 @@ public final class TransformerModel {
         let b = blocks[site.layer], kind = kindIndex(site.kind)
         let dyBase = linearHook?.backward(site: site, x: x, y: y, dy: dy, dx: dx, rows: M) ?? dy
         let weight = linearHook?.effectiveWeight(for: site) ?? UnsafePointer(value(b.linearW[kind]))
+        let hookHandlesDx = linearHook?.handlesInputGradient(for: site) ?? false
         Linear.backward(
-            dx: dx, dweight: grad(b.linearW[kind]), dbias: grad(b.linearB[kind]),
+            dx: hookHandlesDx ? nil : dx, dweight: grad(b.linearW[kind]), dbias: grad(b.linearB[kind]),
             dout: dyBase, x: x, weight: weight, M: M, IC: IC, OC: OC)
     }
 

@@ -21,6 +21,8 @@ public enum MethodRegistry {
         BitFit.Configuration.self,
         PrefixTuning.Configuration.self,
         PromptTuning.Configuration.self,
+        IA3.Configuration.self,
+        HoulsbyAdapter.Configuration.self,
     ]
 
     /// Registry names, in listing order.

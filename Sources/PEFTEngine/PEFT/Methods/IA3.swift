@@ -1,0 +1,336 @@
+/// (IA)³, "Infused Adapter by Inhibiting and Amplifying Inner Activations" (Liu, Tam,
+/// Muqeeth, Mohta, Huang, Bansal & Raffel 2022, "Few-Shot Parameter-Efficient Fine-Tuning is
+/// Better and Cheaper than In-Context Learning"): learned vectors, initialised to ONES,
+/// rescale activations elementwise; every base weight stays frozen.
+///
+///     k ← l_k ⊙ k,  v ← l_v ⊙ v                       (output scaling, l [C])
+///     h ← l_ff ⊙ gelu(fc(x)),  then proj(h)            (input scaling of proj, l_ff [F])
+///
+/// peft's convention (followed here): `target_modules` lists the adapted linear layers and
+/// `feedforward_modules` ⊆ `target_modules` the ones whose vector multiplies the layer's
+/// INPUT features ([in]) instead of its output ([out]). The paper's l_ff ⊙ gelu(fc(x)) is
+/// exactly "input scaling of the down projection", so the defaults are
+/// `target_modules = [k, v, proj]`, `feedforward_modules = [proj]`, and the count is L·(2C + F).
+///
+/// peft's `init_ia3_weights` is always true here (vectors start at exactly 1, so a fresh
+/// method is the identity bit for bit); every base parameter is frozen, vectors do not decay.
+///
+/// Implementation at the linear sites (`LinearSiteHook`):
+/// - output scaling, y = l ⊙ (x·Wᵀ + b): forward caches the unscaled y per layer, then scales
+///   y in place; backward accumulates `dl += Σ_rows dy ⊙ y_unscaled` and returns
+///   `dy_base = l ⊙ dy` (no division by l anywhere);
+/// - input scaling, y = (x ⊙ l)·Wᵀ + b = x·(W·diag(l))ᵀ + b: `effectiveWeight` serves
+///   W_eff = W·diag(l), rebuilt in `prepareForward`, for the forward; backward forms
+///   g = dy·W (one sgemm, the one the base would have spent on dx — the hook declares
+///   `handlesInputGradient`), then dx += l ⊙ g and dl += Σ_rows x ⊙ g in one pass.
+///
+/// ΔW (folding): output scaling W' = diag(l)·W (and b' = l ⊙ b), input scaling W' = W·diag(l);
+/// `delta` returns W' − W. `merge` saves the original weights and biases, folds, and removes
+/// the hook; `unmerge` restores the saved tensors bit-exactly and reinstalls the hook.
+public final class IA3: PEFTMethod, LinearSiteHook {
+    public struct Configuration: PEFTMethodConfiguration, Equatable {
+        public static let methodName = "ia3"
+        public static let fieldNames = ["target_modules", "feedforward_modules"]
+
+        /// Adapted linear layers ("q", "k", "v", "o", "fc", "proj").
+        public var targetModules: [String]
+        /// The subset of `targetModules` scaled on their input features.
+        public var feedforwardModules: [String]
+
+        public init(targetModules: [String] = ["k", "v", "proj"], feedforwardModules: [String] = ["proj"]) {
+            self.targetModules = targetModules
+            self.feedforwardModules = feedforwardModules
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case targetModules = "target_modules"
+            case feedforwardModules = "feedforward_modules"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let defaults = Configuration()
+            targetModules = try c.decodeIfPresent([String].self, forKey: .targetModules) ?? defaults.targetModules
+            feedforwardModules = try c.decodeIfPresent([String].self, forKey: .feedforwardModules) ?? defaults.feedforwardModules
+        }
+
+        public func validate(for config: ModelConfig) throws {
+            func fail(_ key: CodingKeys, _ reason: String) -> PEFTMethodError {
+                .invalidConfiguration(method: Self.methodName, key: key.rawValue, reason: reason)
+            }
+            let known = LinearSite.Kind.allCases.map(\.rawValue)
+            guard !targetModules.isEmpty else { throw fail(.targetModules, "is empty; give at least one of \(known)") }
+            for m in targetModules where LinearSite.Kind(rawValue: m) == nil {
+                throw fail(.targetModules, "contains unknown module \"\(m)\"; known modules: \(known)")
+            }
+            guard Set(targetModules).count == targetModules.count else {
+                throw fail(.targetModules, "lists a module twice: \(targetModules)")
+            }
+            for m in feedforwardModules where !targetModules.contains(m) {
+                throw fail(.feedforwardModules, "contains \"\(m)\", which is not in target_modules \(targetModules)")
+            }
+        }
+
+        public func makeMethod() -> any PEFTMethod { IA3(self) }
+
+        /// Adapted kinds in `LinearSite.Kind.allCases` order, each with whether it scales its input.
+        var targets: [(kind: LinearSite.Kind, scalesInput: Bool)] {
+            LinearSite.Kind.allCases.filter { targetModules.contains($0.rawValue) }
+                .map { ($0, feedforwardModules.contains($0.rawValue)) }
+        }
+    }
+
+    public static let methodName = Configuration.methodName
+    public let configuration: Configuration
+    public private(set) var parameters = MethodParameters()
+    public var isTraining = true
+    public var label: String {
+        "ia3 target_modules=\(configuration.targetModules.joined(separator: ",")) feedforward_modules=\(configuration.feedforwardModules.joined(separator: ","))"
+    }
+
+    /// One adapted site of one layer.
+    private struct Slot {
+        let site: LinearSite
+        let scalesInput: Bool
+        /// Vector length: `in` when it scales the input, else `out`.
+        let length: Int
+        /// (in, out) features of the site.
+        let input: Int, output: Int
+        /// The stored base weight [out, in] in the model's arena (stable for the model's lifetime).
+        let weight: UnsafeMutablePointer<Float>
+        /// View index of "<site>.ia3_l" in `parameters`.
+        let view: Int
+        /// Output scaling: unscaled y of the last forward, [maxRows, out].
+        /// Input scaling: W_eff = W·diag(l), [out, in].
+        let cache: FloatArena
+    }
+
+    private var slots: [Slot] = []
+    /// Slot of (layer, kind), -1 when the site is not adapted: index `layer·6 + kind`.
+    private var slotIndex: [Int] = []
+    /// Output scaling: dy_base = l ⊙ dy, [maxRows, out]. Input scaling: g = dy·W, [maxRows, in].
+    private var scratch = FloatArena(count: 0)
+    private var maxRows = 0
+    /// Weights and biases before `merge`, restored by `unmerge`; nil when not merged.
+    private var premerge: [(weight: String, bias: String, w: Tensor, b: Tensor)]?
+
+    public init(_ configuration: Configuration = Configuration()) {
+        self.configuration = configuration
+    }
+
+    public func attach(to model: TransformerModel, rng: inout SeededRNG) throws {
+        try configuration.validate(for: model.config)
+        let config = model.config
+        maxRows = model.activations.maxB * model.activations.maxT
+        parameters = MethodParameters()
+        var declared: [(LinearSite, Bool, Int, Int)] = []
+        for l in 0..<config.layers {
+            for (kind, scalesInput) in configuration.targets {
+                let site = LinearSite(layer: l, kind: kind)
+                let (input, output) = site.features(config)
+                let length = scalesInput ? input : output
+                declared.append((site, scalesInput, length, parameters.add(site.name + ".ia3_l", shape: [length], decays: false)))
+            }
+        }
+        parameters.seal()
+        parameters.values.pointer.update(repeating: 1, count: parameters.count)
+        slotIndex = Array(repeating: -1, count: config.layers * LinearSite.Kind.allCases.count)
+        var scratchCount = 0
+        slots = declared.enumerated().map { i, d in
+            let (site, scalesInput, length, view) = d
+            let (input, output) = site.features(config)
+            slotIndex[Self.key(site)] = i
+            scratchCount = max(scratchCount, maxRows * (scalesInput ? input : output))
+            let weight = model.parameters.values.at(model.parameters.view(named: site.weightName).offset)
+            return Slot(site: site, scalesInput: scalesInput, length: length, input: input, output: output,
+                        weight: weight, view: view, cache: FloatArena(count: scalesInput ? output * input : maxRows * output))
+        }
+        scratch = FloatArena(count: scratchCount)
+        model.parameters.setRequiresGradForAll(false)
+        premerge = nil
+        prepareForward(model: model)
+        model.linearHook = self
+    }
+
+    public func detach(from model: TransformerModel) {
+        if model.linearHook === self { model.linearHook = nil }
+        model.parameters.setRequiresGradForAll(true)
+    }
+
+    private static func key(_ site: LinearSite) -> Int {
+        site.layer * LinearSite.Kind.allCases.count + LinearSite.Kind.allCases.firstIndex(of: site.kind)!
+    }
+
+    @inline(__always) private func slot(_ site: LinearSite) -> Slot? {
+        let i = slotIndex[Self.key(site)]
+        return i < 0 ? nil : slots[i]
+    }
+
+    /// Rebuilds W_eff = W·diag(l) of every input-scaled site: W_eff[o, i] = W[o, i]·l[i].
+    public func prepareForward(model: TransformerModel) {
+        guard premerge == nil else { return }
+        for s in slots where s.scalesInput {
+            let input = s.input, output = s.output
+            let w = s.weight, weff = s.cache.pointer, l = parameters.value(s.view)
+            for o in 0..<output {
+                for i in 0..<input { weff[o * input + i] = w[o * input + i] * l[i] }
+            }
+        }
+    }
+
+    // MARK: LinearSiteHook
+
+    public func effectiveWeight(for site: LinearSite) -> UnsafePointer<Float>? {
+        guard let s = slot(site), s.scalesInput else { return nil }
+        return UnsafePointer(s.cache.pointer)
+    }
+
+    /// Output scaling: cache y, then y ← l ⊙ y. (Input scaling already happened in W_eff.)
+    public func forward(site: LinearSite, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int) {
+        guard let s = slot(site), !s.scalesInput else { return }
+        precondition(rows <= maxRows, "IA3: \(rows) rows exceed the capacity \(maxRows) sized at attach")
+        let out = s.length, l = parameters.value(s.view), cache = s.cache.pointer
+        cache.update(from: y, count: rows * out)
+        for m in 0..<rows {
+            let row = y + m * out
+            for o in 0..<out { row[o] *= l[o] }
+        }
+    }
+
+    /// Input-scaled sites compute their own input gradient (see `backward`).
+    public func handlesInputGradient(for site: LinearSite) -> Bool {
+        slot(site)?.scalesInput ?? false
+    }
+
+    /// Output scaling: dl += Σ_rows dy ⊙ y_unscaled, returns dy_base = l ⊙ dy.
+    /// Input scaling: g = dy·W [rows, in] (one sgemm with the stored W), then
+    /// dx += l ⊙ g and dl += Σ_rows x ⊙ g; dy_base is dy itself. This is the same GEMM the
+    /// base would spend on dx = dy·W_eff, so dl costs only one elementwise pass.
+    public func backward(
+        site: LinearSite, x: UnsafePointer<Float>, y: UnsafePointer<Float>,
+        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, rows: Int
+    ) -> UnsafePointer<Float>? {
+        guard let s = slot(site) else { return nil }
+        let l = parameters.value(s.view), dl = parameters.gradient(s.view)
+        let g = scratch.pointer
+        if s.scalesInput {
+            let input = s.input, output = s.output
+            BLAS.sgemm(transA: false, transB: false, m: rows, n: input, k: output, alpha: 1, a: dy, lda: output,
+                       b: s.weight, ldb: input, beta: 0, c: g, ldc: input)
+            for m in 0..<rows {
+                Self.fusedRow(n: input, b: g + m * input, a: x + m * input, acc: dl,
+                              scale: l, out: dx + m * input, accumulateOut: true)
+            }
+            return nil
+        }
+        let out = s.length, cache = s.cache.pointer
+        for m in 0..<rows {
+            Self.fusedRow(n: out, b: dy + m * out, a: cache + m * out, acc: dl,
+                          scale: l, out: g + m * out, accumulateOut: false)
+        }
+        return UnsafePointer(g)
+    }
+
+    /// For i in 0..<n: `acc[i] += a[i]·b[i]` and `out[i] = (accumulateOut ? out[i] : 0) + scale[i]·b[i]`
+    /// — one row of both backward cases (input scaling: b = g, a = x, out = dx; output
+    /// scaling: b = dy, a = y_unscaled, out = dy_base). Eight lanes at a time (the
+    /// pointers may alias as far as the compiler knows, so it would not vectorise the
+    /// plain loop), plain-loop tail; `fusedRowReference` is the specification.
+    @inline(__always)
+    static func fusedRow(
+        n: Int, b: UnsafePointer<Float>, a: UnsafePointer<Float>, acc: UnsafeMutablePointer<Float>,
+        scale: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, accumulateOut: Bool
+    ) {
+        typealias V = SIMD8<Float>
+        let w = V.scalarCount
+        var i = 0
+        while i + w <= n {
+            let bv = UnsafeRawPointer(b + i).loadUnaligned(as: V.self)
+            let av = UnsafeRawPointer(a + i).loadUnaligned(as: V.self)
+            let sv = UnsafeRawPointer(scale + i).loadUnaligned(as: V.self)
+            let accv = UnsafeRawPointer(acc + i).loadUnaligned(as: V.self)
+            let prior = accumulateOut ? UnsafeRawPointer(out + i).loadUnaligned(as: V.self) : V()
+            UnsafeMutableRawPointer(acc + i).storeBytes(of: accv + av * bv, as: V.self)
+            UnsafeMutableRawPointer(out + i).storeBytes(of: prior + sv * bv, as: V.self)
+            i += w
+        }
+        while i < n {
+            acc[i] += a[i] * b[i]
+            out[i] = (accumulateOut ? out[i] : 0) + scale[i] * b[i]
+            i += 1
+        }
+    }
+
+    /// Plain-loop reference of `fusedRow` (tests).
+    static func fusedRowReference(
+        n: Int, b: UnsafePointer<Float>, a: UnsafePointer<Float>, acc: UnsafeMutablePointer<Float>,
+        scale: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, accumulateOut: Bool
+    ) {
+        for i in 0..<n {
+            acc[i] += a[i] * b[i]
+            out[i] = (accumulateOut ? out[i] : 0) + scale[i] * b[i]
+        }
+    }
+
+    // MARK: Weight space
+
+    /// ΔW = W' − W with W' = diag(l)·W (output scaling) or W·diag(l) (input scaling), from the
+    /// current vectors and the unmerged weights; nil at sites IA3 does not adapt.
+    public func delta(for site: LinearSite, model: TransformerModel) -> Tensor? {
+        guard let s = slot(site) else { return nil }
+        let (input, output) = site.features(model.config)
+        let w = premerge?.first { $0.weight == site.weightName }?.w ?? model.parameters.tensor(named: site.weightName)
+        let l = parameters.tensor(named: site.name + ".ia3_l").storage
+        var d = Tensor(shape: [output, input])
+        for o in 0..<output {
+            for i in 0..<input { d.storage[o * input + i] = w.storage[o * input + i] * ((s.scalesInput ? l[i] : l[o]) - 1) }
+        }
+        return d
+    }
+
+    public var canMerge: Bool { true }
+
+    /// Folds every vector into its weight (and, for output scaling, its bias), saving the
+    /// originals; the model then runs without the hook.
+    public func merge(into model: TransformerModel) throws {
+        guard premerge == nil else { throw PEFTMethodError.cannotMerge(method: Self.methodName, reason: "it is already merged") }
+        var saved: [(weight: String, bias: String, w: Tensor, b: Tensor)] = []
+        for s in slots {
+            let (input, output) = s.site.features(model.config)
+            let w = model.parameters.tensor(named: s.site.weightName), b = model.parameters.tensor(named: s.site.biasName)
+            saved.append((s.site.weightName, s.site.biasName, w, b))
+            let l = parameters.tensor(named: s.site.name + ".ia3_l").storage
+            var wf = w, bf = b
+            for o in 0..<output {
+                for i in 0..<input { wf.storage[o * input + i] *= s.scalesInput ? l[i] : l[o] }
+                if !s.scalesInput { bf.storage[o] *= l[o] }
+            }
+            try model.parameters.load(named: s.site.weightName, from: wf)
+            try model.parameters.load(named: s.site.biasName, from: bf)
+        }
+        premerge = saved
+        if model.linearHook === self { model.linearHook = nil }
+    }
+
+    /// Restores the saved weights and biases and reinstalls the hook.
+    public func unmerge(from model: TransformerModel) throws {
+        guard let saved = premerge else { throw PEFTMethodError.cannotMerge(method: Self.methodName, reason: "it is not merged") }
+        for entry in saved {
+            try model.parameters.load(named: entry.weight, from: entry.w)
+            try model.parameters.load(named: entry.bias, from: entry.b)
+        }
+        premerge = nil
+        prepareForward(model: model)
+        model.linearHook = self
+    }
+
+    /// One vector per adapted site and layer: `in` entries for feed-forward (input-scaled)
+    /// modules, `out` otherwise. Defaults: L·(C + C + F) = L·(2C + F).
+    public func expectedTrainableParameterCount(config: ModelConfig) -> Int {
+        let perLayer = configuration.targets.reduce(0) { sum, t in
+            let (input, output) = LinearSite(layer: 0, kind: t.kind).features(config)
+            return sum + (t.scalesInput ? input : output)
+        }
+        return config.layers * perLayer
+    }
+}
