@@ -19,6 +19,8 @@ public enum MethodRegistry {
     public static let configurations: [any PEFTMethodConfiguration.Type] = [
         FullFineTuning.Configuration.self,
         BitFit.Configuration.self,
+        LoRA.Configuration.self,
+        DoRA.Configuration.self,
     ]
 
     /// Registry names, in listing order.
