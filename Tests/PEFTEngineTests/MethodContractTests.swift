@@ -27,6 +27,12 @@ struct MethodCase: CustomTestStringConvertible, Sendable {
         MethodCase(name: "lora r=2 alpha=4 rslora", configuration: LoRA.Configuration(.init(r: 2, loraAlpha: 4, useRSLoRA: true)), lossBound: 1.0),  // measured 0.83
         MethodCase(name: "lora r=2 q,v", configuration: LoRA.Configuration(.init(r: 2, loraAlpha: 4, targetModules: ["q", "v"])), lossBound: 1.25),  // measured 1.06
         MethodCase(name: "dora r=2", configuration: DoRA.Configuration(.init(r: 2, loraAlpha: 4)), lossBound: 1.0),  // measured 0.83
+        // Quantizing the base changes the function by construction; MethodQLoRATests checks that a
+        // fresh QLoRA equals the dequantized base instead.
+        MethodCase(name: "qlora r=2 nf4 dq", configuration: QLoRA.Configuration(.init(r: 2, loraAlpha: 4)),
+                   preservesFreshLogits: false, lossBound: 1.0),  // measured 0.82
+        MethodCase(name: "qlora r=2 nf4", configuration: QLoRA.Configuration(.init(r: 2, loraAlpha: 4), useDoubleQuant: false),
+                   preservesFreshLogits: false, lossBound: 1.0),  // measured 0.82
     ]
 }
 

@@ -21,6 +21,7 @@ public enum MethodRegistry {
         BitFit.Configuration.self,
         LoRA.Configuration.self,
         DoRA.Configuration.self,
+        QLoRA.Configuration.self,
     ]
 
     /// Registry names, in listing order.
