@@ -53,12 +53,40 @@ struct MethodLoRATests {
         #expect(zip(delta.storage, expected).allSatisfy { abs($0 - $1) <= LoRATolerance.handComputed }, "ΔW = \(delta.storage)")
         #expect(lora.delta(for: LinearSite(layer: 0, kind: .q), model: model) == nil, "q is not adapted")
 
+        let w = model.parameters.tensor(named: TwoByThreeModel.fc.weightName).storage
+        let folded = try #require(lora.effectiveWeight(for: TwoByThreeModel.fc))
+        #expect((0..<6).allSatisfy { abs(folded[$0] - (w[$0] + expected[$0])) <= LoRATolerance.handComputed }, "folded W + ΔW")
+        lora.path!.forcesAdditive = true
+        #expect(lora.effectiveWeight(for: TwoByThreeModel.fc) == nil)
         var y: [Float] = [0, 0]
         let x: [Float] = [1, 1, 1]
         y.withUnsafeMutableBufferPointer { yp in
             x.withUnsafeBufferPointer { lora.forward(site: TwoByThreeModel.fc, x: $0.baseAddress!, y: yp.baseAddress!, rows: 1) }
         }
         #expect(y == [6, 18], "x·ΔWᵀ for x = (1, 1, 1)")
+    }
+
+    @Test("the folded form W + s·B·A and the additive path give the same logits and gradients")
+    func foldedEqualsAdditive() throws {
+        func run(additive: Bool) throws -> (logits: [Float], gradients: [Float]) {
+            let model = TinyModel.make()
+            let lora = try Self.attach(.init(r: 2, loraAlpha: 4), to: model)
+            var rnd = TestRandom(seed: 8)
+            for v in lora.parameters.views where v.name.hasSuffix("lora_B") {
+                try lora.parameters.load(named: v.name, from: Tensor(shape: v.shape, storage: rnd.normals(v.count, scale: 0.3)))
+            }
+            lora.path!.forcesAdditive = additive
+            #expect(lora.path!.isFolded == !additive)
+            let (tokens, targets, mask) = TinyModel.batch()
+            model.forward(tokens: tokens, targets: targets, mask: mask, B: TinyModel.B, T: TinyModel.T)
+            model.backward()
+            return (model.logits().storage, lora.parameters.gradients.copy(0..<lora.parameters.count))
+        }
+        let folded = try run(additive: false), additive = try run(additive: true)
+        let dLogits = zip(folded.logits, additive.logits).map { abs($0 - $1) }.max()!
+        let dGrad = zip(folded.gradients, additive.gradients).map { abs($0 - $1) }.max()!
+        #expect(dLogits <= LoRATolerance.reference && dGrad <= LoRATolerance.reference, "logits \(dLogits), gradients \(dGrad)")
+        #expect(folded.gradients.contains { $0 != 0 })
     }
 
     @Test("scaling is α/r, or α/√r with use_rslora; ΔW scales with it")

@@ -11,6 +11,10 @@
 /// peft conventions kept: names "….lora_A"/"….lora_B", scaling α/r, dropout on the path's
 /// input only, no weight decay on A and B (AdamW applies decay only where the view says so).
 /// `merge` adds s·B·A into W and stops the path; `unmerge` subtracts it and restores the path.
+///
+/// Execution: with dropout in effect the path is additive (`forward` adds s·h·Bᵀ, `backward`
+/// returns nil); otherwise it is folded into the weight, `effectiveWeight` = W + s·B·A (same
+/// function, fewer passes over the rows; see `LowRankPath`).
 public final class LoRA: PEFTMethod, LinearSiteHook {
     /// peft's `LoraConfig` fields (see `LoRAHyperparameters` for keys and defaults).
     public struct Configuration: PEFTMethodConfiguration, Equatable {
@@ -39,6 +43,10 @@ public final class LoRA: PEFTMethod, LinearSiteHook {
     public var label: String { "lora " + configuration.hyperparameters.labelFragment }
     /// The low-rank path; nil until attached.
     private(set) var path: LowRankPath?
+    /// The model's parameter values (W of every site) and one W_eff target [max out·in].
+    private var baseValues: FloatArena?
+    private var baseOffsets: [LinearSite: Int] = [:]
+    private var folded = FloatArena(count: 0)
 
     public init(_ configuration: Configuration = Configuration()) {
         self.configuration = configuration
@@ -56,6 +64,10 @@ public final class LoRA: PEFTMethod, LinearSiteHook {
         path.initialize(parameters: parameters, rng: rng)
         path.isTraining = isTraining
         self.path = path
+        baseValues = model.parameters.values
+        baseOffsets = [:]
+        for slot in path.slots { baseOffsets[slot.site] = model.parameters.view(named: slot.site.weightName).offset }
+        folded = FloatArena(count: path.slots.map { $0.input * $0.output }.max() ?? 0)
         model.parameters.setRequiresGradForAll(false)
         model.linearHook = self
     }
@@ -65,7 +77,15 @@ public final class LoRA: PEFTMethod, LinearSiteHook {
         model.parameters.setRequiresGradForAll(true)
     }
 
-    // MARK: LinearSiteHook (additive path: the base output's gradient is dy itself)
+    // MARK: LinearSiteHook (the base output's gradient is dy itself: backward returns nil)
+
+    /// Folded mode: W + s·B·A in a scratch buffer valid until the next call; else nil.
+    public func effectiveWeight(for site: LinearSite) -> UnsafePointer<Float>? {
+        guard let path, path.isFolded, let slot = path.slot(for: site), let base = baseValues,
+              let offset = baseOffsets[site] else { return nil }
+        path.foldedWeight(slot, weight: base.at(offset), into: folded.pointer, parameters: parameters)
+        return UnsafePointer(folded.pointer)
+    }
 
     public func forward(site: LinearSite, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int) {
         path?.forward(site: site, x: x, y: y, rows: rows, parameters: parameters)

@@ -8,6 +8,12 @@
 /// forward:  h = x̃·Aᵀ  [M, r]  (cached per site),  y += s·h·Bᵀ          (two sgemms over all M rows)
 /// backward: ĝ = s·dy·B [M, r];  dB += s·dyᵀ·h;  dA += ĝᵀ·x̃;  dx += ĝ·A ⊙ mask/(1−p)
 /// ```
+/// Folded mode (`isFolded`: not merged, and no dropout in effect): the same function is computed
+/// as y = x·(W + s·B·A)ᵀ + b — the owner substitutes W_eff via `foldedWeight` (a copy of W plus
+/// one rank-r sgemm, O(out·in·r), per call) — so the forward adds no pass over the M rows, the
+/// base backward's dx = dy·W_eff already contains the path's input gradient, and the backward
+/// here only recomputes h = x·Aᵀ and accumulates dB, dA (four skinny sgemms instead of six).
+///
 /// x̃ = x ⊙ mask/(1−p) in training mode with `lora_dropout` p > 0 (inverted dropout on the
 /// path's input only, like peft's `lora_dropout(x)`), else x̃ = x. Masks come from one
 /// `SeededRNG` forked at attach ("lora_dropout"): each training forward draws one mask per site
@@ -109,12 +115,25 @@ final class LowRankPath {
 
     // MARK: Forward / backward of the additive path
 
-    /// y [rows, out] += s·(x̃·Aᵀ)·Bᵀ for x [rows, in].
+    /// Whether the path is folded into the weight (see the type): no dropout in effect, not merged.
+    var isFolded: Bool { !isMerged && !forcesAdditive && !(isTraining && dropout > 0) }
+    /// Test seam: run the additive form even without dropout (the two forms must agree).
+    var forcesAdditive = false
+
+    /// W_eff = W + s·B·A [out, in] of `slot` into `out`, where `weight` is W.
+    func foldedWeight(_ slot: Slot, weight: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, parameters p: MethodParameters) {
+        if UnsafePointer(out) != weight { out.update(from: weight, count: slot.output * slot.input) }
+        addProduct(slot, alpha: 1, beta: 1, into: out, parameters: p)
+    }
+
+    /// Additive mode: y [rows, out] += s·(x̃·Aᵀ)·Bᵀ for x [rows, in]. Folded mode: nothing.
     func forward(site: LinearSite, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows M: Int,
                  parameters p: MethodParameters) {
         guard !isMerged, let slot = slot(for: site) else { return }
         precondition(M <= maxRows, "LoRA path: \(M) rows exceed the \(maxRows) allocated at attach")
         let index = slotOfSite[Self.key(site)]
+        maskActive[index] = false
+        guard !isFolded else { return }
         let r = rank, IC = slot.input, OC = slot.output
         let h = hidden.at(slot.hiddenOffset)
         var input = x
@@ -130,20 +149,27 @@ final class LowRankPath {
                    b: p.value(slot.b), ldb: r, beta: 1, c: y, ldc: OC)
     }
 
-    /// Accumulates dA, dB and dx for the path; dy [rows, out] is the site output's gradient.
+    /// Accumulates dA, dB (and, additive mode only, dx) for the path; dy [rows, out] is the
+    /// site output's gradient.
     func backward(site: LinearSite, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
                   dx: UnsafeMutablePointer<Float>, rows M: Int, parameters p: MethodParameters) {
         guard !isMerged, let slot = slot(for: site) else { return }
         let index = slotOfSite[Self.key(site)]
         let r = rank, IC = slot.input, OC = slot.output, s = scaling
         let h = hidden.at(slot.hiddenOffset), g = hiddenGradient.pointer
+        let folded = isFolded
+        if folded {
+            // h = x·Aᵀ was not formed in the folded forward.
+            BLAS.sgemm(transA: false, transB: true, m: M, n: r, k: IC, alpha: 1, a: x, lda: IC,
+                       b: p.value(slot.a), ldb: IC, beta: 0, c: h, ldc: r)
+        }
         // ĝ = s·dy·B  [M, r]
         BLAS.sgemm(transA: false, transB: false, m: M, n: r, k: OC, alpha: s, a: dy, lda: OC,
                    b: p.value(slot.b), ldb: r, beta: 0, c: g, ldc: r)
         // dB += s·dyᵀ·h  [out, r]
         BLAS.sgemm(transA: true, transB: false, m: OC, n: r, k: M, alpha: s, a: dy, lda: OC,
                    b: h, ldb: r, beta: 1, c: p.gradient(slot.b), ldc: r)
-        if maskActive[index] {
+        if !folded && maskActive[index] {
             let mask = masks + slot.maskOffset
             applyMask(out: dropped.pointer, x: x, mask: mask, count: M * IC)
             // dA += ĝᵀ·x̃  [r, in]
@@ -156,8 +182,11 @@ final class LowRankPath {
         } else {
             BLAS.sgemm(transA: true, transB: false, m: r, n: IC, k: M, alpha: 1, a: g, lda: r,
                        b: x, ldb: IC, beta: 1, c: p.gradient(slot.a), ldc: IC)
-            BLAS.sgemm(transA: false, transB: false, m: M, n: IC, k: r, alpha: 1, a: g, lda: r,
-                       b: p.value(slot.a), ldb: IC, beta: 1, c: dx, ldc: IC)
+            // Folded: the base backward's dx = dy·(W + s·B·A) already holds ĝ·A.
+            if !folded {
+                BLAS.sgemm(transA: false, transB: false, m: M, n: IC, k: r, alpha: 1, a: g, lda: r,
+                           b: p.value(slot.a), ldb: IC, beta: 1, c: dx, ldc: IC)
+            }
         }
     }
 

@@ -138,12 +138,16 @@ public final class QLoRA: PEFTMethod, LinearSiteHook {
 
     // MARK: LinearSiteHook
 
-    /// deq(Q(W0)) of `site`, decoded into the shared scratch (valid until the next call);
-    /// nil while merged (the Float32 arena then holds W0_q + s·B·A).
+    /// deq(Q(W0)) of `site`, decoded into the shared scratch (valid until the next call), plus
+    /// s·B·A when the path is folded (no dropout in effect; see `LowRankPath`); nil while merged
+    /// (the Float32 arena then holds W0_q + s·B·A).
     public func effectiveWeight(for site: LinearSite) -> UnsafePointer<Float>? {
         guard let path, !path.isMerged else { return nil }
         let q = quantized[Self.key(site)]
         q.dequantize(into: UnsafeMutableBufferPointer(start: scratch.pointer, count: q.count))
+        if path.isFolded, let slot = path.slot(for: site) {
+            path.foldedWeight(slot, weight: scratch.pointer, into: scratch.pointer, parameters: parameters)
+        }
         return UnsafePointer(scratch.pointer)
     }
 
