@@ -38,6 +38,16 @@ struct MethodCase: CustomTestStringConvertible, Sendable {
         MethodCase(name: "ia3", configuration: IA3.Configuration(), trainingSteps: 200, lossBound: 1.3, learningRate: 3e-2),
         MethodCase(name: "adapter rf=4", configuration: HoulsbyAdapter.Configuration(reductionFactor: 4), lossBound: 1.35),
         MethodCase(name: "adapter size=2", configuration: HoulsbyAdapter.Configuration(adapterSize: 2), lossBound: 1.35),
+        MethodCase(name: "lora r=2 alpha=4", configuration: LoRA.Configuration(.init(r: 2, loraAlpha: 4)), lossBound: 1.0),  // measured 0.84
+        MethodCase(name: "lora r=2 alpha=4 rslora", configuration: LoRA.Configuration(.init(r: 2, loraAlpha: 4, useRSLoRA: true)), lossBound: 1.0),  // measured 0.83
+        MethodCase(name: "lora r=2 q,v", configuration: LoRA.Configuration(.init(r: 2, loraAlpha: 4, targetModules: ["q", "v"])), lossBound: 1.25),  // measured 1.06
+        MethodCase(name: "dora r=2", configuration: DoRA.Configuration(.init(r: 2, loraAlpha: 4)), lossBound: 1.0),  // measured 0.83
+        // Quantizing the base changes the function by construction; MethodQLoRATests checks that a
+        // fresh QLoRA equals the dequantized base instead.
+        MethodCase(name: "qlora r=2 nf4 dq", configuration: QLoRA.Configuration(.init(r: 2, loraAlpha: 4)),
+                   preservesFreshLogits: false, lossBound: 1.0),  // measured 0.82
+        MethodCase(name: "qlora r=2 nf4", configuration: QLoRA.Configuration(.init(r: 2, loraAlpha: 4), useDoubleQuant: false),
+                   preservesFreshLogits: false, lossBound: 1.0),  // measured 0.82
     ]
 }
 
@@ -133,6 +143,8 @@ struct MethodContractTests {
         let (tokens, targets, mask) = TinyModel.batch()
         for _ in 0..<3 { trainer.step(tokens: tokens, targets: targets, mask: mask, B: Self.B, T: Self.T) }
         method.isTraining = false
+        // peft-style detached tensors (DoRA's norm): check against the function that holds them.
+        (method as? any HoldsDetachedTensors)?.holdsDetachedTensorsConstant = true
         func loss() -> Double {
             method.prepareForward(model: model)
             return Double(model.forward(tokens: tokens, targets: targets, mask: mask, B: Self.B, T: Self.T))
@@ -193,6 +205,20 @@ struct MethodContractTests {
         }
         let (a, b) = (try run(), try run())
         #expect(a.0 == b.0 && a.1 == b.1, "\(c.name): two runs differ")
+    }
+}
+
+/// A method whose gradient, like peft's, treats a tensor derived from its parameters as a
+/// constant (DoRA's ‖W0 + s·B·A‖ per row, detached in peft). Its finite-difference check runs
+/// on the function with that tensor held at its value at the check's starting point.
+protocol HoldsDetachedTensors: AnyObject {
+    var holdsDetachedTensorsConstant: Bool { get set }
+}
+
+extension DoRA: HoldsDetachedTensors {
+    var holdsDetachedTensorsConstant: Bool {
+        get { holdsNormsConstant }
+        set { holdsNormsConstant = newValue }
     }
 }
 

@@ -18,11 +18,14 @@ public enum MethodRegistry {
     /// Configuration types in the order methods are listed to users.
     public static let configurations: [any PEFTMethodConfiguration.Type] = [
         FullFineTuning.Configuration.self,
-        BitFit.Configuration.self,
+        LoRA.Configuration.self,
+        QLoRA.Configuration.self,
+        DoRA.Configuration.self,
+        HoulsbyAdapter.Configuration.self,
         PrefixTuning.Configuration.self,
         PromptTuning.Configuration.self,
         IA3.Configuration.self,
-        HoulsbyAdapter.Configuration.self,
+        BitFit.Configuration.self,
     ]
 
     /// Registry names, in listing order.
