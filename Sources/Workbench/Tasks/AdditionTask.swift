@@ -1,3 +1,4 @@
+import Foundation
 import PEFTEngine
 
 /// Multi-digit addition: "add:123+45=" → "168" (base skill). Each operand has a digit count
@@ -23,6 +24,9 @@ public struct AdditionTask: GeneratedTask {
         for _ in 1..<digits { low *= 10 }
         return rng.int(in: low...(low * 10 - 1))
     }
+
+    /// (10^maxDigits)² ordered operand pairs.
+    public var promptSpace: Double { pow(10.0, Double(2 * maxDigits)) }
 
     public func generate(using rng: inout SeededRNG) -> Example {
         let a = operand(&rng), b = operand(&rng)

@@ -1,3 +1,4 @@
+import Foundation
 import PEFTEngine
 
 /// Copy a string of lowercase letters: "copy:abc=" → "abc" (base skill).
@@ -13,6 +14,9 @@ public struct CopyTask: GeneratedTask {
         self.lengths = lengths
         self.testSize = testSize
     }
+
+    /// Σ over lengths n of 26^n.
+    public var promptSpace: Double { lengths.reduce(0.0) { $0 + pow(26.0, Double($1)) } }
 
     public func generate(using rng: inout SeededRNG) -> Example {
         let s = CharacterPool.string(from: CharacterPool.lowercase, lengths: lengths, rng: &rng)

@@ -15,6 +15,9 @@ import PEFTEngine
 public protocol GeneratedTask: Task {
     /// One example drawn from the task's distribution.
     func generate(using rng: inout SeededRNG) -> Example
+    /// Number of distinct prompts the generator can produce (the catalog requires
+    /// `testSize` ≤ half of it, so that train examples remain plentiful).
+    var promptSpace: Double { get }
 }
 
 /// Draw budget before a split is declared impossible.

@@ -51,6 +51,13 @@ public struct GrammarTask: GeneratedTask {
         words.append(pick(nouns, &rng))
     }
 
+    /// Distinct sentences: NP = |Det|·|N|·(1 + |Adj|), VP = |V|·(NP + 1 + NP·|P|·NP), S = NP·VP.
+    public var promptSpace: Double {
+        let np = Double(Self.determiners.count * Self.nouns.count * (1 + Self.adjectives.count))
+        let vp = Double(Self.verbs.count) * (np + 1 + np * Double(Self.prepositions.count) * np)
+        return np * vp
+    }
+
     public func generate(using rng: inout SeededRNG) -> Example {
         var words: [String] = []
         Self.nounPhrase(&rng, into: &words)

@@ -17,6 +17,9 @@ public struct ModularAdditionTask: GeneratedTask {
         self.testSize = testSize
     }
 
+    /// (maxOperand + 1)² ordered operand pairs.
+    public var promptSpace: Double { Double((maxOperand + 1) * (maxOperand + 1)) }
+
     public func generate(using rng: inout SeededRNG) -> Example {
         let a = rng.int(in: 0...maxOperand), b = rng.int(in: 0...maxOperand)
         return Example(prompt: "(\(a)+\(b))%\(modulus)=", answer: String((a + b) % modulus))

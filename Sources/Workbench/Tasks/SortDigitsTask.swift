@@ -1,3 +1,4 @@
+import Foundation
 import PEFTEngine
 
 /// Sort a string of decimal digits ascending: "sort:3141=" → "1134" (base skill).
@@ -12,6 +13,9 @@ public struct SortDigitsTask: GeneratedTask {
         self.lengths = lengths
         self.testSize = testSize
     }
+
+    /// Σ over lengths n of 10^n.
+    public var promptSpace: Double { lengths.reduce(0.0) { $0 + pow(10.0, Double($1)) } }
 
     public func generate(using rng: inout SeededRNG) -> Example {
         let s = CharacterPool.string(from: CharacterPool.digits, lengths: lengths, rng: &rng)

@@ -21,12 +21,16 @@ public protocol Task: Sendable {
     var splitPolicy: SplitPolicy { get }
     /// True for language-modelling tasks, whose metrics include perplexity.
     var isLanguageModelling: Bool { get }
+    /// True when examples may hold characters outside the vocabulary, to be encoded as
+    /// `Vocabulary.unknown` (user data loaded with `map_unknown`); false makes them an error.
+    var mapsUnknownCharacters: Bool { get }
     func examples(split: TaskSplit, count: Int, seed: UInt64) -> [Example]
 }
 
 extension Task {
     public var splitPolicy: SplitPolicy { .disjoint }
     public var isLanguageModelling: Bool { false }
+    public var mapsUnknownCharacters: Bool { false }
 }
 
 /// Default number of test examples of generated tasks.
