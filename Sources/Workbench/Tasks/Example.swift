@@ -18,6 +18,10 @@ public struct Example: Hashable, Sendable, CustomStringConvertible {
         self.endsWithMarker = endsWithMarker
     }
 
+    /// What identifies the example for train/test disjointness: the prompt, or for an
+    /// empty-prompt (language-modelling) example the answer text.
+    public var splitKey: String { prompt.isEmpty ? answer : prompt }
+
     public var description: String { "\(prompt.debugDescription) → \(answer.debugDescription)" }
 }
 

@@ -2,7 +2,8 @@ import PEFTEngine
 
 /// A task whose examples are drawn one at a time from a seeded generator.
 ///
-/// Disjointness (the `examples` implementation below):
+/// Disjointness (the `examples` implementation below), by `Example.splitKey` (the prompt, or
+/// the sentence of a language-modelling example):
 /// 1. The test split is drawn FIRST, from the stream `SeededRNG(seed: seed).fork("test")`:
 ///    examples are generated in order and kept when their prompt has not been seen, until
 ///    `testSize` distinct prompts are collected. It does not depend on `count` or on the train split.
@@ -41,7 +42,7 @@ extension GeneratedTask {
                 precondition(attempts <= maxAttemptsPerExample * max(count, 1),
                              "\(name): cannot draw train examples outside the test split (prompt space too small for test_size \(testSize))")
                 let e = generate(using: &rng)
-                if !test.prompts.contains(e.prompt) { out.append(e) }
+                if !test.prompts.contains(e.splitKey) { out.append(e) }
             }
             return out
         }
@@ -58,7 +59,7 @@ extension GeneratedTask {
             precondition(attempts <= maxAttemptsPerExample * max(testSize, 1),
                          "\(name): cannot find \(testSize) distinct test prompts (prompt space too small)")
             let e = generate(using: &rng)
-            if prompts.insert(e.prompt).inserted { examples.append(e) }
+            if prompts.insert(e.splitKey).inserted { examples.append(e) }
         }
         return (examples, prompts)
     }

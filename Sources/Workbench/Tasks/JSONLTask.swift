@@ -8,7 +8,7 @@ import Foundation
 /// a character outside the vocabulary is reported with its line, field and column (1-based
 /// position within the field's value) unless `mapUnknown` is true, in which case the batcher
 /// encodes such characters as the unknown token. Train/test assignment is by `RecordSplit`
-/// (hash of the prompt, `testPercent` of the records in expectation); the test split is the
+/// (hash of `Example.splitKey`: the prompt, or the completion when the prompt is empty; `testPercent` of the records in expectation); the test split is the
 /// test records in file order, and `testSize` is their number.
 public struct JSONLTask: Task {
     public let file: String
@@ -64,7 +64,7 @@ public struct JSONLTask: Task {
                 fields.append(string)
             }
             let example = Example(prompt: fields[0], answer: fields[1])
-            if RecordSplit.isTest(example.prompt, testPercent: testPercent) { test.append(example) } else { train.append(example) }
+            if RecordSplit.isTest(example.splitKey, testPercent: testPercent) { test.append(example) } else { train.append(example) }
         }
         guard !train.isEmpty else { throw TaskDataError(file: file, reason: "no records in the train split (\(test.count) records, test_percent \(testPercent))") }
         guard !test.isEmpty else { throw TaskDataError(file: file, reason: "no records in the test split (\(train.count) records, test_percent \(testPercent)); add records or raise test_percent") }

@@ -6,8 +6,8 @@
 ///   run and machine.
 /// - The test split is a fixed set of `testSize` examples for a given seed; asking for
 ///   `count` ≤ `testSize` test examples returns the first `count` of them.
-/// - With `splitPolicy == .disjoint`, no train example (for the same seed) has a prompt that
-///   occurs in the test split. With `.memorization`, the test split is the whole table.
+/// - With `splitPolicy == .disjoint`, no train example (for the same seed) has a
+///   `splitKey` (its prompt, or its text when the prompt is empty) that occurs in the test split. With `.memorization`, the test split is the whole table.
 ///
 /// Note: inside `Workbench` this protocol shadows Swift concurrency's `Task`; write
 /// `_Concurrency.Task` there when the concurrency type is meant.
