@@ -37,4 +37,6 @@ public enum SplitPolicy: String, Sendable, Codable {
     /// The test split is the whole set of items to be memorised (fact tables): there is nothing
     /// to generalise to, and recall of the trained items is what forgetting is measured on.
     case memorization
+    /// A mixture whose components have different policies: each component keeps its own.
+    case perComponent
 }

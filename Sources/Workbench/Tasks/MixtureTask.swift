@@ -15,6 +15,12 @@ public struct MixtureTask: Task {
     public var name: String { "mixture(" + components.map(\.name).joined(separator: ", ") + ")" }
     public var testSize: Int { components.reduce(0) { $0 + $1.testSize } }
     public var isLanguageModelling: Bool { false }
+    /// The components' common policy, or `.perComponent` when they differ (e.g. base skills,
+    /// which mix disjoint generators with a memorised fact table).
+    public var splitPolicy: SplitPolicy {
+        let policies = Set(components.map(\.splitPolicy))
+        return policies.count == 1 ? policies.first! : .perComponent
+    }
     public var mapsUnknownCharacters: Bool { components.contains { $0.mapsUnknownCharacters } }
 
     public init(components: [any Task]) {
