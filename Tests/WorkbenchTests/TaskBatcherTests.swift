@@ -55,6 +55,26 @@ import Testing
         #expect(try orders(seed: 8) != first)
     }
 
+    @Test func batchesRefillTheSameBuffersInPlace() throws {
+        let examples = CopyTask(lengths: 1...3).examples(split: .train, count: 10, seed: 2)
+        let batcher = try Batcher(taskName: "copy", examples: examples, batchSize: 4, contextLength: 16)
+        func addresses() -> [UnsafeRawPointer?] {
+            [batcher.tokens.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) },
+             batcher.targets.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) },
+             batcher.mask.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }]
+        }
+        batcher.nextTrainingBatch()
+        let first = addresses()
+        // Record a checksum, not the array: holding a batch across a refill would force a copy.
+        var seen = Set<Int32>()
+        for _ in 0..<6 {
+            batcher.nextTrainingBatch()
+            seen.insert(batcher.tokens.withUnsafeBufferPointer { $0.enumerated().reduce(0) { $0 &+ Int32($1.offset + 1) &* $1.element } })
+            #expect(addresses() == first)
+        }
+        #expect(seen.count > 1)
+    }
+
     @Test func tooLongExampleNamesTheTaskAndTheExample() {
         let long = Example(prompt: "copy:abcdefgh=", answer: "abcdefgh")
         do {

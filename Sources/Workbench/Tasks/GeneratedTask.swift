@@ -22,7 +22,7 @@ public protocol GeneratedTask: Task {
 }
 
 /// Draw budget before a split is declared impossible.
-public let maxAttemptsPerExample = 1000
+let maxAttemptsPerExample = 1000
 
 extension GeneratedTask {
     public func examples(split: TaskSplit, count: Int, seed: UInt64) -> [Example] {

@@ -11,6 +11,9 @@ import Foundation
 /// - `tokenAccuracy` = (1/|a|) Σ_a 1[p̂ = target]
 /// - `meanLoss` = (1/|a|) Σ_a −ln softmax(logits)[target] (nats per answer token)
 /// - `perplexity` = e^meanLoss, reported for language-modelling tasks only.
+///
+/// `GreedyDecoding.exactMatch` gives the free-running exact match when it is worth its cost
+/// (one forward per generated token); it is never above the teacher-forced `exactMatch`.
 public struct TaskMetrics: Equatable, Sendable, Codable {
     public var exampleCount: Int
     public var answerTokenCount: Int
