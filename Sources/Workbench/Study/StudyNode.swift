@@ -170,6 +170,10 @@ struct StudyMapping {
 }
 
 extension Node.Scalar {
-    /// The resolved YAML tag (`!!int`, `!!float`, `!!bool`, `!!null`, `!!str`).
-    var tagName: Tag.Name { Tag.Name(rawValue: tag.rawValue) }
+    /// The resolved YAML core-schema tag (`!!int`, `!!float`, `!!bool`, `!!null`, `!!str`):
+    /// plain scalars by their text, quoted ones (non-specific `!`) as strings.
+    var tagName: Tag.Name {
+        let name = Resolver.default.resolveTag(of: Node.scalar(self))
+        return name == .nonSpecific ? .str : name
+    }
 }
