@@ -29,7 +29,7 @@ struct MethodEntryParser {
         guard let type = catalog.configurationType(named: methodName) else {
             var message = "unknown method \"\(methodName)\""
             if let guess = ClosestName.match(for: methodName, among: catalog.names) { message += "; did you mean \"\(guess)\"?" }
-            message += " Known methods: \(catalog.names.joined(separator: ", "))"
+            message += "; known methods: \(catalog.names.joined(separator: ", "))"
             throw methodNode.error(.unknownMethod, message)
         }
         try map.rejectUnknownKeys(allowed: Self.commonKeys + type.fieldNames, context: "a \(methodName) entry")
@@ -85,7 +85,7 @@ struct MethodEntryParser {
                 let known = FineTuningProtocol.allCases.map(\.rawValue)
                 var message = "unknown protocol \"\(name)\""
                 if let guess = ClosestName.match(for: name, among: known) { message += "; did you mean \"\(guess)\"?" }
-                throw node.error(.unknownProtocol, message + " Known protocols: \(known.joined(separator: ", "))")
+                throw node.error(.unknownProtocol, message + "; known protocols: \(known.joined(separator: ", "))")
             }
             return .string(name)
         default: return try node.value()
@@ -193,15 +193,26 @@ struct MethodEntryParser {
     static func describe(_ error: DecodingError) -> (key: String?, message: String) {
         switch error {
         case .typeMismatch(let type, let c):
-            return (c.codingPath.first?.stringValue, "`\(c.codingPath.map(\.stringValue).joined(separator: "."))` must be \(type): \(c.debugDescription)")
+            return (c.codingPath.first?.stringValue, "`\(c.codingPath.map(\.stringValue).joined(separator: "."))` must be \(words(for: type))")
         case .valueNotFound(let type, let c):
-            return (c.codingPath.first?.stringValue, "`\(c.codingPath.map(\.stringValue).joined(separator: "."))` needs a \(type) value")
+            return (c.codingPath.first?.stringValue, "`\(c.codingPath.map(\.stringValue).joined(separator: "."))` needs \(words(for: type))")
         case .keyNotFound(let key, _):
             return (key.stringValue, "missing required key `\(key.stringValue)`")
         case .dataCorrupted(let c):
             return (c.codingPath.first?.stringValue, c.debugDescription)
         @unknown default:
             return (nil, "\(error)")
+        }
+    }
+
+    /// A decoder's expected type, as the error message says it.
+    private static func words(for type: Any.Type) -> String {
+        switch type {
+        case is Int.Type, is Int32.Type, is Int64.Type, is UInt.Type: return "an integer"
+        case is Double.Type, is Float.Type: return "a number"
+        case is Bool.Type: return "true or false"
+        case is String.Type: return "a string"
+        default: return String(describing: type).hasPrefix("Array") ? "a list" : "a \(type)"
         }
     }
 

@@ -48,16 +48,17 @@ struct StudyParser {
     }
 
     private func syntaxError(_ error: YamlError) -> StudyError {
-        func make(_ mark: Mark?, _ problem: String) -> StudyError {
-            StudyError(kind: .syntax, file: file, keyPath: "", line: mark?.line, column: mark?.column,
-                       message: "YAML syntax error: \(problem)")
+        func make(_ mark: Mark?, _ problem: String, kind: StudyError.Kind = .syntax) -> StudyError {
+            StudyError(kind: kind, file: file, keyPath: "", line: mark?.line, column: mark?.column,
+                       message: kind == .syntax ? "YAML syntax error: \(problem)" : problem)
         }
         switch error {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
              .composer(let context, let problem, let mark, _):
             return make(mark, (context.map { "\($0.text) " } ?? "") + problem)
         case .duplicatedKeysInMapping(let duplicates, let context):
-            return make(context.mark, "duplicate keys \(duplicates.joined(separator: ", "))")
+            let keys = duplicates.map { "`\($0)`" }.joined(separator: ", ")
+            return make(context.mark, "key \(keys) is given twice in one mapping", kind: .duplicateKey)
         default:
             return make(nil, "\(error)")
         }
