@@ -12,6 +12,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // MARK: C libraries (Debian's -dev packages), each imported by exactly one Swift file.
@@ -28,7 +29,12 @@ let package = Package(
         // MARK: Libraries — data flows study file → Workbench → PEFTEngine → HDF5 → Analysis.
         .target(name: "PEFTEngine", dependencies: ["CBLAS"]),
         .target(name: "Analysis", dependencies: ["PEFTEngine", "CLAPACKE"]),
-        .target(name: "Workbench", dependencies: ["PEFTEngine", "Analysis", "CHDF5"]),
+        .target(
+            name: "Workbench",
+            dependencies: [
+                "PEFTEngine", "Analysis", "CHDF5",
+                .product(name: "Yams", package: "Yams"),
+            ]),
 
         // MARK: Command line
         .executableTarget(

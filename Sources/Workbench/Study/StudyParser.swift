@@ -1,0 +1,240 @@
+import Foundation
+import PEFTEngine
+import Yams
+
+/// Reads a study document top-down, in the order a reader would check it.
+struct StudyParser {
+    let file: String
+    let text: String
+    let catalog: MethodCatalog
+    let workingDirectory: String
+
+    static let rootKeys = ["name", "seeds", "model", "base", "training", "evaluation", "tasks", "methods", "output"]
+
+    func parse() throws -> Study {
+        let root = StudyNode(node: try compose(), keyPath: "", file: file)
+        let map = try root.mapping()
+        try map.rejectUnknownKeys(allowed: Self.rootKeys, context: "the study")
+
+        let nameNode = try map.required("name")
+        let name = try nonEmptyName(nameNode)
+        let seeds = try map.optional("seeds").map(parseSeeds) ?? [0]
+        let model = try parseModel(try map.required("model"))
+        let modelConfig = try validatedConfig(model, node: try map.required("model"))
+        let training = try parseTraining(try map.required("training"))
+        let base = try parseBase(try map.required("base"))
+        let evaluation = try map.optional("evaluation").map(parseEvaluation) ?? EvaluationSettings()
+        let tasks = try parseTasks(try map.required("tasks"), allowOverrides: true, warmup: training.warmup)
+        let runs = try parseMethods(try map.required("methods"), model: modelConfig, warmup: training.warmup)
+        let output = try map.optional("output").map { try nonEmptyName($0, allowSlash: true) } ?? "results/\(name).h5"
+        return Study(name: name, file: file, text: text, seeds: seeds, model: model, base: base, training: training,
+                     evaluation: evaluation, tasks: tasks, runs: runs, output: output)
+    }
+
+    // MARK: Document
+
+    private func compose() throws -> Node {
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw syntaxError(error)
+        }
+        guard let node else {
+            throw StudyError(kind: .missingKey, file: file, keyPath: "", line: 1, column: 1,
+                             message: "the study is empty; it needs at least name, model, base, training, tasks and methods")
+        }
+        return node
+    }
+
+    private func syntaxError(_ error: YamlError) -> StudyError {
+        func make(_ mark: Mark?, _ problem: String, kind: StudyError.Kind = .syntax) -> StudyError {
+            StudyError(kind: kind, file: file, keyPath: "", line: mark?.line, column: mark?.column,
+                       message: kind == .syntax ? "YAML syntax error: \(problem)" : problem)
+        }
+        switch error {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+             .composer(let context, let problem, let mark, _):
+            return make(mark, (context.map { "\($0.text) " } ?? "") + problem)
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            let keys = duplicates.map { "`\($0)`" }.joined(separator: ", ")
+            return make(context.mark, "key \(keys) is given twice in one mapping", kind: .duplicateKey)
+        default:
+            return make(nil, "\(error)")
+        }
+    }
+
+    private func nonEmptyName(_ node: StudyNode, allowSlash: Bool = false) throws -> String {
+        let value = try node.string()
+        if value.trimmingCharacters(in: .whitespaces).isEmpty { throw node.error(.invalidValue, "must not be empty") }
+        if !allowSlash && value.contains("/") { throw node.error(.invalidValue, "must not contain \"/\" (it names a group in the results file)") }
+        return value
+    }
+
+    // MARK: Seeds and model
+
+    /// `seeds: [0, 5]` lists them; `seeds: 3` means 0, 1, 2.
+    private func parseSeeds(_ node: StudyNode) throws -> [Int] {
+        if !node.isSequence {
+            let count = try node.int()
+            guard count > 0 else { throw node.error(.invalidValue, "a seed count must be ≥ 1, got \(count)") }
+            return Array(0..<count)
+        }
+        let elements = try node.sequence()
+        guard !elements.isEmpty else { throw node.error(.invalidValue, "seeds must not be empty: list them or give a count") }
+        var seen: [Int: Int] = [:]
+        return try elements.enumerated().map { index, element in
+            let seed = try element.nonNegativeInt()
+            if let first = seen[seed] { throw element.error(.duplicateName, "seed \(seed) is listed twice (also seeds[\(first)])") }
+            seen[seed] = index
+            return seed
+        }
+    }
+
+    private func parseModel(_ node: StudyNode) throws -> ModelShape {
+        let map = try node.mapping()
+        try map.rejectUnknownKeys(allowed: ModelShape.keys, context: "model")
+        return ModelShape(
+            vocabSize: try map.optional("vocab_size")?.positiveInt(),
+            dModel: try map.required("d_model").positiveInt(),
+            layers: try map.required("n_layers").positiveInt(),
+            heads: try map.required("n_heads").positiveInt(),
+            dFF: try map.required("d_ff").positiveInt(),
+            contextLength: try map.required("context_length").positiveInt())
+    }
+
+    private func validatedConfig(_ shape: ModelShape, node: StudyNode) throws -> ModelConfig {
+        do {
+            return try shape.modelConfig(vocabularySize: ModelShape.provisionalVocabularySize)
+        } catch let error as ModelConfigError {
+            let map = try node.mapping()
+            let field: String
+            switch error {
+            case .notPositive(let f, _): field = f
+            case .headsDoNotDivideModel: field = "n_heads"
+            }
+            throw (map.optional(field) ?? node).error(.invalidValue, "\(error)")
+        }
+    }
+
+    // MARK: Training, base, evaluation
+
+    private func parseTraining(_ node: StudyNode) throws -> TrainingSettings {
+        let map = try node.mapping()
+        try map.rejectUnknownKeys(allowed: TrainingSettings.keys, context: node.keyPath)
+        var settings = TrainingSettings(steps: try map.required("steps").positiveInt(),
+                                        learningRate: try map.required("lr").positiveDouble(),
+                                        batch: try map.required("batch").positiveInt())
+        if let n = map.optional("warmup") {
+            settings.warmup = try n.nonNegativeInt()
+            if settings.warmup > settings.steps {
+                throw n.error(.invalidValue, "warmup (\(settings.warmup)) must not exceed steps (\(settings.steps))")
+            }
+        }
+        if let n = map.optional("schedule") {
+            let s = try n.string()
+            let known = TrainingSettings.Schedule.allCases.map(\.rawValue)
+            guard let schedule = TrainingSettings.Schedule(rawValue: s) else {
+                throw n.error(.invalidValue, "unknown schedule \"\(s)\"; known schedules: \(known.joined(separator: ", "))")
+            }
+            settings.schedule = schedule
+        }
+        if let n = map.optional("weight_decay") { settings.weightDecay = try n.nonNegativeDouble() }
+        if let n = map.optional("max_grad_norm") {
+            let v = try n.nonNegativeDouble()
+            settings.maxGradNorm = v == 0 ? nil : v
+        }
+        return settings
+    }
+
+    private func parseBase(_ node: StudyNode) throws -> BaseModelSpec {
+        let map = try node.mapping()
+        try map.rejectUnknownKeys(allowed: BaseModelSpec.keys, context: "base")
+        let skills = try parseTasks(try map.required("skills"), allowOverrides: false, warmup: 0)
+        switch (map.optional("pretrain"), map.optional("checkpoint")) {
+        case (let p?, nil):
+            return BaseModelSpec(source: .pretrain(try parseTraining(p)), skills: skills)
+        case (nil, let c?):
+            let path = try nonEmptyName(c, allowSlash: true)
+            let resolved = path.hasPrefix("/") ? path : URL(fileURLWithPath: workingDirectory).appendingPathComponent(path).path
+            guard FileManager.default.fileExists(atPath: resolved) else {
+                throw c.error(.missingCheckpoint, "checkpoint file not found: \(resolved)")
+            }
+            return BaseModelSpec(source: .checkpoint(path: resolved), skills: skills)
+        case (_?, let c?):
+            throw c.error(.invalidValue, "give either base.pretrain or base.checkpoint, not both")
+        case (nil, nil):
+            throw node.error(.missingKey, "missing `pretrain` or `checkpoint`: say how the base model is made",
+                             keyPath: node.path("pretrain"))
+        }
+    }
+
+    private func parseEvaluation(_ node: StudyNode) throws -> EvaluationSettings {
+        let map = try node.mapping()
+        try map.rejectUnknownKeys(allowed: EvaluationSettings.keys, context: "evaluation")
+        var settings = EvaluationSettings()
+        if let n = map.optional("test_size") { settings.testSize = try n.positiveInt() }
+        if let n = map.optional("batch") { settings.batch = try n.positiveInt() }
+        return settings
+    }
+
+    // MARK: Tasks and methods
+
+    private func parseTasks(_ node: StudyNode, allowOverrides: Bool, warmup: Int) throws -> [TaskSpec] {
+        let elements = try node.sequence()
+        guard !elements.isEmpty else { throw node.error(.invalidValue, "must list at least one task") }
+        var seen: [String: StudyNode] = [:]
+        var tasks: [TaskSpec] = []
+        for element in elements {
+            let map = try element.mapping()
+            let kindNode = try map.required("kind")
+            let kind = try nonEmptyName(kindNode)
+            let nameNode = map.optional("name")
+            let name = try nameNode.map { try nonEmptyName($0) } ?? kind
+            if let first = seen[name] {
+                throw (nameNode ?? element).error(.duplicateName,
+                    "task name \"\(name)\" is already used by \(first.keyPath) (line \(first.line ?? 0)); give each task a distinct `name`")
+            }
+            seen[name] = element
+            var task = TaskSpec(name: name, kind: kind, keyPath: element.keyPath, line: element.line)
+            for (key, value) in map.entries where key != "name" && key != "kind" {
+                if TrainingOverrides.keys.contains(key) {
+                    guard allowOverrides else {
+                        throw value.error(.unknownKey, "`\(key)` is not allowed on a base skill: pretraining mixes all skills; set base.pretrain.\(key)")
+                    }
+                    switch key {
+                    case "steps":
+                        let steps = try value.positiveInt()
+                        if steps < warmup { throw value.error(.invalidValue, "steps (\(steps)) is less than training.warmup (\(warmup))") }
+                        task.overrides.steps = steps
+                    case "lr": task.overrides.learningRate = try value.positiveDouble()
+                    default: task.overrides.batch = try value.positiveInt()
+                    }
+                } else {
+                    task.parameters[key] = try value.value()
+                }
+            }
+            tasks.append(task)
+        }
+        return tasks
+    }
+
+    private func parseMethods(_ node: StudyNode, model: ModelConfig, warmup: Int) throws -> [MethodRun] {
+        let elements = try node.sequence()
+        guard !elements.isEmpty else { throw node.error(.invalidValue, "must list at least one method") }
+        let parser = MethodEntryParser(catalog: catalog, model: model, warmup: warmup)
+        var runs: [MethodRun] = []
+        var labels: [String: String] = [:]
+        for element in elements {
+            for run in try parser.parse(element) {
+                if let first = labels[run.label] {
+                    throw element.error(.duplicateName,
+                        "run label \"\(run.label)\" is already used by \(first); give this entry a distinct `label`")
+                }
+                labels[run.label] = run.keyPath
+                runs.append(run)
+            }
+        }
+        return runs
+    }
+}

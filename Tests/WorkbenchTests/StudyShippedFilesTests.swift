@@ -1,0 +1,74 @@
+import Foundation
+import Testing
+@testable import Workbench
+
+/// The studies shipped in `studies/` parse, and their comments' arithmetic holds.
+///
+/// Methods not yet registered in PEFTEngine on this branch (lora, qlora, dora, ia3, adapter,
+/// prefix, prompt) are stood in for by test-only configurations with peft's field names
+/// (`StudyFixtures.shippedCatalog`); registered methods always use their real types.
+@Suite("Shipped studies")
+struct StudyShippedFilesTests {
+    static let directory = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("studies")
+
+    static var files: [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [])
+            .filter { $0.hasSuffix(".yaml") }.sorted()
+    }
+
+    static func load(_ file: String) throws -> Study {
+        try Study.load(contentsOf: directory.appendingPathComponent(file).path, catalog: StudyFixtures.shippedCatalog)
+    }
+
+    @Test func theFourDocumentedStudiesAreShipped() {
+        #expect(Set(Self.files).isSuperset(of: ["quickstart.yaml", "forgetting-by-method.yaml",
+                                                 "lowrank-hypothesis.yaml", "nf4-effect.yaml"]))
+    }
+
+    @Test(arguments: files)
+    func everyShippedStudyParses(file: String) throws {
+        let study = try Self.load(file)
+        #expect(study.name + ".yaml" == file, "a study's name matches its file name")
+        #expect(study.output == "results/\(study.name).h5")
+        #expect(!study.runs.isEmpty && !study.tasks.isEmpty)
+    }
+
+    /// 5 minutes at a conservative 25k tokens/s (≈ 48k measured for full fine-tuning at this size).
+    @Test func quickstartFitsItsFiveMinuteBudget() throws {
+        let study = try Self.load("quickstart.yaml")
+        let a = study.arithmetic
+        #expect(Set(study.runs.map(\.methodName)) == ["full", "lora", "qlora", "dora", "ia3", "adapter", "prefix", "prompt", "bitfit"])
+        #expect(study.tasks.count == 3 && study.seeds == [0])
+        #expect(a.tokensPerStep == 1_024)
+        #expect(a.pretrainingTokensPerSeed == 819_200)
+        #expect(a.totalTrainingTokens == 819_200 + 9 * 368_640)
+        #expect(a.evaluationTokens == 604_800)
+        #expect(a.estimatedSeconds(tokensPerSecond: 25_000) < 300)
+    }
+
+    @Test(arguments: [("forgetting-by-method.yaml", 9, 4), ("lowrank-hypothesis.yaml", 8, 3), ("nf4-effect.yaml", 6, 3)])
+    func realisticStudiesHaveThreeSeedsAndTheConfigurationsTheirCommentsCount(file: String, configurations: Int, tasks: Int) throws {
+        let study = try Self.load(file)
+        #expect(study.seeds == [0, 1, 2])
+        #expect(study.arithmetic.configurations == configurations)
+        #expect(study.arithmetic.runs == configurations * 3 * tasks)
+        #expect(study.arithmetic.tokensPerStep == 2_048)
+    }
+
+    @Test func lowRankStudySweepsTheDocumentedRanks() throws {
+        let study = try Self.load("lowrank-hypothesis.yaml")
+        #expect(study.runs.map(\.label) == ["full"] + [1, 2, 4, 8, 16, 32, 64].map { "lora r=\($0)" })
+        #expect(study.runs.allSatisfy { $0.fineTuningProtocol == .perTask })
+    }
+
+    @Test func nf4StudyCrossesRankWithDoubleQuantization() throws {
+        let study = try Self.load("nf4-effect.yaml")
+        #expect(study.runs.map(\.label) == [
+            "lora r=8", "lora r=32",
+            "qlora r=8 bnb_4bit_use_double_quant=true", "qlora r=8 bnb_4bit_use_double_quant=false",
+            "qlora r=32 bnb_4bit_use_double_quant=true", "qlora r=32 bnb_4bit_use_double_quant=false",
+        ])
+    }
+}
