@@ -111,17 +111,13 @@ public final class LoRA: PEFTMethod, LinearSiteHook {
     /// W ← W + s·B·A at every adapted site; the path then adds nothing.
     public func merge(into model: TransformerModel) throws {
         guard let path else { throw PEFTMethodError.notAttached(method: Self.methodName) }
-        guard !path.isMerged else { return }
-        path.addToBase(sign: 1, model: model, parameters: parameters)
-        path.isMerged = true
+        path.setMerged(true, model: model, parameters: parameters)
     }
 
     /// W ← W − s·B·A (W0 to within one rounding per element); the path is active again.
     public func unmerge(from model: TransformerModel) throws {
         guard let path else { throw PEFTMethodError.notAttached(method: Self.methodName) }
-        guard path.isMerged else { return }
-        path.addToBase(sign: -1, model: model, parameters: parameters)
-        path.isMerged = false
+        path.setMerged(false, model: model, parameters: parameters)
     }
 
     /// Whether the update currently lives in the base weights.

@@ -238,6 +238,15 @@ final class LowRankPath {
         return t
     }
 
+    /// Folds s·B·A into the base weights (`merged` true) or takes it back out (false);
+    /// nothing happens when the path is already in that state. While merged, the path adds
+    /// nothing to forward and backward.
+    func setMerged(_ merged: Bool, model: TransformerModel, parameters p: MethodParameters) {
+        guard merged != isMerged else { return }
+        addToBase(sign: merged ? 1 : -1, model: model, parameters: p)
+        isMerged = merged
+    }
+
     /// W += sign·s·B·A in the model's arena at every adapted site (merge: +1, unmerge: −1).
     func addToBase(sign: Float, model: TransformerModel, parameters p: MethodParameters) {
         for slot in slots {

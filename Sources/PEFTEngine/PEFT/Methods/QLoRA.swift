@@ -204,17 +204,13 @@ public final class QLoRA: PEFTMethod, LinearSiteHook {
     /// W ← W0_q + s·B·A in the Float32 arena (no re-quantization); forward then uses the arena.
     public func merge(into model: TransformerModel) throws {
         guard let path else { throw PEFTMethodError.notAttached(method: Self.methodName) }
-        guard !path.isMerged else { return }
-        path.addToBase(sign: 1, model: model, parameters: parameters)
-        path.isMerged = true
+        path.setMerged(true, model: model, parameters: parameters)
     }
 
     /// W ← W − s·B·A (W0_q to within one rounding); the quantized base is used again.
     public func unmerge(from model: TransformerModel) throws {
         guard let path else { throw PEFTMethodError.notAttached(method: Self.methodName) }
-        guard path.isMerged else { return }
-        path.addToBase(sign: -1, model: model, parameters: parameters)
-        path.isMerged = false
+        path.setMerged(false, model: model, parameters: parameters)
     }
 
     /// Σ over adapted sites of r·(in + out), as LoRA: the quantized base adds no trainable parameter.
