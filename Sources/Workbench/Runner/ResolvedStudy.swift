@@ -34,7 +34,9 @@ public struct ResolvedStudy {
     public init(_ study: Study) throws {
         self.study = study
         func fail(_ spec: TaskSpec, _ suffix: String, _ message: String, kind: StudyError.Kind = .invalidValue) -> StudyError {
-            StudyError(kind: kind, file: study.file, keyPath: spec.keyPath + suffix, line: spec.line, column: nil, message: message)
+            StudyError(kind: kind, file: study.file, keyPath: spec.keyPath + suffix, line: spec.line,
+                       column: spec.line.flatMap { Self.column(in: study.text, line: $0, key: suffix == ".kind" ? "kind:" : nil) },
+                       message: message)
         }
         do {
             config = try study.model.modelConfig(vocabularySize: Vocabulary.size)
@@ -80,6 +82,21 @@ public struct ResolvedStudy {
             for spec in study.tasks { batches.append(run.training(for: spec, defaults: study.training).batch) }
         }
         maxBatch = batches.max()!
+    }
+
+    /// 1-based column on `line` of `text`: of the value after `key` when given and present,
+    /// else of the line's first character that is not blank or a list dash (TaskSpec keeps
+    /// only the line of an entry).
+    static func column(in text: String, line: Int, key: String?) -> Int? {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard line >= 1, line <= lines.count else { return nil }
+        let row = Array(lines[line - 1])
+        if let key, let range = String(row).range(of: key) {
+            var i = String(row).distance(from: String(row).startIndex, to: range.upperBound)
+            while i < row.count, row[i] == " " { i += 1 }
+            return i + 1
+        }
+        return row.firstIndex { $0 != " " && $0 != "-" }.map { $0 + 1 }
     }
 
     /// The task catalog's parameter for a study value (the two enums map one to one).
