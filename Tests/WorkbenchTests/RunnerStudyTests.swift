@@ -90,6 +90,32 @@ struct RunnerStudyTests {
             #expect(try perTask.readArray("accuracy", as: Double.self).shape == [3, 4])
             // Per-task: each task's module starts from the base, so task 2's ΔW is not task 1's plus more.
             #expect(try perTask.contains("after_task2/trainable/method/blocks.0.attn.q.lora_B"))
+            // Task 1 is evaluated with its own module after task 2 as well: R[2, rev] = R[1, rev].
+            let r = try perTask.readArray("accuracy", as: Double.self).values, t = try perTask.readArray("token_accuracy", as: Double.self).values
+            let rev = 2, columns = 4
+            #expect(r[2 * columns + rev] == r[1 * columns + rev])
+            #expect(t[2 * columns + rev] == t[1 * columns + rev])
+        }
+    }
+
+    @Test("a diverging cell records diverged_at_step and the study goes on")
+    func divergence() throws {
+        try withTemporaryFolder { folder in
+            let methods = "  - {method: full, lr: 1.0e+30, label: exploding}\n  - {method: lora, r: 2, lora_alpha: 4}\n"
+            let study = try writeStudy(tinyStudyText(methods: methods), in: folder)
+            let url = folder.appendingPathComponent("results.h5")
+            let recorder = RunRecorder()
+            let report = try runStudy(study, output: url, recorder: recorder)
+            #expect(report.computedCells == 2)
+            #expect(recorder.events[.diverged] == 1)
+            let file = try HDF5File.open(url)
+            defer { try? file.close() }
+            let cell = try file.root().group("runs/exploding/seed0")
+            let at = try cell.integerAttribute("diverged_at_step")
+            #expect(at >= 0 && at < 16)
+            #expect(try cell.readArray("accuracy", as: Double.self).shape == [3, 4], "evaluation still fills R")
+            #expect(report.summary.first { $0.label == "exploding" }?.diverged == 1)
+            #expect(report.summary.first { $0.label == "lora" }?.diverged == 0)
         }
     }
 }
