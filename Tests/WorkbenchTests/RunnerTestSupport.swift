@@ -46,7 +46,6 @@ final class RunRecorder {
     }
 }
 
-extension RunnerProgress.Event: Hashable {}
 
 func runStudy(_ study: Study, output: URL, force: Bool = false, recorder: RunRecorder = RunRecorder()) throws -> StudyRunReport {
     try StudyRunner(study: study, output: output, force: force, runtime: RuntimeInfo.current(requested: .inherit),

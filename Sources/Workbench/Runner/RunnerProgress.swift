@@ -5,7 +5,7 @@
 /// abandons that phase (nothing of it is written); stopping at `.cellFinished` happens after
 /// the cell was committed, so a later run resumes from the next cell.
 public struct RunnerProgress: Sendable {
-    public enum Event: Sendable, Equatable {
+    public enum Event: Sendable, Hashable {
         /// A base model is being pretrained (`step` counts its steps).
         case baseStarted
         /// A base model was read from the results file or a checkpoint instead of trained.
