@@ -25,9 +25,9 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-# The main job: the quickstart study (until the study runner lands, the end-to-end smoke run).
+# The main job: the quickstart study (results and a summary table; resumes if interrupted).
 study: release
-	$(RELEASE_BIN) smoke --out results/smoke.h5
+	$(RELEASE_BIN) run $(STUDY)
 
 test: deps
 	$(SWIFT) test

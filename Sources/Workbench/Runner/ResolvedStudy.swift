@@ -1,0 +1,112 @@
+import PEFTEngine
+
+/// A study with every task built and every check that needs no training done: the runner's
+/// input. Building it is the "validation before any training" step of `workbench run`.
+///
+/// Checks, each reported as a `StudyError` naming the study file, key path and line:
+/// - every task and base skill kind exists and its parameters are valid (`TaskCatalog`);
+/// - every test example fits in the context length;
+/// - runs with `protocol: merge` use a method that can merge into the weights.
+public struct ResolvedStudy {
+    /// One column of the accuracy matrix: a base skill or a fine-tuning task.
+    public struct Column {
+        public enum Kind: String, Sendable { case skill, task }
+        public var kind: Kind
+        public var name: String
+        public var spec: TaskSpec
+        public var task: any Task
+        /// Number of test examples evaluated: min(evaluation.test_size, the task's test split).
+        public var testCount: Int
+    }
+
+    public var study: Study
+    public var config: ModelConfig
+    /// Base skills first, then fine-tuning tasks (the accuracy matrix's column order).
+    public var columns: [Column]
+    /// The base pretraining mixture of every skill.
+    public var skillMixture: MixtureTask
+    /// Largest batch any phase uses: the model's maxB.
+    public var maxBatch: Int
+
+    public var skills: [Column] { columns.filter { $0.kind == .skill } }
+    public var tasks: [Column] { columns.filter { $0.kind == .task } }
+
+    public init(_ study: Study) throws {
+        self.study = study
+        func fail(_ spec: TaskSpec, _ suffix: String, _ message: String, kind: StudyError.Kind = .invalidValue) -> StudyError {
+            StudyError(kind: kind, file: study.file, keyPath: spec.keyPath + suffix, line: spec.line,
+                       column: spec.line.flatMap { Self.column(in: study.text, line: $0, key: suffix == ".kind" ? "kind:" : nil) },
+                       message: message)
+        }
+        do {
+            config = try study.model.modelConfig(vocabularySize: Vocabulary.size)
+        } catch {
+            throw StudyError(kind: .invalidValue, file: study.file, keyPath: "model", line: nil, column: nil, message: "\(error)")
+        }
+        var columns: [Column] = []
+        let specs = study.base.skills.map { (Column.Kind.skill, $0) } + study.tasks.map { (Column.Kind.task, $0) }
+        for (kind, spec) in specs {
+            let task: any Task
+            do {
+                task = try TaskCatalog.make(kind: spec.kind, parameters: spec.parameters.mapValues(Self.taskParameter))
+            } catch let error as TaskCatalogError {
+                if case .unknownKind = error { throw fail(spec, ".kind", error.description) }
+                throw fail(spec, "", error.description)
+            } catch {
+                throw fail(spec, "", "\(error)")
+            }
+            let count = min(study.evaluation.testSize, task.testSize)
+            columns.append(Column(kind: kind, name: spec.name, spec: spec, task: task, testCount: count))
+        }
+        // Every test example must fit the context (a precondition of the model otherwise).
+        for column in columns {
+            let examples = column.task.examples(split: .test, count: column.testCount, seed: UInt64(study.seeds.first ?? 0))
+            do {
+                _ = try Batcher(task: column.task, examples: examples, batchSize: 1, contextLength: config.contextLength)
+            } catch {
+                throw fail(column.spec, "", "\(error)")
+            }
+        }
+        for run in study.runs where run.fineTuningProtocol == .merge {
+            let method = run.configuration.makeMethod()
+            if !method.canMerge {
+                throw StudyError(kind: .invalidConfiguration, file: study.file, keyPath: run.keyPath + ".protocol", line: run.line, column: nil,
+                                 message: "\(run.methodName) cannot be merged into the base weights (it has no weight-space form); use protocol sequential or per-task")
+            }
+        }
+        self.columns = columns
+        skillMixture = MixtureTask(components: columns.filter { $0.kind == .skill }.map(\.task))
+        var batches = [study.evaluation.batch, study.training.batch]
+        if case .pretrain(let settings) = study.base.source { batches.append(settings.batch) }
+        for run in study.runs {
+            for spec in study.tasks { batches.append(run.training(for: spec, defaults: study.training).batch) }
+        }
+        maxBatch = batches.max()!
+    }
+
+    /// 1-based column on `line` of `text`: of the value after `key` when given and present,
+    /// else of the line's first character that is not blank or a list dash (TaskSpec keeps
+    /// only the line of an entry).
+    static func column(in text: String, line: Int, key: String?) -> Int? {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard line >= 1, line <= lines.count else { return nil }
+        let row = Array(lines[line - 1])
+        if let key, let range = String(row).range(of: key) {
+            var i = String(row).distance(from: String(row).startIndex, to: range.upperBound)
+            while i < row.count, row[i] == " " { i += 1 }
+            return i + 1
+        }
+        return row.firstIndex { $0 != " " && $0 != "-" }.map { $0 + 1 }
+    }
+
+    /// The task catalog's parameter for a study value (the two enums map one to one).
+    static func taskParameter(_ value: StudyValue) -> TaskParameter {
+        switch value {
+        case .int(let v): .int(v)
+        case .double(let v): .double(v)
+        case .string(let v): .string(v)
+        case .bool(let v): .bool(v)
+        case .strings(let v): .strings(v)
+        }
+    }
+}

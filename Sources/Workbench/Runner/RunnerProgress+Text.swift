@@ -1,0 +1,47 @@
+import Foundation
+
+/// Text forms of progress and of the summary (the CLI decides where and how often to print).
+extension RunnerProgress {
+    /// One status line, e.g.
+    /// `[3/9] lora seed0 task 2/3 [#########...........] 170/360 loss 1.234 48.1k tok/s ETA 12s`.
+    public func line(barWidth: Int = 20) -> String {
+        let filled = Int((fraction * Double(barWidth)).rounded(.down))
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: barWidth - filled)
+        let cell = cellIndex > 0 ? "[\(cellIndex)/\(cellCount)] " : ""
+        let task = taskCount > 0 ? " task \(taskIndex)/\(taskCount)" : ""
+        var text = "\(cell)\(phase)\(task) [\(bar)] \(step)/\(totalSteps)"
+        if !loss.isNaN || event == .diverged { text += " loss " + String(format: "%.3f", loss) }
+        if tokensPerSecond > 0 { text += " " + String(format: "%.1fk", tokensPerSecond / 1000) + " tok/s" }
+        switch event {
+        case .cellSkipped: return "\(cell)\(phase): already in the results file, skipped"
+        case .baseLoaded: return "\(phase): loaded"
+        case .diverged: text += " DIVERGED"
+        case .cellFinished, .baseFinished: text += String(format: " done in %.1fs", elapsed)
+        default:
+            if let eta = estimatedSecondsLeft { text += String(format: " ETA %.0fs", eta) }
+        }
+        return text
+    }
+}
+
+extension StudySummary {
+    /// The summary as aligned text columns: method, seeds, final mean task accuracy, mean
+    /// base-skill retention, wall time.
+    public static func table(_ rows: [Row]) -> String {
+        let header = ["method", "seeds", "task acc", "skill retention", "wall time"]
+        let body = rows.map { row in
+            [row.label + (row.diverged > 0 ? " (diverged ×\(row.diverged))" : ""), "\(row.seeds)",
+             String(format: "%.3f", row.finalTaskAccuracy),
+             row.baseSkillRetention.map { String(format: "%.3f", $0) } ?? "n/a",
+             String(format: "%.1fs", row.wallTime)]
+        }
+        let all = [header] + body
+        let widths = header.indices.map { c in all.map { $0[c].count }.max()! }
+        return all.map { cells in
+            cells.enumerated().map { c, text in
+                c == 0 ? text.padding(toLength: widths[c], withPad: " ", startingAt: 0)
+                       : String(repeating: " ", count: widths[c] - text.count) + text
+            }.joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
+}

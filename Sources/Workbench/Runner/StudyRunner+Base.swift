@@ -1,0 +1,102 @@
+import Foundation
+import PEFTEngine
+
+/// The base model of one seed: its weights (the parameter arena) and its evaluation row.
+struct BaseState {
+    var seed: Int
+    /// Every parameter, in the `ParameterStore` arena's order.
+    var weights: [Float]
+    /// Metrics of every column (skills, then tasks zero-shot): row 0 of every accuracy matrix.
+    var row: [TaskMetrics]
+}
+
+extension StudyRunner {
+    /// The base of `seed`: read from the results file when it is there, else pretrained on the
+    /// skill mixture (or loaded from `base.checkpoint`), evaluated, and committed under
+    /// `/seed{s}/base` (weights/NAME, loss, eval/…, attributes).
+    func baseState(seed: Int, existing: Set<String>) throws -> BaseState {
+        let path = "seed\(seed)/base"
+        var state = ProgressState(handler: progress, phase: "base seed\(seed)", cellIndex: 0, cellCount: cells.count)
+        if existing.contains(path) {
+            let file = try HDF5File.open(output)
+            defer { try? file.close() }
+            let group = try file.root().group(path)
+            let model = makeModel()
+            try loadWeights(into: model, from: group.group("weights"), source: output.path)
+            let base = BaseState(seed: seed, weights: model.parameters.values.copy(0..<model.parameters.count),
+                                 row: try readEvaluation(from: group))
+            try state.emit(.baseLoaded)
+            return base
+        }
+
+        let model = makeModel()
+        var outcome = TrainingPhase.Outcome()
+        let source: String
+        switch study.base.source {
+        case .checkpoint(let checkpoint):
+            let file = try HDF5File.open(URL(fileURLWithPath: checkpoint))
+            defer { try? file.close() }
+            let root = try file.root()
+            try loadWeights(into: model, from: try root.contains("weights") ? root.group("weights") : root, source: checkpoint)
+            source = "checkpoint:" + checkpoint
+            try state.emit(.baseLoaded)
+        case .pretrain(let settings):
+            model.parameters.initialize(seed: UInt64(seed))
+            let trainer = Trainer(model: model, settings: TrainingPhase.engineSettings(settings))
+            state.value.totalSteps = settings.steps
+            try state.emit(.baseStarted)
+            outcome = try TrainingPhase.run(
+                trainer: trainer, task: resolved.skillMixture, settings: settings, contextLimit: config.contextLength,
+                dataSeed: UInt64(seed), shuffleSeed: seedFor(seed, "base batches")) { step, loss, rate in
+                    state.value.step = step + 1
+                    state.value.loss = loss
+                    state.value.tokensPerSecond = rate
+                    try state.emit(.step)
+                }
+            if let at = outcome.divergedAt {
+                state.value.step = at + 1
+                state.value.loss = outcome.losses.last ?? .nan
+                try state.emit(.diverged)
+            }
+            source = "pretrain"
+        }
+        let trainer = Trainer(model: model)
+        let row = try evaluateColumns(trainer: trainer, examples: testExamples(seed: seed))
+
+        let t = try HDF5Transaction.update(at: output)
+        let group = try t.root.createGroup(path)
+        try group.setAttribute("source", source)
+        try group.setAttribute("seed", seed)
+        try group.setAttribute("steps", outcome.losses.count)
+        try group.setAttribute("wall_time", outcome.seconds)
+        try group.setAttribute("tokens_per_second", outcome.tokensPerSecond)
+        if let at = outcome.divergedAt { try group.setAttribute("diverged_at_step", at) }
+        try group.write(outcome.losses, to: "loss")
+        let weights = try group.createGroup("weights")
+        for name in model.parameters.names { try weights.write(model.parameters.tensor(named: name), to: name) }
+        try writeEvaluation(row, to: group)
+        try t.commit()
+        try state.emit(.baseFinished)
+        return BaseState(seed: seed, weights: model.parameters.values.copy(0..<model.parameters.count), row: row)
+    }
+
+    /// Loads every parameter of `model` from datasets named by parameter name in `group`.
+    func loadWeights(into model: TransformerModel, from group: HDF5Group, source: String) throws {
+        for name in model.parameters.names {
+            guard try group.contains(name) else {
+                throw RunnerError.checkpoint(path: source, detail: "no dataset \(group.path)/\(name) for parameter \(name)")
+            }
+            do {
+                try model.parameters.load(named: name, from: group.readTensor(name))
+            } catch let error as ParameterStoreError {
+                throw RunnerError.checkpoint(path: source, detail: error.description)
+            }
+        }
+    }
+
+    /// A seed derived from the study seed and a label (SplitMix-style, via `SeededRNG.fork`).
+    func seedFor(_ seed: Int, _ label: String) -> UInt64 {
+        var rng = SeededRNG(seed: UInt64(seed)).fork(label)
+        return rng.next()
+    }
+}

@@ -1,0 +1,24 @@
+import Foundation
+
+/// Evaluation metrics stored as attributes of one group (`…/eval/tasks/mod7`):
+/// `exact_match`, `token_accuracy`, `loss` (mean nats per answer token), `examples`,
+/// `answer_tokens`, and `perplexity` for language-modelling tasks.
+extension TaskMetrics {
+    func write(to group: HDF5Group) throws {
+        try group.setAttribute("exact_match", exactMatch)
+        try group.setAttribute("token_accuracy", tokenAccuracy)
+        try group.setAttribute("loss", meanLoss)
+        try group.setAttribute("examples", exampleCount)
+        try group.setAttribute("answer_tokens", answerTokenCount)
+        if let perplexity { try group.setAttribute("perplexity", perplexity) }
+    }
+
+    init(readFrom group: HDF5Group) throws {
+        self.init(exampleCount: Int(try group.integerAttribute("examples")),
+                  answerTokenCount: Int(try group.integerAttribute("answer_tokens")),
+                  exactMatch: try group.doubleAttribute("exact_match"),
+                  tokenAccuracy: try group.doubleAttribute("token_accuracy"),
+                  meanLoss: try group.doubleAttribute("loss"),
+                  perplexity: try group.hasAttribute("perplexity") ? group.doubleAttribute("perplexity") : nil)
+    }
+}
