@@ -42,8 +42,8 @@ struct StudyShippedFilesTests {
         #expect(Set(study.runs.map(\.methodName)) == ["full", "lora", "qlora", "dora", "ia3", "adapter", "prefix", "prompt", "bitfit"])
         #expect(study.tasks.count == 3 && study.seeds == [0])
         #expect(a.tokensPerStep == 1_024)
-        #expect(a.pretrainingTokensPerSeed == 819_200)
-        #expect(a.totalTrainingTokens == 819_200 + 9 * 368_640)
+        #expect(a.pretrainingTokensPerSeed == 1_600 * 1_024)
+        #expect(a.totalTrainingTokens == 1_600 * 1_024 + 9 * 3 * 200 * 1_024)
         #expect(a.evaluationTokens == 604_800)
         #expect(a.estimatedSeconds(tokensPerSecond: 25_000) < 300)
     }
