@@ -126,7 +126,7 @@ import Testing
         var y = [Float](repeating: 0, count: B * T * C), att = [Float](repeating: 0, count: B * NH * T * S)
         var dq = [Float](repeating: 0, count: B * T * C), dk = dq, dv = dq
         var dpk = [Float](repeating: 0, count: pk.count), dpv = dpk
-        var datt = [Float](repeating: 0, count: T * S)
+        var datt = [Float](repeating: 0, count: Attention.scratchCount(T: T, S: S))
         pk.withUnsafeBufferPointer { pkp in
             pv.withUnsafeBufferPointer { pvp in
                 let pkPtr = P > 0 ? pkp.baseAddress : nil, pvPtr = P > 0 ? pvp.baseAddress : nil

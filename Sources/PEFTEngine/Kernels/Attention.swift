@@ -12,7 +12,20 @@ import Foundation
 /// the batch. Head h occupies channels h·HS ..< (h+1)·HS of q, k, v and out.
 /// Per (b, h) the products are small sgemms over the full T×(P+T) block; the masked upper
 /// triangle holds probability 0, so it contributes nothing forward or backward.
+///
+/// The (b, h) pairs are independent (disjoint rows of `att`, disjoint columns of `out`, dq,
+/// dk, dv), so `forward`/`backward` split them over `Parallel` chunks; their small sgemms then
+/// run concurrently, each single-threaded inside OpenBLAS (far below its threading threshold).
+/// The prefix gradients sum over the batch: when they are requested, backward splits heads
+/// instead and keeps b in order within a head. Either way every output element sees the
+/// serial loop's order of operations, so results do not depend on the thread count.
 enum Attention {
+    /// (b, h) pairs per chunk below which a call stays on one thread.
+    static let grain = 2
+
+    /// Floats backward's `datt` scratch must hold: a [T, S] slice per possible chunk.
+    static func scratchCount(T: Int, S: Int) -> Int { Parallel.maxWorkers * T * S }
+
     /// Shapes (S = P + T):
     /// - q, k, v: [B, T, C]; prefixK, prefixV: [NH, P, HS] (nil iff P = 0)
     /// - att: [B, NH, T, S] softmax probabilities, cached for backward
@@ -25,29 +38,40 @@ enum Attention {
     ) {
         precondition(C % NH == 0, "Attention: C = \(C) not divisible by NH = \(NH)")
         precondition(P == 0 || (prefixK != nil && prefixV != nil), "Attention: P = \(P) but no prefix buffers")
+        Parallel.forEachChunk(B * NH, grain: grain) { _, pairs in
+            for pair in pairs {
+                forwardPair(b: pair / NH, h: pair % NH, out: out, att: att, q: q, k: k, v: v,
+                            prefixK: prefixK, prefixV: prefixV, T: T, C: C, NH: NH, P: P)
+            }
+        }
+    }
+
+    /// Forward of one (b, h): scores, softmax, and its HS columns of out.
+    @inline(__always)
+    private static func forwardPair(
+        b: Int, h: Int, out: UnsafeMutablePointer<Float>, att: UnsafeMutablePointer<Float>,
+        q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+        prefixK: UnsafePointer<Float>?, prefixV: UnsafePointer<Float>?, T: Int, C: Int, NH: Int, P: Int
+    ) {
         let HS = C / NH, S = P + T
         let scale = 1 / Float(HS).squareRoot()
-        for b in 0..<B {
-            for h in 0..<NH {
-                let qbh = q + b * T * C + h * HS, kbh = k + b * T * C + h * HS, vbh = v + b * T * C + h * HS
-                let scores = att + (b * NH + h) * T * S
-                if P > 0 {
-                    BLAS.sgemm(transA: false, transB: true, m: T, n: P, k: HS, alpha: scale, a: qbh, lda: C,
-                               b: prefixK! + h * P * HS, ldb: HS, beta: 0, c: scores, ldc: S)
-                }
-                BLAS.sgemm(transA: false, transB: true, m: T, n: T, k: HS, alpha: scale, a: qbh, lda: C,
-                           b: kbh, ldb: C, beta: 0, c: scores + P, ldc: S)
-                for t in 0..<T {
-                    softmaxRow(scores + t * S, visible: P + t + 1, width: S)
-                }
-                let obh = out + b * T * C + h * HS
-                BLAS.sgemm(transA: false, transB: false, m: T, n: HS, k: T, alpha: 1, a: scores + P, lda: S,
-                           b: vbh, ldb: C, beta: 0, c: obh, ldc: C)
-                if P > 0 {
-                    BLAS.sgemm(transA: false, transB: false, m: T, n: HS, k: P, alpha: 1, a: scores, lda: S,
-                               b: prefixV! + h * P * HS, ldb: HS, beta: 1, c: obh, ldc: C)
-                }
-            }
+        let qbh = q + b * T * C + h * HS, kbh = k + b * T * C + h * HS, vbh = v + b * T * C + h * HS
+        let scores = att + (b * NH + h) * T * S
+        if P > 0 {
+            BLAS.sgemm(transA: false, transB: true, m: T, n: P, k: HS, alpha: scale, a: qbh, lda: C,
+                       b: prefixK! + h * P * HS, ldb: HS, beta: 0, c: scores, ldc: S)
+        }
+        BLAS.sgemm(transA: false, transB: true, m: T, n: T, k: HS, alpha: scale, a: qbh, lda: C,
+                   b: kbh, ldb: C, beta: 0, c: scores + P, ldc: S)
+        for t in 0..<T {
+            softmaxRow(scores + t * S, visible: P + t + 1, width: S)
+        }
+        let obh = out + b * T * C + h * HS
+        BLAS.sgemm(transA: false, transB: false, m: T, n: HS, k: T, alpha: 1, a: scores + P, lda: S,
+                   b: vbh, ldb: C, beta: 0, c: obh, ldc: C)
+        if P > 0 {
+            BLAS.sgemm(transA: false, transB: false, m: T, n: HS, k: P, alpha: 1, a: scores, lda: S,
+                       b: prefixV! + h * P * HS, ldb: HS, beta: 1, c: obh, ldc: C)
         }
     }
 
@@ -68,7 +92,8 @@ enum Attention {
     }
 
     /// Accumulates dq, dk, dv [B, T, C] and, when non-nil, dprefixK, dprefixV [NH, P, HS].
-    /// - datt: scratch [T, S], overwritten (no allocation inside).
+    /// - datt: scratch of `scratchCount(T:S:)` = [Parallel.maxWorkers, T, S] floats, one
+    ///   [T, S] slice per chunk, overwritten (no allocation inside).
     ///
     /// With A the probabilities and dA = dout · valuesᵀ:
     /// `dvalues += Aᵀ · dout`, `dZ = A ⊙ (dA − rowsum(A ⊙ dA)) / √HS`,
@@ -82,47 +107,78 @@ enum Attention {
         prefixK: UnsafePointer<Float>?, prefixV: UnsafePointer<Float>?,
         B: Int, T: Int, C: Int, NH: Int, P: Int
     ) {
+        let S = P + T
+        if dprefixK == nil && dprefixV == nil {
+            Parallel.forEachChunk(B * NH, grain: grain) { chunk, pairs in
+                for pair in pairs {
+                    backwardPair(b: pair / NH, h: pair % NH, dq: dq, dk: dk, dv: dv, dprefixK: nil, dprefixV: nil,
+                                 datt: datt + chunk * T * S, dout: dout, att: att, q: q, k: k, v: v,
+                                 prefixK: prefixK, prefixV: prefixV, T: T, C: C, NH: NH, P: P)
+                }
+            }
+        } else {
+            // dprefixK/V[h] sum over b: one chunk owns a head and visits b in order.
+            Parallel.forEachChunk(NH) { chunk, heads in
+                for h in heads {
+                    for b in 0..<B {
+                        backwardPair(b: b, h: h, dq: dq, dk: dk, dv: dv, dprefixK: dprefixK, dprefixV: dprefixV,
+                                     datt: datt + chunk * T * S, dout: dout, att: att, q: q, k: k, v: v,
+                                     prefixK: prefixK, prefixV: prefixV, T: T, C: C, NH: NH, P: P)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Backward of one (b, h); `datt` is this chunk's [T, S] scratch.
+    @inline(__always)
+    private static func backwardPair(
+        b: Int, h: Int,
+        dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>,
+        dprefixK: UnsafeMutablePointer<Float>?, dprefixV: UnsafeMutablePointer<Float>?,
+        datt: UnsafeMutablePointer<Float>,
+        dout: UnsafePointer<Float>, att: UnsafePointer<Float>,
+        q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+        prefixK: UnsafePointer<Float>?, prefixV: UnsafePointer<Float>?,
+        T: Int, C: Int, NH: Int, P: Int
+    ) {
         let HS = C / NH, S = P + T
         let scale = 1 / Float(HS).squareRoot()
-        for b in 0..<B {
-            for h in 0..<NH {
-                let off = b * T * C + h * HS
-                let qbh = q + off, kbh = k + off, vbh = v + off, dobh = dout + off
-                let A = att + (b * NH + h) * T * S
-                // dA = dout · valuesᵀ
-                BLAS.sgemm(transA: false, transB: true, m: T, n: T, k: HS, alpha: 1, a: dobh, lda: C,
-                           b: vbh, ldb: C, beta: 0, c: datt + P, ldc: S)
-                BLAS.sgemm(transA: true, transB: false, m: T, n: HS, k: T, alpha: 1, a: A + P, lda: S,
-                           b: dobh, ldb: C, beta: 1, c: dv + off, ldc: C)
-                if P > 0 {
-                    BLAS.sgemm(transA: false, transB: true, m: T, n: P, k: HS, alpha: 1, a: dobh, lda: C,
-                               b: prefixV! + h * P * HS, ldb: HS, beta: 0, c: datt, ldc: S)
-                    if let dprefixV {
-                        BLAS.sgemm(transA: true, transB: false, m: P, n: HS, k: T, alpha: 1, a: A, lda: S,
-                                   b: dobh, ldb: C, beta: 1, c: dprefixV + h * P * HS, ldc: HS)
-                    }
-                }
-                // softmax backward, in place: datt becomes dZ (scaled by 1/√HS).
-                for t in 0..<T {
-                    let a = A + t * S, d = datt + t * S
-                    let visible = P + t + 1
-                    var dot: Float = 0
-                    for s in 0..<visible { dot += a[s] * d[s] }
-                    for s in 0..<visible { d[s] = a[s] * (d[s] - dot) * scale }
-                    for s in visible..<S { d[s] = 0 }
-                }
-                BLAS.sgemm(transA: false, transB: false, m: T, n: HS, k: T, alpha: 1, a: datt + P, lda: S,
-                           b: kbh, ldb: C, beta: 1, c: dq + off, ldc: C)
-                BLAS.sgemm(transA: true, transB: false, m: T, n: HS, k: T, alpha: 1, a: datt + P, lda: S,
-                           b: qbh, ldb: C, beta: 1, c: dk + off, ldc: C)
-                if P > 0 {
-                    BLAS.sgemm(transA: false, transB: false, m: T, n: HS, k: P, alpha: 1, a: datt, lda: S,
-                               b: prefixK! + h * P * HS, ldb: HS, beta: 1, c: dq + off, ldc: C)
-                    if let dprefixK {
-                        BLAS.sgemm(transA: true, transB: false, m: P, n: HS, k: T, alpha: 1, a: datt, lda: S,
-                                   b: qbh, ldb: C, beta: 1, c: dprefixK + h * P * HS, ldc: HS)
-                    }
-                }
+        let off = b * T * C + h * HS
+        let qbh = q + off, kbh = k + off, vbh = v + off, dobh = dout + off
+        let A = att + (b * NH + h) * T * S
+        // dA = dout · valuesᵀ
+        BLAS.sgemm(transA: false, transB: true, m: T, n: T, k: HS, alpha: 1, a: dobh, lda: C,
+                   b: vbh, ldb: C, beta: 0, c: datt + P, ldc: S)
+        BLAS.sgemm(transA: true, transB: false, m: T, n: HS, k: T, alpha: 1, a: A + P, lda: S,
+                   b: dobh, ldb: C, beta: 1, c: dv + off, ldc: C)
+        if P > 0 {
+            BLAS.sgemm(transA: false, transB: true, m: T, n: P, k: HS, alpha: 1, a: dobh, lda: C,
+                       b: prefixV! + h * P * HS, ldb: HS, beta: 0, c: datt, ldc: S)
+            if let dprefixV {
+                BLAS.sgemm(transA: true, transB: false, m: P, n: HS, k: T, alpha: 1, a: A, lda: S,
+                           b: dobh, ldb: C, beta: 1, c: dprefixV + h * P * HS, ldc: HS)
+            }
+        }
+        // softmax backward, in place: datt becomes dZ (scaled by 1/√HS).
+        for t in 0..<T {
+            let a = A + t * S, d = datt + t * S
+            let visible = P + t + 1
+            var dot: Float = 0
+            for s in 0..<visible { dot += a[s] * d[s] }
+            for s in 0..<visible { d[s] = a[s] * (d[s] - dot) * scale }
+            for s in visible..<S { d[s] = 0 }
+        }
+        BLAS.sgemm(transA: false, transB: false, m: T, n: HS, k: T, alpha: 1, a: datt + P, lda: S,
+                   b: kbh, ldb: C, beta: 1, c: dq + off, ldc: C)
+        BLAS.sgemm(transA: true, transB: false, m: T, n: HS, k: T, alpha: 1, a: datt + P, lda: S,
+                   b: qbh, ldb: C, beta: 1, c: dk + off, ldc: C)
+        if P > 0 {
+            BLAS.sgemm(transA: false, transB: false, m: T, n: HS, k: P, alpha: 1, a: datt, lda: S,
+                       b: prefixK! + h * P * HS, ldb: HS, beta: 1, c: dq + off, ldc: C)
+            if let dprefixK {
+                BLAS.sgemm(transA: true, transB: false, m: P, n: HS, k: T, alpha: 1, a: datt, lda: S,
+                           b: qbh, ldb: C, beta: 1, c: dprefixK + h * P * HS, ldc: HS)
             }
         }
     }

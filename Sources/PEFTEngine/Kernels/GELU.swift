@@ -7,13 +7,31 @@ import Foundation
 /// Computed through the identity ½(1 + tanh u) = σ(2u) = 1 / (1 + e^(−2u)), with the
 /// vectorisable `FastExp.exp` instead of glibc's much slower `tanhf` (same function,
 /// rounding differs by a few ulps).
+///
+/// `forward`/`backward` split the elements over `Parallel` chunks; each element's value is
+/// the same as in `forwardReference`/`backwardReference`, the plain serial loops.
 enum GELU {
     static let sqrt2OverPi: Float = 0.797_884_56  // √(2/π)
     static let cubic: Float = 0.044_715
 
     /// out[i] = gelu(x[i]) for i in 0..<N; gate[i] = σ(2u(x[i])) is cached for backward.
     static func forward(out: UnsafeMutablePointer<Float>, gate: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, N: Int) {
-        for i in 0..<N {
+        Parallel.forEachChunk(N, grain: grain) { _, range in
+            forwardElements(range, out: out, gate: gate, x: x)
+        }
+    }
+
+    /// Elements per chunk below which a call stays on one thread.
+    static let grain = 8_192
+
+    /// Plain serial loop of `forward` (the reference it is tested against).
+    static func forwardReference(out: UnsafeMutablePointer<Float>, gate: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, N: Int) {
+        forwardElements(0..<N, out: out, gate: gate, x: x)
+    }
+
+    @inline(__always)
+    private static func forwardElements(_ range: Range<Int>, out: UnsafeMutablePointer<Float>, gate: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>) {
+        for i in range {
             let v = x[i]
             let u = sqrt2OverPi * (v + cubic * v * v * v)
             let s = 1 / (1 + FastExp.exp(-2 * u))
@@ -30,7 +48,25 @@ enum GELU {
         dx: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, x: UnsafePointer<Float>,
         gate: UnsafePointer<Float>, N: Int
     ) {
-        for i in 0..<N {
+        Parallel.forEachChunk(N, grain: grain) { _, range in
+            backwardElements(range, dx: dx, dout: dout, x: x, gate: gate)
+        }
+    }
+
+    /// Plain serial loop of `backward` (the reference it is tested against).
+    static func backwardReference(
+        dx: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, x: UnsafePointer<Float>,
+        gate: UnsafePointer<Float>, N: Int
+    ) {
+        backwardElements(0..<N, dx: dx, dout: dout, x: x, gate: gate)
+    }
+
+    @inline(__always)
+    private static func backwardElements(
+        _ range: Range<Int>, dx: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, x: UnsafePointer<Float>,
+        gate: UnsafePointer<Float>
+    ) {
+        for i in range {
             let v = x[i], s = gate[i]
             let local = s + 2 * v * s * (1 - s) * sqrt2OverPi * (1 + 3 * cubic * v * v)
             dx[i] += local * dout[i]

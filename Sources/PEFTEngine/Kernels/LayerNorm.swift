@@ -1,8 +1,15 @@
 /// Layer normalisation over the last dimension (Ba, Kiros & Hinton 2016):
 /// `y = (x − μ) · rstd · w + b`, μ and σ² the mean and biased variance of the row,
 /// `rstd = 1/√(σ² + ε)`, ε = 1e-5 (PyTorch's default).
+///
+/// `forward`/`backward` split rows (and, for the dweight/dbias reductions, columns) over
+/// `Parallel` chunks; every output element keeps the serial loop's order of operations, so
+/// they are bit-identical to `forwardReference`/`backwardReference`, the plain serial loops.
 enum LayerNorm {
     static let epsilon: Float = 1e-5
+
+    /// Rows per chunk below which a call stays on one thread.
+    static let grain = 32
 
     /// - x, out: [N, C] (N = B·T rows); weight, bias: [C]
     /// - mean, rstd: [N], cached for backward
@@ -10,7 +17,56 @@ enum LayerNorm {
         out: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
         x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, N: Int, C: Int
     ) {
-        for n in 0..<N {
+        Parallel.forEachChunk(N, grain: grain) { _, rows in
+            forwardRows(rows, out: out, mean: mean, rstd: rstd, x: x, weight: weight, bias: bias, C: C)
+        }
+    }
+
+    /// Accumulates dx (always), dweight and dbias (when non-nil).
+    ///
+    /// With x̂ = (x − μ)·rstd and g = dout ⊙ w:
+    /// `dx = rstd · (g − mean(g) − x̂ · mean(g ⊙ x̂))`, `dw = Σ_rows dout ⊙ x̂`, `db = Σ_rows dout`.
+    /// dx is split by rows; dw and db by columns, each column summing its rows in order.
+    static func backward(
+        dx: UnsafeMutablePointer<Float>, dweight: UnsafeMutablePointer<Float>?, dbias: UnsafeMutablePointer<Float>?,
+        dout: UnsafePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+        mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>, N: Int, C: Int
+    ) {
+        Parallel.forEachChunk(N, grain: grain) { _, rows in
+            backwardInputRows(rows, dx: dx, dout: dout, x: x, weight: weight, mean: mean, rstd: rstd, C: C)
+        }
+        if dweight == nil && dbias == nil { return }
+        Parallel.forEachChunk(C, grain: N >= grain ? 8 : C) { _, columns in
+            backwardParameterColumns(columns, dweight: dweight, dbias: dbias, dout: dout, x: x, mean: mean, rstd: rstd, N: N, C: C)
+        }
+    }
+
+    /// Plain serial loop of `forward` (the reference it is tested against).
+    static func forwardReference(
+        out: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
+        x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, N: Int, C: Int
+    ) {
+        forwardRows(0..<N, out: out, mean: mean, rstd: rstd, x: x, weight: weight, bias: bias, C: C)
+    }
+
+    /// Plain serial loop of `backward` (the reference it is tested against).
+    static func backwardReference(
+        dx: UnsafeMutablePointer<Float>, dweight: UnsafeMutablePointer<Float>?, dbias: UnsafeMutablePointer<Float>?,
+        dout: UnsafePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+        mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>, N: Int, C: Int
+    ) {
+        backwardInputRows(0..<N, dx: dx, dout: dout, x: x, weight: weight, mean: mean, rstd: rstd, C: C)
+        backwardParameterColumns(0..<C, dweight: dweight, dbias: dbias, dout: dout, x: x, mean: mean, rstd: rstd, N: N, C: C)
+    }
+
+    // MARK: Loops over a range of rows / columns
+
+    @inline(__always)
+    private static func forwardRows(
+        _ rows: Range<Int>, out: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
+        x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, C: Int
+    ) {
+        for n in rows {
             let xr = x + n * C
             var sum: Float = 0
             for c in 0..<C { sum += xr[c] }
@@ -25,16 +81,12 @@ enum LayerNorm {
         }
     }
 
-    /// Accumulates dx (always), dweight and dbias (when non-nil).
-    ///
-    /// With x̂ = (x − μ)·rstd and g = dout ⊙ w:
-    /// `dx = rstd · (g − mean(g) − x̂ · mean(g ⊙ x̂))`, `dw = Σ_rows dout ⊙ x̂`, `db = Σ_rows dout`.
-    static func backward(
-        dx: UnsafeMutablePointer<Float>, dweight: UnsafeMutablePointer<Float>?, dbias: UnsafeMutablePointer<Float>?,
-        dout: UnsafePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-        mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>, N: Int, C: Int
+    @inline(__always)
+    private static func backwardInputRows(
+        _ rows: Range<Int>, dx: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, x: UnsafePointer<Float>,
+        weight: UnsafePointer<Float>, mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>, C: Int
     ) {
-        for n in 0..<N {
+        for n in rows {
             let xr = x + n * C, d = dout + n * C, dxr = dx + n * C
             let m = mean[n], s = rstd[n]
             var gMean: Float = 0, gxMean: Float = 0
@@ -50,11 +102,24 @@ enum LayerNorm {
                 let xhat = (xr[c] - m) * s
                 dxr[c] += s * (d[c] * weight[c] - gMean - xhat * gxMean)
             }
+        }
+    }
+
+    /// dweight[c] and dbias[c] for c in `columns`, each summed over rows 0..<N in order.
+    @inline(__always)
+    private static func backwardParameterColumns(
+        _ columns: Range<Int>, dweight: UnsafeMutablePointer<Float>?, dbias: UnsafeMutablePointer<Float>?,
+        dout: UnsafePointer<Float>, x: UnsafePointer<Float>, mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
+        N: Int, C: Int
+    ) {
+        for n in 0..<N {
+            let xr = x + n * C, d = dout + n * C
+            let m = mean[n], s = rstd[n]
             if let dweight {
-                for c in 0..<C { dweight[c] += d[c] * (xr[c] - m) * s }
+                for c in columns { dweight[c] += d[c] * (xr[c] - m) * s }
             }
             if let dbias {
-                for c in 0..<C { dbias[c] += d[c] }
+                for c in columns { dbias[c] += d[c] }
             }
         }
     }

@@ -2,14 +2,21 @@
 ///
 /// The fast path is one sgemm over all M = B·T rows; `forwardReference`/`backwardReference`
 /// are the plain loops it is tested against.
+/// The bias copy and bias-gradient sums are split over `Parallel` chunks (rows, resp.
+/// columns that each keep the serial row order), so results do not depend on the thread count.
 enum Linear {
+    /// Rows below which the bias loops stay on one thread.
+    static let rowGrain = 64
+
     /// - x: [M, IC], weight: [OC, IC], bias: [OC] or nil, out: [M, OC] (overwritten)
     static func forward(
         out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
         bias: UnsafePointer<Float>?, M: Int, IC: Int, OC: Int
     ) {
         if let bias {
-            for m in 0..<M { (out + m * OC).update(from: bias, count: OC) }
+            Parallel.forEachChunk(M, grain: rowGrain) { _, rows in
+                for m in rows { (out + m * OC).update(from: bias, count: OC) }
+            }
         }
         BLAS.sgemm(
             transA: false, transB: true, m: M, n: OC, k: IC, alpha: 1, a: x, lda: IC,
@@ -34,9 +41,12 @@ enum Linear {
                 b: x, ldb: IC, beta: 1, c: dweight, ldc: IC)
         }
         if let dbias {
-            for m in 0..<M {
-                let d = dout + m * OC
-                for o in 0..<OC { dbias[o] += d[o] }
+            // Split by columns; each column sums the rows in order (thread-count independent).
+            Parallel.forEachChunk(OC, grain: M >= rowGrain ? 16 : OC) { _, columns in
+                for m in 0..<M {
+                    let d = dout + m * OC
+                    for o in columns { dbias[o] += d[o] }
+                }
             }
         }
     }

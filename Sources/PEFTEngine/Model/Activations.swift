@@ -56,7 +56,7 @@ public final class Activations {
     let dfcAct: FloatArena, dfcPre: FloatArena
     /// [B, T, V] gradient of the logits.
     let dlogits: FloatArena
-    /// [T, S] attention-probability gradient for one (b, h).
+    /// [Parallel.maxWorkers, T, S] attention-probability gradient, one (b, h) at a time per worker.
     let datt: FloatArena
 
     public init(config: ModelConfig, maxB: Int, maxT: Int, maxP: Int = 0) {
@@ -86,7 +86,7 @@ public final class Activations {
         dattnY = FloatArena(count: N * C)
         dfcAct = FloatArena(count: N * F); dfcPre = FloatArena(count: N * F)
         dlogits = FloatArena(count: N * V)
-        datt = FloatArena(count: maxT * S)
+        datt = FloatArena(count: Attention.scratchCount(T: maxT, S: S))
     }
 
     deinit {

@@ -27,6 +27,8 @@ public final class AdamW {
     }
 
     public var hyperparameters: Hyperparameters
+    /// Elements per chunk below which a segment is updated on one thread.
+    static let grain = 16_384
     /// First and second moments, same layout as the parameter arena.
     public let m: FloatArena, v: FloatArena
     /// Updates done so far (t of the bias correction after the next step is `step + 1`).
@@ -48,17 +50,22 @@ public final class AdamW {
         let correction1 = Float(1 - pow(Double(h.beta1), t))
         let correction2 = Float(1 - pow(Double(h.beta2), t))
         let w = values.pointer, g = gradients.pointer, mp = m.pointer, vp = v.pointer
+        let beta1 = h.beta1, beta2 = h.beta2, epsilon = h.epsilon
         for s in segments {
             let decay = (s.decays || h.decayAllParameters) ? lr * h.weightDecay : 0
-            for i in s.range {
-                let gi = g[i]
-                let mi = h.beta1 * mp[i] + (1 - h.beta1) * gi
-                let vi = h.beta2 * vp[i] + (1 - h.beta2) * gi * gi
-                mp[i] = mi
-                vp[i] = vi
-                let mHat = mi / correction1
-                let vHat = vi / correction2
-                w[i] -= decay * w[i] + lr * mHat / (vHat.squareRoot() + h.epsilon)
+            // Elements are independent: chunks of a segment give the serial loop's values.
+            Parallel.forEachChunk(s.range.count, grain: Self.grain) { _, chunk in
+                let lo = s.range.lowerBound + chunk.lowerBound, hi = s.range.lowerBound + chunk.upperBound
+                for i in lo..<hi {
+                    let gi = g[i]
+                    let mi = beta1 * mp[i] + (1 - beta1) * gi
+                    let vi = beta2 * vp[i] + (1 - beta2) * gi * gi
+                    mp[i] = mi
+                    vp[i] = vi
+                    let mHat = mi / correction1
+                    let vHat = vi / correction2
+                    w[i] -= decay * w[i] + lr * mHat / (vHat.squareRoot() + epsilon)
+                }
             }
         }
     }

@@ -19,7 +19,9 @@ public enum GradientClipping {
     public static func scale(_ arena: FloatArena, segments: [TrainableSegment], by factor: Float) {
         let g = arena.pointer
         for s in segments {
-            for i in s.range { g[i] *= factor }
+            Parallel.forEachChunk(s.range.count, grain: 16_384) { _, chunk in
+                for i in (s.range.lowerBound + chunk.lowerBound)..<(s.range.lowerBound + chunk.upperBound) { g[i] *= factor }
+            }
         }
     }
 
@@ -28,11 +30,7 @@ public enum GradientClipping {
     public static func clip(_ arena: FloatArena, segments: [TrainableSegment], maxNorm: Float) -> Double {
         let norm = globalNorm(arena, segments: segments)
         if norm > Double(maxNorm) {
-            let scale = Float(Double(maxNorm) / (norm + epsilon))
-            let g = arena.pointer
-            for s in segments {
-                for i in s.range { g[i] *= scale }
-            }
+            scale(arena, segments: segments, by: Float(Double(maxNorm) / (norm + epsilon)))
         }
         return norm
     }
