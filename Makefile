@@ -1,6 +1,7 @@
 # The two commands a newcomer runs: `make study` (main job) and `make test`.
 # Both first install Debian's three -dev packages, and only when they are missing.
 
+SHELL        := /bin/bash
 SWIFT        ?= swift
 APT_PACKAGES := libopenblas-dev liblapacke-dev libhdf5-dev pkg-config
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -29,8 +30,15 @@ release: deps
 study: release
 	$(RELEASE_BIN) run $(STUDY)
 
+# XCTest reports "Executed 0 tests" (every test is Swift Testing); the last line restates
+# Swift Testing's count in the plain "N passed, N failed" form.
 test: deps
-	$(SWIFT) test
+	@mkdir -p .build
+	@set -o pipefail; $(SWIFT) test 2>&1 | tee .build/test.log; status=$$?; \
+	passed=$$(grep -oE 'Test run with [0-9]+ tests? in [0-9]+ suites? passed' .build/test.log | grep -oE '[0-9]+' | head -1); \
+	failed=$$(grep -oE 'with [0-9]+ issues?' .build/test.log | tail -1 | grep -oE '[0-9]+'); \
+	if [ $$status -eq 0 ]; then echo "test: $${passed:-0} passed, 0 failed"; \
+	else echo "test: swift test failed ($${failed:-?} issues)"; fi; exit $$status
 
 bench: release
 	$(RELEASE_BIN) bench
