@@ -26,6 +26,12 @@ public struct LinearSite: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var weightName: String { name + ".weight" }
+
+    /// Dense position among all sites of a model: layer · 6 + the kind's position in
+    /// `Kind.allCases` (for per-site lookup tables).
+    public var index: Int {
+        layer * Kind.allCases.count + Kind.allCases.firstIndex(of: kind)!
+    }
     public var biasName: String { name + ".bias" }
     public var description: String { name }
 

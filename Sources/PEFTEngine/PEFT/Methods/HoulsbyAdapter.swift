@@ -144,7 +144,7 @@ public final class HoulsbyAdapter: PEFTMethod, LinearSiteHook {
             let (site, down, downBias, up, upBias) = v
             let w = Tensor.kaimingUniform(shape: [m, C], rng: &rng)
             w.storage.withUnsafeBufferPointer { parameters.value(down).update(from: $0.baseAddress!, count: m * C) }
-            slotIndex[Self.key(site)] = i
+            slotIndex[site.index] = i
             return Slot(down: down, downBias: downBias, up: up, upBias: upBias,
                         h: FloatArena(count: maxRows * C), z: FloatArena(count: maxRows * m),
                         gate: FloatArena(count: maxRows * m), a: FloatArena(count: maxRows * m))
@@ -160,12 +160,8 @@ public final class HoulsbyAdapter: PEFTMethod, LinearSiteHook {
         model.parameters.setRequiresGradForAll(true)
     }
 
-    private static func key(_ site: LinearSite) -> Int {
-        site.layer * LinearSite.Kind.allCases.count + LinearSite.Kind.allCases.firstIndex(of: site.kind)!
-    }
-
     @inline(__always) private func slot(_ site: LinearSite) -> Slot? {
-        let i = slotIndex[Self.key(site)]
+        let i = slotIndex[site.index]
         return i < 0 ? nil : slots[i]
     }
 

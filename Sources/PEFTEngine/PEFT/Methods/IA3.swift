@@ -139,7 +139,7 @@ public final class IA3: PEFTMethod, LinearSiteHook {
         slots = declared.enumerated().map { i, d in
             let (site, scalesInput, length, view) = d
             let (input, output) = site.features(config)
-            slotIndex[Self.key(site)] = i
+            slotIndex[site.index] = i
             scratchCount = max(scratchCount, maxRows * (scalesInput ? input : output))
             let weight = model.parameters.values.at(model.parameters.view(named: site.weightName).offset)
             return Slot(site: site, scalesInput: scalesInput, length: length, input: input, output: output,
@@ -157,12 +157,8 @@ public final class IA3: PEFTMethod, LinearSiteHook {
         model.parameters.setRequiresGradForAll(true)
     }
 
-    private static func key(_ site: LinearSite) -> Int {
-        site.layer * LinearSite.Kind.allCases.count + LinearSite.Kind.allCases.firstIndex(of: site.kind)!
-    }
-
     @inline(__always) private func slot(_ site: LinearSite) -> Slot? {
-        let i = slotIndex[Self.key(site)]
+        let i = slotIndex[site.index]
         return i < 0 ? nil : slots[i]
     }
 

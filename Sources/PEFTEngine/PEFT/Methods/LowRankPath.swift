@@ -75,7 +75,7 @@ final class LowRankPath {
             let b = parameters.add(site.name + ".lora_B", shape: [output, h.r], decays: false)
             slots.append(Slot(site: site, input: input, output: output, a: a, b: b,
                               hiddenOffset: i * maxRows * h.r, maskOffset: maskOffset))
-            slotOfSite[Self.key(site)] = i
+            slotOfSite[site.index] = i
             maskOffset += maxRows * input
             maxIn = max(maxIn, input)
         }
@@ -92,13 +92,10 @@ final class LowRankPath {
 
     deinit { masks.deallocate() }
 
-    private static func key(_ site: LinearSite) -> Int {
-        site.layer * LinearSite.Kind.allCases.count + LinearSite.Kind.allCases.firstIndex(of: site.kind)!
-    }
 
     /// The slot of `site`, or nil when it is not adapted.
     @inline(__always) func slot(for site: LinearSite) -> Slot? {
-        let k = Self.key(site)
+        let k = site.index
         guard k < slotOfSite.count, slotOfSite[k] >= 0 else { return nil }
         return slots[slotOfSite[k]]
     }
@@ -131,7 +128,7 @@ final class LowRankPath {
                  parameters p: MethodParameters) {
         guard !isMerged, let slot = slot(for: site) else { return }
         precondition(M <= maxRows, "LoRA path: \(M) rows exceed the \(maxRows) allocated at attach")
-        let index = slotOfSite[Self.key(site)]
+        let index = slotOfSite[site.index]
         maskActive[index] = false
         guard !isFolded else { return }
         let r = rank, IC = slot.input, OC = slot.output
@@ -154,7 +151,7 @@ final class LowRankPath {
     func backward(site: LinearSite, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
                   dx: UnsafeMutablePointer<Float>, rows M: Int, parameters p: MethodParameters) {
         guard !isMerged, let slot = slot(for: site) else { return }
-        let index = slotOfSite[Self.key(site)]
+        let index = slotOfSite[site.index]
         let r = rank, IC = slot.input, OC = slot.output, s = scaling
         let h = hidden.at(slot.hiddenOffset), g = hiddenGradient.pointer
         let folded = isFolded
@@ -218,7 +215,7 @@ final class LowRankPath {
 
     /// The keep mask of the last forward at `site` (tests), or nil when dropout was off there.
     func lastMask(for site: LinearSite, rows: Int) -> [UInt8]? {
-        guard let slot = slot(for: site), maskActive[slotOfSite[Self.key(site)]] else { return nil }
+        guard let slot = slot(for: site), maskActive[slotOfSite[site.index]] else { return nil }
         return Array(UnsafeBufferPointer(start: masks + slot.maskOffset, count: rows * slot.input))
     }
 

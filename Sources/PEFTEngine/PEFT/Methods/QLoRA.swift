@@ -97,9 +97,6 @@ public final class QLoRA: PEFTMethod, LinearSiteHook {
         self.configuration = configuration
     }
 
-    private static func key(_ site: LinearSite) -> Int {
-        site.layer * LinearSite.Kind.allCases.count + LinearSite.Kind.allCases.firstIndex(of: site.kind)!
-    }
 
     /// Quantizes every linear matrix, overwrites the Float32 copy with W0_q, attaches LoRA's path.
     public func attach(to model: TransformerModel, rng: inout SeededRNG) throws {
@@ -143,7 +140,7 @@ public final class QLoRA: PEFTMethod, LinearSiteHook {
     /// (the Float32 arena then holds W0_q + s·B·A).
     public func effectiveWeight(for site: LinearSite) -> UnsafePointer<Float>? {
         guard let path, !path.isMerged else { return nil }
-        let q = quantized[Self.key(site)]
+        let q = quantized[site.index]
         q.dequantize(into: UnsafeMutableBufferPointer(start: scratch.pointer, count: q.count))
         if path.isFolded, let slot = path.slot(for: site) {
             path.foldedWeight(slot, weight: scratch.pointer, into: scratch.pointer, parameters: parameters)
@@ -167,12 +164,12 @@ public final class QLoRA: PEFTMethod, LinearSiteHook {
 
     /// The packed form of a base matrix (nil before attach).
     public func quantizedWeight(for site: LinearSite) -> QuantizedTensor? {
-        quantized.isEmpty ? nil : quantized[Self.key(site)]
+        quantized.isEmpty ? nil : quantized[site.index]
     }
 
     /// ‖W0 − W0_q‖_F of a base matrix: what quantizing it cost (nil before attach).
     public func quantizationError(for site: LinearSite) -> Float? {
-        errors.isEmpty ? nil : errors[Self.key(site)]
+        errors.isEmpty ? nil : errors[site.index]
     }
 
     /// Stored bits per quantized parameter: 8·Σ bytes / Σ count (4.5 for NF4 with Float32
