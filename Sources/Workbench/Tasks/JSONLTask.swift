@@ -73,10 +73,7 @@ public struct JSONLTask: Task {
     }
 
     public func examples(split: TaskSplit, count: Int, seed: UInt64) -> [Example] {
-        switch split {
-        case .test: RecordSplit.testPrefix(testRecords, count: count, taskName: name)
-        case .train: RecordSplit.sample(trainRecords, count: count, seed: seed, taskName: name)
-        }
+        RecordSplit.examples(split, train: trainRecords, test: testRecords, count: count, seed: seed, taskName: name)
     }
 }
 

@@ -21,6 +21,17 @@ public enum RecordSplit {
         return z ^ (z >> 31)
     }
 
+    /// The examples of `split` for a user-data task whose records were split into `train`
+    /// and `test`: the test split's first `count` records, or `count` seeded train samples.
+    public static func examples(
+        _ split: TaskSplit, train: [Example], test: [Example], count: Int, seed: UInt64, taskName: String
+    ) -> [Example] {
+        switch split {
+        case .test: testPrefix(test, count: count, taskName: taskName)
+        case .train: sample(train, count: count, seed: seed, taskName: taskName)
+        }
+    }
+
     /// Whether a record with this key belongs to the test split.
     public static func isTest(_ key: String, testPercent: Double) -> Bool {
         hash(key) % 10_000 < UInt64((testPercent * 100).rounded())
