@@ -1,0 +1,26 @@
+import Foundation
+
+/// Why an analysis could not read a results file or could not run on it.
+public enum AnalysisError: Error, Equatable, CustomStringConvertible, Sendable {
+    /// The file is not a committed workbench study file.
+    case notAStudyFile(path: String, reason: String)
+    /// An object the analysis needs is missing from the file.
+    case missing(path: String, object: String, hint: String)
+    /// The filters (method, seed, task, matrix) left nothing to analyse.
+    case nothingSelected(path: String, filters: String)
+    /// An option value the analysis cannot use.
+    case invalidOption(name: String, value: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .notAStudyFile(let path, let reason):
+            return "\(path) is not a workbench study results file: \(reason)"
+        case .missing(let path, let object, let hint):
+            return "\(path): no \(object)" + (hint.isEmpty ? "" : " (\(hint))")
+        case .nothingSelected(let path, let filters):
+            return "\(path): nothing matches \(filters)"
+        case .invalidOption(let name, let value, let reason):
+            return "--\(name) \(value): \(reason)"
+        }
+    }
+}

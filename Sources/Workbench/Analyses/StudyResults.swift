@@ -1,0 +1,190 @@
+import Foundation
+import PEFTEngine
+
+/// A study results file (docs/hdf5-layout.md, "Study results") opened for analysis: the study
+/// text it ran, its completed cells, and their stored tensors and accuracy matrices.
+///
+/// Read-only: analyses that store results write through `AnalysisStore`, which takes the
+/// file's `OutputLock` and commits an `HDF5Transaction`.
+public final class StudyResults {
+    /// One completed cell: a method configuration fine-tuned for one seed.
+    public struct Cell: Sendable, Equatable, Hashable {
+        /// Group path, e.g. `runs/lora/seed0`.
+        public var path: String
+        public var label: String
+        public var method: String
+        /// `sequential`, `per-task` or `merge`.
+        public var fineTuningProtocol: String
+        public var seed: Int
+        /// The method configuration as JSON with sorted keys (the runner's encoding).
+        public var configuration: String
+        /// Number of tasks trained (rows of the accuracy matrix − 1).
+        public var taskCount: Int
+        public var trainableParameters: Int
+        public var diverged: Bool
+    }
+
+    public let url: URL
+    /// The study parsed again from the stored `study_text`.
+    public let study: Study
+    /// Column names of every accuracy matrix: the base skills, then the tasks in order.
+    public let columnNames: [String]
+    /// `skill` or `task`, per column.
+    public let columnKinds: [String]
+    /// Completed cells in the study's cell order.
+    public let cells: [Cell]
+    /// Seeds with a stored base model.
+    public let seeds: [Int]
+
+    let file: HDF5File
+    let root: HDF5Group
+
+    public var skillNames: [String] { zip(columnNames, columnKinds).filter { $0.1 == "skill" }.map(\.0) }
+    public var taskNames: [String] { zip(columnNames, columnKinds).filter { $0.1 == "task" }.map(\.0) }
+
+    /// Opens `url` and checks it is a committed study results file.
+    ///
+    /// - Throws: `AnalysisError.notAStudyFile` for a file without the completeness marker or
+    ///   study text, `HDF5Error` for a file HDF5 cannot read, `StudyError` if the stored study
+    ///   text no longer parses (e.g. a method this build does not know).
+    public init(url: URL) throws {
+        self.url = url.standardizedFileURL
+        let path = self.url.path
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw AnalysisError.notAStudyFile(path: path, reason: "no such file")
+        }
+        file = try HDF5File.open(self.url)
+        do {
+            guard try file.isComplete() else {
+                throw AnalysisError.notAStudyFile(path: path, reason: "no workbench_complete marker (an interrupted write?)")
+            }
+            root = try file.root()
+            guard try root.hasAttribute("study_text") else {
+                throw AnalysisError.notAStudyFile(path: path, reason: "no study_text attribute (not written by `workbench run`)")
+            }
+            let text = try root.stringAttribute("study_text")
+            let studyFile = try root.hasAttribute("study_file") ? try root.stringAttribute("study_file") : path
+            study = try Study.parse(yaml: text, file: studyFile)
+            guard case .strings(let names) = try root.attribute("column_names"),
+                  case .strings(let kinds) = try root.attribute("column_kinds"), names.count == kinds.count else {
+                throw AnalysisError.notAStudyFile(path: path, reason: "column_names/column_kinds attributes missing or mismatched")
+            }
+            columnNames = names
+            columnKinds = kinds
+            guard case .strings(let paths) = try root.attribute("cell_paths") else {
+                throw AnalysisError.notAStudyFile(path: path, reason: "no cell_paths attribute")
+            }
+            var cells: [Cell] = []
+            for cellPath in paths where try root.contains(cellPath) {
+                let g = try root.group(cellPath)
+                let rows = try g.dataset("accuracy").readArray(as: Double.self).shape[0]
+                cells.append(Cell(
+                    path: cellPath, label: try g.stringAttribute("label"), method: try g.stringAttribute("method"),
+                    fineTuningProtocol: try g.stringAttribute("protocol"), seed: Int(try g.integerAttribute("seed")),
+                    configuration: try g.stringAttribute("configuration"), taskCount: rows - 1,
+                    trainableParameters: Int(try g.integerAttribute("trainable_parameters")),
+                    diverged: try g.hasAttribute("diverged_at_step")))
+            }
+            self.cells = cells
+            let root = self.root
+            seeds = try study.seeds.filter { try root.contains("seed\($0)/base") }
+        } catch {
+            try? file.close()
+            throw error
+        }
+    }
+
+    deinit { try? file.close() }
+
+    /// Closes the file now (also done on deinit).
+    public func close() { try? file.close() }
+
+    /// Cells matching every given filter (nil = any).
+    public func cells(method: String? = nil, label: String? = nil, seed: Int? = nil) -> [Cell] {
+        cells.filter { cell in
+            (method.map { $0 == cell.method } ?? true) && (label.map { $0 == cell.label } ?? true)
+                && (seed.map { $0 == cell.seed } ?? true)
+        }
+    }
+
+    /// The cell's exact-match accuracy matrix, rows = base + after each task, columns as `columnNames`.
+    public func accuracy(_ cell: Cell) throws -> [[Double]] { try matrix(cell, "accuracy") }
+
+    /// The cell's teacher-forced token accuracy matrix, same layout as `accuracy`.
+    public func tokenAccuracy(_ cell: Cell) throws -> [[Double]] { try matrix(cell, "token_accuracy") }
+
+    private func matrix(_ cell: Cell, _ name: String) throws -> [[Double]] {
+        let array = try root.group(cell.path).dataset(name).readArray(as: Double.self)
+        let columns = array.shape[1]
+        return (0..<array.shape[0]).map { Array(array.values[$0 * columns..<($0 + 1) * columns]) }
+    }
+
+    /// Names of the stored ΔW matrices after task `t` (1-based), e.g. `blocks.0.attn.q.weight`;
+    /// empty for methods without a weight-space form (prompt, prefix, adapter, bitfit).
+    public func deltaNames(_ cell: Cell, afterTask t: Int) throws -> [String] {
+        let group = try stage(cell, t)
+        guard try group.contains("delta") else { return [] }
+        return try group.group("delta").children().sorted(by: Self.parameterOrder)
+    }
+
+    /// ΔW of `name` after task `t` (conventions per protocol: docs/hdf5-layout.md).
+    public func delta(_ cell: Cell, afterTask t: Int, name: String) throws -> Tensor {
+        let group = try stage(cell, t)
+        guard try group.contains("delta/\(name)") else {
+            throw AnalysisError.missing(path: url.path, object: "\(cell.path)/after_task\(t)/delta/\(name)",
+                                        hint: "method \(cell.method) stores ΔW for: \(try deltaNames(cell, afterTask: t).joined(separator: ", "))")
+        }
+        return try group.readTensor("delta/\(name)")
+    }
+
+    /// Base parameters the method trained, as stored after task `t` (every parameter for `full`).
+    public func trainedBaseNames(_ cell: Cell, afterTask t: Int) throws -> [String] {
+        let group = try stage(cell, t)
+        guard try group.contains("trainable/base") else { return [] }
+        return try group.group("trainable/base").children()
+    }
+
+    /// A trained base parameter after task `t`.
+    public func trainedBase(_ cell: Cell, afterTask t: Int, name: String) throws -> Tensor {
+        try stage(cell, t).readTensor("trainable/base/\(name)")
+    }
+
+    /// The method's own tensors after task `t` (e.g. `blocks.0.attn.q.lora_A`).
+    public func methodTensorNames(_ cell: Cell, afterTask t: Int) throws -> [String] {
+        let group = try stage(cell, t)
+        guard try group.contains("trainable/method") else { return [] }
+        return try group.group("trainable/method").children()
+    }
+
+    public func methodTensor(_ cell: Cell, afterTask t: Int, name: String) throws -> Tensor {
+        try stage(cell, t).readTensor("trainable/method/\(name)")
+    }
+
+    /// A base-model parameter of `seed` (W0), e.g. `blocks.0.attn.q.weight`.
+    public func baseWeight(seed: Int, name: String) throws -> Tensor {
+        let path = "seed\(seed)/base/weights/\(name)"
+        guard try root.contains(path) else {
+            throw AnalysisError.missing(path: url.path, object: "/" + path, hint: "the base of seed \(seed) is not in the file")
+        }
+        return try root.readTensor(path)
+    }
+
+    /// Every base-model parameter name of `seed`, in the engine's parameter order.
+    public func baseWeightNames(seed: Int) throws -> [String] {
+        try root.group("seed\(seed)/base/weights").children().sorted(by: Self.parameterOrder)
+    }
+
+    private func stage(_ cell: Cell, _ t: Int) throws -> HDF5Group {
+        guard t >= 1 && t <= cell.taskCount else {
+            throw AnalysisError.missing(path: url.path, object: "\(cell.path)/after_task\(t)",
+                                        hint: "the cell trained \(cell.taskCount) task(s)")
+        }
+        return try root.group("\(cell.path)/after_task\(t)")
+    }
+
+    /// Orders parameter names as the engine does for blocks (`blocks.10` after `blocks.9`),
+    /// otherwise alphabetically.
+    static func parameterOrder(_ a: String, _ b: String) -> Bool {
+        a.compare(b, options: .numeric) == .orderedAscending
+    }
+}
