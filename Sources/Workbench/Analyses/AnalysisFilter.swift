@@ -1,0 +1,68 @@
+import Foundation
+
+/// Which cells, tasks and matrices an analysis looks at. Empty sets select everything.
+/// `matrices` entries match a matrix name that contains them (`attn.q`, `mlp`, `blocks.1.`)
+/// or, when they are not plain substrings, as a whole-name regular expression.
+public struct AnalysisFilter: Sendable, Equatable, Codable {
+    public var methods: [String]
+    public var labels: [String]
+    public var seeds: [Int]
+    public var tasks: [String]
+    public var matrices: [String]
+
+    public init(methods: [String] = [], labels: [String] = [], seeds: [Int] = [], tasks: [String] = [], matrices: [String] = []) {
+        self.methods = methods; self.labels = labels; self.seeds = seeds; self.tasks = tasks; self.matrices = matrices
+    }
+
+    public func selects(_ cell: StudyResults.Cell) -> Bool {
+        (methods.isEmpty || methods.contains(cell.method)) && (labels.isEmpty || labels.contains(cell.label))
+            && (seeds.isEmpty || seeds.contains(cell.seed))
+    }
+
+    public func selects(task name: String) -> Bool { tasks.isEmpty || tasks.contains(name) }
+
+    public func selects(matrix name: String) -> Bool {
+        matrices.isEmpty || matrices.contains { pattern in
+            name.contains(pattern) || (try? Regex(pattern).wholeMatch(in: name)) != nil
+        }
+    }
+
+    /// The selected cells of `results`; throws `AnalysisError.nothingSelected` when none is left.
+    public func cells(of results: StudyResults) throws -> [StudyResults.Cell] {
+        let cells = results.cells.filter(selects)
+        guard !cells.isEmpty else {
+            throw AnalysisError.nothingSelected(
+                path: results.url.path,
+                filters: "\(description) (cells in the file: \(results.cells.map { "\($0.label)/seed\($0.seed)" }.joined(separator: ", ")))")
+        }
+        return cells
+    }
+
+    /// Checks that every named method, label, task and seed exists in `results`, so a typo is an
+    /// error naming the valid choices rather than an empty table.
+    public func validate(against results: StudyResults) throws {
+        func check<T: Hashable & CustomStringConvertible>(_ name: String, _ given: [T], _ valid: [T]) throws {
+            let validSet = Set(valid)
+            if let bad = given.first(where: { !validSet.contains($0) }) {
+                let choices = Array(Set(valid.map(\.description))).sorted().joined(separator: ", ")
+                throw AnalysisError.invalidOption(name: name, value: bad.description, reason: "not in \(results.url.lastPathComponent) (choices: \(choices))")
+            }
+        }
+        try check("method", methods, results.cells.map(\.method))
+        try check("label", labels, results.cells.map(\.label))
+        try check("seed", seeds, results.cells.map(\.seed))
+        try check("task", tasks, results.taskNames)
+        for pattern in matrices where !pattern.isEmpty {
+            do { _ = try Regex(pattern) } catch {
+                throw AnalysisError.invalidOption(name: "matrix", value: pattern, reason: "neither a substring nor a valid regular expression")
+            }
+        }
+    }
+
+    /// Canonical JSON (sorted keys): part of the key results are stored under.
+    public var description: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
+    }
+}

@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+import Workbench
+
+/// Options shared by the analysis commands (`forgetting`, `spectrum`, `lowrank`, `subspace`, `nf4`).
+struct AnalysisOptions: ParsableArguments {
+    @Argument(help: "A study results file written by `workbench run`.")
+    var results: String
+
+    @Option(name: .customLong("method"), help: "Only cells of this method (repeatable), e.g. lora.")
+    var methods: [String] = []
+
+    @Option(name: .customLong("label"), help: "Only this configuration label (repeatable), e.g. lora-r8.")
+    var labels: [String] = []
+
+    @Option(name: .customLong("seed"), help: "Only this seed (repeatable).")
+    var seeds: [Int] = []
+
+    @Option(name: .customLong("task"), help: "Only this task's stage (repeatable).")
+    var tasks: [String] = []
+
+    @Option(name: .customLong("matrix"), help: "Only matrices whose name contains this, or matches it as a regex (repeatable), e.g. attn.q.")
+    var matrices: [String] = []
+
+    @Flag(help: "Print JSON instead of tables.")
+    var json = false
+
+    @Flag(help: "Compute again even if the results file holds this analysis for these options.")
+    var recompute = false
+
+    var filter: AnalysisFilter {
+        AnalysisFilter(methods: methods, labels: labels, seeds: seeds, tasks: tasks, matrices: matrices)
+    }
+
+    /// Opens the results file and checks the filters against it.
+    func open() throws -> StudyResults {
+        let results = try StudyResults(url: URL(fileURLWithPath: self.results))
+        try filter.validate(against: results)
+        return results
+    }
+
+    /// Prints `report` as JSON or tables.
+    func emit(_ report: AnalysisReport) throws {
+        print(json ? try report.json() : report.rendered(), terminator: "")
+    }
+}
+
+/// Runs an analysis command body: any error becomes one line on stderr and exit status 1.
+func runAnalysisCommand(_ name: String, _ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        let line = "workbench \(name): \(error)".replacingOccurrences(of: "\n", with: " ")
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+        throw ExitCode(1)
+    }
+}
