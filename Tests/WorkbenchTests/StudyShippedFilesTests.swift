@@ -33,6 +33,8 @@ struct StudyShippedFilesTests {
         #expect(study.name + ".yaml" == file, "a study's name matches its file name")
         #expect(study.output == "results/\(study.name).h5")
         #expect(!study.runs.isEmpty && !study.tasks.isEmpty)
+        let resolved = try Study.load(contentsOf: Self.directory.appendingPathComponent(file).path)
+        _ = try ResolvedStudy(resolved)  // every task and skill builds with its parameters
     }
 
     /// 5 minutes at a conservative 25k tokens/s (≈ 48k measured for full fine-tuning at this size).

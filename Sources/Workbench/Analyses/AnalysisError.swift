@@ -8,6 +8,8 @@ public enum AnalysisError: Error, Equatable, CustomStringConvertible, Sendable {
     case missing(path: String, object: String, hint: String)
     /// The filters (method, seed, task, matrix) left nothing to analyse.
     case nothingSelected(path: String, filters: String)
+    /// An output file could not be written.
+    case cannotWrite(path: String, detail: String)
     /// An option value the analysis cannot use.
     case invalidOption(name: String, value: String, reason: String)
 
@@ -19,6 +21,8 @@ public enum AnalysisError: Error, Equatable, CustomStringConvertible, Sendable {
             return "\(path): no \(object)" + (hint.isEmpty ? "" : " (\(hint))")
         case .nothingSelected(let path, let filters):
             return "\(path): nothing matches \(filters)"
+        case .cannotWrite(let path, let detail):
+            return "cannot write \(path): \(detail)"
         case .invalidOption(let name, let value, let reason):
             return "--\(name) \(value): \(reason)"
         }

@@ -1,0 +1,73 @@
+import Foundation
+
+/// `workbench export`: tidy tables as files a data-frame library loads without arguments —
+/// `pandas.read_csv(path)` for CSV, `pandas.read_json(path, lines=True)` for JSON lines — plus
+/// a README.md describing every table and column.
+///
+/// Files are written atomically (temporary name in the folder, then rename), so an interrupted
+/// export leaves earlier files whole and never a half-written table.
+public enum StudyExport {
+    public enum Format: String, CaseIterable, Sendable {
+        case csv, jsonl
+    }
+
+    /// Writes one file per table and README.md into `folder` (created if needed); returns the paths.
+    public static func write(_ tables: [TidyTable], format: Format, to folder: URL, source: String) throws -> [URL] {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        var written: [URL] = []
+        for table in tables {
+            let url = folder.appendingPathComponent("\(table.name).\(format.rawValue)")
+            try writeAtomically(format == .csv ? table.csv() : try table.jsonLines(), to: url)
+            written.append(url)
+        }
+        let readme = folder.appendingPathComponent("README.md")
+        try writeAtomically(self.readme(tables, format: format, source: source), to: readme)
+        written.append(readme)
+        return written
+    }
+
+    /// The README: how to load the files, then every table with its row meaning and columns.
+    public static func readme(_ tables: [TidyTable], format: Format, source: String) -> String {
+        let load = format == .csv ? "pandas.read_csv(\"NAME.csv\")" : "pandas.read_json(\"NAME.jsonl\", lines=True)"
+        var out = """
+            # Tidy tables exported by `workbench export`
+
+            Source: `\(source)` (workbench \(WorkbenchInfo.version)). One observation per row, one variable per
+            column; load a table with `\(load)`. Empty cells (CSV) or `null` (JSON) are values that are
+            undefined, e.g. the forgetting of the last task.
+
+            """
+        for table in tables {
+            out += "\n## \(table.name).\(format.rawValue)\n\n\(table.summary). \(table.rows.count) rows.\n\n| column | meaning |\n|---|---|\n"
+            for column in table.columns {
+                out += "| `\(column.name)` | \(column.meaning.replacingOccurrences(of: "|", with: "\\|")) |\n"
+            }
+        }
+        return out
+    }
+
+    static func writeAtomically(_ text: String, to url: URL) throws {
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+        do {
+            try Data(text.utf8).write(to: temporary)
+            if FileManager.default.fileExists(atPath: url.path) {
+                _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary)
+            } else {
+                try FileManager.default.moveItem(at: temporary, to: url)
+            }
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
+            throw AnalysisError.cannotWrite(path: url.path, detail: error.localizedDescription)
+        }
+    }
+}
+
+extension StudyExport {
+    /// Every table of a study: cells, evaluation, training loss, then every analysis stored in
+    /// the file (run `workbench forgetting|spectrum|lowrank|subspace|nf4` first to include them).
+    public static func tables(of results: StudyResults, filter: AnalysisFilter) throws -> [TidyTable] {
+        _ = try filter.cells(of: results)
+        return [try results.cellTable(filter: filter), try results.evaluationTable(filter: filter),
+                try results.trainingLossTable(filter: filter)] + (try results.storedAnalysisTables())
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+
+/// The tidy tables read straight from a study's results (no computation): one row per cell,
+/// one row per evaluation (cell × stage × column), one row per training step.
+extension StudyResults {
+    /// `cells`: one row per completed cell (method configuration × seed).
+    public func cellTable(filter: AnalysisFilter = AnalysisFilter()) throws -> TidyTable {
+        var table = TidyTable(name: "cells", summary: "one row per completed cell (method configuration × seed)", columns: [
+            .init("label", "configuration label from the study (method name, plus swept values)"),
+            .init("method", "fine-tuning method (full, lora, qlora, dora, adapter, prefix, prompt, ia3, bitfit)"),
+            .init("protocol", "sequential, per-task or merge"),
+            .init("seed", "seed of the base model, data and method initialisation"),
+            .init("configuration", "the method's configuration as JSON (peft field names)"),
+            .init("trainable_parameters", "number of trainable parameters"),
+            .init("memory_total_bytes", "trainable weights + gradients + optimizer state + frozen weights, bytes"),
+            .init("training_tokens", "tokens seen in fine-tuning, all tasks"),
+            .init("tokens_per_second", "fine-tuning throughput"),
+            .init("wall_time", "seconds for the whole cell (training and evaluation)"),
+            .init("diverged_at_step", "global step at which the loss became non-finite; empty if never"),
+        ])
+        for cell in cells where filter.selects(cell) {
+            let g = try root.group(cell.path)
+            table.append([
+                .text(cell.label), .text(cell.method), .text(cell.fineTuningProtocol), .integer(cell.seed),
+                .text(cell.configuration), .integer(cell.trainableParameters),
+                .integer(Int(try g.integerAttribute("memory_total_bytes"))), .integer(Int(try g.integerAttribute("training_tokens"))),
+                .number(try g.doubleAttribute("tokens_per_second")), .number(try g.doubleAttribute("wall_time")),
+                try g.hasAttribute("diverged_at_step") ? .integer(Int(try g.integerAttribute("diverged_at_step"))) : .missing,
+            ])
+        }
+        return table
+    }
+
+    /// `evaluation`: one row per cell × stage (base, after each task) × evaluated column.
+    public func evaluationTable(filter: AnalysisFilter = AnalysisFilter()) throws -> TidyTable {
+        var table = TidyTable(name: "evaluation", summary: "one row per cell × stage × evaluated skill or task", columns: [
+            .init("label", "configuration label"), .init("method", "fine-tuning method"), .init("seed", "seed"),
+            .init("stage", "'base' (before fine-tuning) or the task just trained"),
+            .init("stage_index", "0 for the base, t after task t"),
+            .init("column", "the skill or task evaluated"), .init("column_kind", "skill (pre-training) or task (fine-tuning sequence)"),
+            .init("exact_match", "fraction of test examples whose whole answer is right (teacher-forced)"),
+            .init("token_accuracy", "fraction of answer tokens predicted right (teacher-forced)"),
+            .init("loss", "mean cross-entropy per answer token, nats"),
+            .init("examples", "number of test examples"),
+        ])
+        let tasks = taskNames
+        for cell in cells where filter.selects(cell) {
+            for stage in 0...cell.taskCount {
+                let stageName = stage == 0 ? "base" : tasks[stage - 1]
+                guard stage == 0 || filter.selects(task: stageName) else { continue }
+                let group = stage == 0 ? try root.group("seed\(cell.seed)/base") : try root.group("\(cell.path)/after_task\(stage)")
+                for (name, kind) in zip(columnNames, columnKinds) {
+                    let metrics = try TaskMetrics(readFrom: group.group("eval/\(kind == "skill" ? "skills" : "tasks")/\(StudyRunner.groupName(name))"))
+                    table.append([
+                        .text(cell.label), .text(cell.method), .integer(cell.seed), .text(stageName), .integer(stage),
+                        .text(name), .text(kind), .number(metrics.exactMatch), .number(metrics.tokenAccuracy),
+                        .number(metrics.meanLoss), .integer(metrics.exampleCount),
+                    ])
+                }
+            }
+        }
+        return table
+    }
+
+    /// `training_loss`: one row per optimizer step, of every base pretraining and every cell's tasks.
+    public func trainingLossTable(filter: AnalysisFilter = AnalysisFilter()) throws -> TidyTable {
+        var table = TidyTable(name: "training_loss", summary: "one row per optimizer step (base pretraining: label 'base')", columns: [
+            .init("label", "configuration label, or 'base' for pretraining"), .init("method", "fine-tuning method, or 'pretrain'"),
+            .init("seed", "seed"), .init("stage", "'base' or the task being trained"),
+            .init("step", "step within the stage, from 0"), .init("loss", "training loss of the step's batch, nats per answer token"),
+        ])
+        func append(_ label: String, _ method: String, _ seed: Int, _ stage: String, _ losses: [Float]) {
+            for (i, loss) in losses.enumerated() {
+                table.append([.text(label), .text(method), .integer(seed), .text(stage), .integer(i), .number(Double(loss))])
+            }
+        }
+        if filter.methods.isEmpty && filter.labels.isEmpty {
+            for seed in seeds where filter.seeds.isEmpty || filter.seeds.contains(seed) {
+                append("base", "pretrain", seed, "base", try root.readArray("seed\(seed)/base/loss", as: Float.self).values)
+            }
+        }
+        let tasks = taskNames
+        for cell in cells where filter.selects(cell) {
+            for t in 1...max(cell.taskCount, 1) where t <= cell.taskCount && filter.selects(task: tasks[t - 1]) {
+                append(cell.label, cell.method, cell.seed, tasks[t - 1],
+                       try root.readArray("\(cell.path)/after_task\(t)/loss", as: Float.self).values)
+            }
+        }
+        return table
+    }
+
+    /// Every table stored under `/analysis` (by any analysis command), named
+    /// `{table}` — or `{table}__{key}` when one analysis holds results for several parameter sets.
+    public func storedAnalysisTables() throws -> [TidyTable] {
+        guard try root.contains("analysis") else { return [] }
+        var tables: [TidyTable] = []
+        for analysis in try root.group("analysis").children().sorted() {
+            let keys = try root.group("analysis/\(analysis)").children().sorted()
+            for key in keys {
+                let parameters = try root.group("analysis/\(analysis)/\(key)").stringAttribute("parameters")
+                for var table in try AnalysisStore.cached(self, analysis: analysis, parameters: parameters) ?? [] {
+                    if keys.count > 1 { table.name += "__" + key }
+                    table.summary += " (workbench \(analysis), options \(parameters))"
+                    tables.append(table)
+                }
+            }
+        }
+        return tables
+    }
+}
