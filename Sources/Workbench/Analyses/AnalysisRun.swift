@@ -11,6 +11,8 @@ public struct AnalysisReport: Sendable {
     public var storage: AnalysisStore.Outcome?
     /// Lines for the reader (conventions, caveats), printed above the tables.
     public var notes: [String]
+    /// What the text output shows when not every table (e.g. a wide summary); nil = `tables`.
+    public var displayTables: [TidyTable]?
 
     public init(analysis: String, tables: [TidyTable], reused: Bool, storage: AnalysisStore.Outcome?, notes: [String] = []) {
         self.analysis = analysis; self.tables = tables; self.reused = reused; self.storage = storage; self.notes = notes
@@ -19,7 +21,11 @@ public struct AnalysisReport: Sendable {
     /// The tables as aligned text, each under its name and one-line summary.
     public func rendered() -> String {
         var out = notes.map { "# " + $0 + "\n" }.joined()
-        for table in tables {
+        if let displayTables {
+            let hidden = tables.map(\.name).filter { name in !displayTables.contains { $0.name == name } }
+            if !hidden.isEmpty { out += "# Also computed (see --json or `workbench export`): \(hidden.joined(separator: ", "))\n" }
+        }
+        for table in displayTables ?? tables {
             out += "\n== \(table.name): \(table.summary)\n" + table.rendered()
         }
         switch storage {

@@ -20,7 +20,9 @@ public enum AnalysisStore {
         guard try group.hasAttribute("parameters"), try group.stringAttribute("parameters") == parameters,
               try group.contains("tables") else { return nil }
         let decoder = JSONDecoder()
-        return try group.group("tables").children().sorted().map { name in
+        let names: [String]
+        if try group.hasAttribute("table_order"), case .strings(let order) = try group.attribute("table_order") { names = order } else { names = try group.group("tables").children().sorted() }
+        return try names.map { name in
             guard case .string(let json) = try group.readValue("tables/\(name)/table_json") else {
                 throw AnalysisError.missing(path: results.url.path, object: "/\(path)/tables/\(name)/table_json", hint: "stored table is damaged; use --recompute")
             }
@@ -56,6 +58,7 @@ public enum AnalysisStore {
             try group.setAttribute("analysis", analysis)
             try group.setAttribute("parameters", parameters)
             try group.setAttribute("workbench_version", WorkbenchInfo.version)
+            try group.setAttribute("table_order", .strings(tables.map(\.name)))
             for table in tables {
                 let t = try group.createGroup("tables/\(table.name)")
                 try t.setAttribute("summary", table.summary)

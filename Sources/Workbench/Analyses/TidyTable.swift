@@ -60,6 +60,43 @@ public struct TidyTable: Sendable, Equatable, Codable {
         self.name = name; self.summary = summary; self.columns = columns; self.rows = rows
     }
 
+    enum CodingKeys: String, CodingKey { case name, summary, columns, rows, kinds }
+
+    /// Rows are stored as JSON arrays plus one kind letter per value (t text, i integer,
+    /// n number, m missing), so a whole number stays a `.number` through a round trip
+    /// (JSON writes 2.0 as 2). Non-finite numbers come back as NaN.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(summary, forKey: .summary)
+        try c.encode(columns, forKey: .columns)
+        try c.encode(rows, forKey: .rows)
+        try c.encode(rows.map { String($0.map { v -> Character in
+            switch v { case .text: return "t"; case .integer: return "i"; case .number: return "n"; case .missing: return "m" }
+        }) }, forKey: .kinds)
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        summary = try c.decode(String.self, forKey: .summary)
+        columns = try c.decode([Column].self, forKey: .columns)
+        let raw = try c.decode([[Value]].self, forKey: .rows)
+        let kinds = try c.decodeIfPresent([String].self, forKey: .kinds)
+        rows = raw.enumerated().map { r, row in
+            guard let kinds, r < kinds.count else { return row }
+            return zip(row, kinds[r]).map { value, kind in
+                switch (kind, value) {
+                case ("n", .integer(let i)): return .number(Double(i))
+                case ("n", .missing): return .number(.nan)
+                case ("t", .integer(let i)): return .text(String(i))
+                case ("t", .number(let x)): return .text(String(x))
+                default: return value
+                }
+            }
+        }
+    }
+
     public mutating func append(_ row: [Value]) {
         precondition(row.count == columns.count, "TidyTable \(name): row of \(row.count) values for \(columns.count) columns")
         rows.append(row)

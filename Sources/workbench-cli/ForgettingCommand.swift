@@ -1,0 +1,27 @@
+import ArgumentParser
+import Foundation
+import Workbench
+
+/// `workbench forgetting RESULTS.h5`: accuracy matrix metrics per method, mean ± std across seeds.
+struct ForgettingCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "forgetting",
+        abstract: "Retained performance: average accuracy, BWT/FWT, forgetting (Chaudhry and Avalanche conventions), learning, base-skill retention, learned vs forgotten — per method, mean ± std across seeds.")
+
+    @OptionGroup var options: AnalysisOptions
+
+    @Option(help: "exact_match (default) or token_accuracy.")
+    var metric: String = "exact_match"
+
+    func run() throws {
+        try runAnalysisCommand("forgetting") {
+            guard let metric = ForgettingAnalysis.Metric(rawValue: metric) else {
+                throw AnalysisError.invalidOption(name: "metric", value: metric, reason: "choose exact_match or token_accuracy")
+            }
+            let results = try options.open()
+            var report = try ForgettingAnalysis.run(results, filter: options.filter, metric: metric, recompute: options.recompute)
+            report.displayTables = ForgettingAnalysis.display(report.tables)
+            try options.emit(report)
+        }
+    }
+}
