@@ -86,6 +86,61 @@ enum LAPACK {
         try check(info: info, call: "LAPACKE_sgesdd_work", m: m, n: n)
     }
 
+    /// The Q factor of a thin QR factorisation A = Q·R, written over A (LAPACK `sgeqrf`, then
+    /// `sorgqr` to form Q explicitly from the Householder reflectors).
+    ///
+    /// - Parameters:
+    ///   - m, n: A is m×n with m ≥ n ≥ 1.
+    ///   - a: A stored **column-major** (leading dimension m), which is the row-major storage of
+    ///     Aᵀ (n×m): callers that hold the transpose hand it over unchanged. On return it holds Q
+    ///     (m×n, orthonormal columns) in the same layout, i.e. the row-major storage of Qᵀ.
+    /// - Throws: `SVDError.illegalArgument` (INFO < 0; these routines report nothing else).
+    ///
+    /// Each routine runs its workspace query (LWORK = −1) first, then the computation with that
+    /// workspace. Q is unique up to the signs of its columns; LAPACK's choice is deterministic.
+    static func orthonormalizeColumns(m: Int, n: Int, a: UnsafeMutablePointer<Float>) throws(SVDError) {
+        precondition(n >= 1 && m >= n, "orthonormalizeColumns: needs m ≥ n ≥ 1, got \(m)×\(n)")
+        let (elements, overflow) = m.multipliedReportingOverflow(by: n)
+        precondition(
+            !overflow && elements <= Int(Int32.max),
+            "orthonormalizeColumns: \(m)×\(n) exceeds LAPACK's 32-bit indexing")
+        let rows = Int32(m), cols = Int32(n), lda = Int32(m)
+        var tau = [Float](repeating: 0, count: n)
+
+        // sgeqrf: R in the upper triangle, Householder vectors below it, scalars in tau.
+        var optimal: Float = 0
+        let queryInfo = LAPACKE_sgeqrf_work(LAPACK_COL_MAJOR, rows, cols, a, lda, &tau, &optimal, -1)
+        try check(info: queryInfo, call: "LAPACKE_sgeqrf_work (workspace query)", m: m, n: n)
+        var work = [Float](repeating: 0, count: workspaceSize(optimal))
+        let qrInfo = tau.withUnsafeMutableBufferPointer { t in
+            work.withUnsafeMutableBufferPointer { w in
+                LAPACKE_sgeqrf_work(
+                    LAPACK_COL_MAJOR, rows, cols, a, lda, t.baseAddress, w.baseAddress, Int32(w.count))
+            }
+        }
+        try check(info: qrInfo, call: "LAPACKE_sgeqrf_work", m: m, n: n)
+
+        // sorgqr: Q = H₁·H₂·…·Hₙ applied to the first n columns of the identity.
+        optimal = 0
+        let orgQueryInfo = LAPACKE_sorgqr_work(
+            LAPACK_COL_MAJOR, rows, cols, cols, a, lda, tau, &optimal, -1)
+        try check(info: orgQueryInfo, call: "LAPACKE_sorgqr_work (workspace query)", m: m, n: n)
+        work = [Float](repeating: 0, count: workspaceSize(optimal))
+        let orgInfo = work.withUnsafeMutableBufferPointer { w in
+            LAPACKE_sorgqr_work(
+                LAPACK_COL_MAJOR, rows, cols, cols, a, lda, tau, w.baseAddress, Int32(w.count))
+        }
+        try check(info: orgInfo, call: "LAPACKE_sorgqr_work", m: m, n: n)
+    }
+
+    /// LWORK from a workspace query's work[0] (a Float: above 2²⁴ it may round down, so round
+    /// the size up by a hair), at least 1.
+    private static func workspaceSize(_ optimal: Float) -> Int {
+        let lwork = max(1, Int((Double(optimal) * (1 + 1e-6)).rounded(.up)))
+        precondition(lwork <= Int(Int32.max), "LAPACK workspace \(lwork) exceeds 32-bit LWORK")
+        return lwork
+    }
+
     /// Turns LAPACK's INFO into a Swift error: < 0 names the bad argument, > 0 means the
     /// bidiagonal divide-and-conquer did not converge.
     private static func check(info: Int32, call: String, m: Int, n: Int) throws(SVDError) {
