@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 
 /// The hot loops of blockwise 4-bit quantization, shared by every `QuantFormat`.
@@ -17,22 +16,16 @@ enum BlockwiseKernels {
     static let parallelThreshold = 1 << 16
 
     /// Runs `body` over contiguous ranges of blocks covering 0..<blockCount (not at all when
-    /// there are none), in parallel when the tensor is large. Ranges are whole blocks; the split does not affect results.
+    /// there are none): one range per `Parallel` worker (following the BLAS thread count) once
+    /// the tensor holds `parallelThreshold` elements, else one range on the calling thread.
+    /// Ranges are whole blocks, so the split does not affect a single bit of the result.
     static func forEachBlockRange(blockCount: Int, elementCount: Int, _ body: (Range<Int>) -> Void) {
         if blockCount == 0 { return }
-        let threads = ProcessInfo.processInfo.activeProcessorCount
-        if elementCount < parallelThreshold || threads < 2 || blockCount < 2 {
+        if elementCount < parallelThreshold && Parallel.forcedWorkers == nil {
             body(0..<blockCount)
             return
         }
-        let chunks = min(blockCount, threads * 4)
-        withoutActuallyEscaping(body) { body in
-            let box = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                let lo = blockCount * c / chunks, hi = blockCount * (c + 1) / chunks
-                box.value(lo..<hi)
-            }
-        }
+        Parallel.forEachChunk(blockCount) { _, blocks in body(blocks) }
     }
 
     /// Quantizes blocks `blocks` of `x` (n values) into `codes` and `absmax`.
