@@ -23,13 +23,17 @@ public struct HDF5Benchmark: Benchmark {
     public var quickSide: Int
     /// gzip level of the compressed variant.
     public var gzipLevel: Int
+    /// Where the temporary folder holding the files is made (removed after the run).
+    public var parent: URL
 
-    public init(side: Int = 1024, quickSide: Int = 16, gzipLevel: Int = 4) {
+    public init(side: Int = 1024, quickSide: Int = 16, gzipLevel: Int = 4,
+                parent: URL = FileManager.default.temporaryDirectory) {
         precondition(side > 0 && quickSide > 0, "HDF5Benchmark: sides must be positive")
         precondition((1...9).contains(gzipLevel), "HDF5Benchmark: gzip level \(gzipLevel) outside 1...9")
         self.side = side
         self.quickSide = quickSide
         self.gzipLevel = gzipLevel
+        self.parent = parent
     }
 
     public func run(_ settings: BenchSettings, report: (BenchFigure) -> Void) {
@@ -39,8 +43,7 @@ public struct HDF5Benchmark: Benchmark {
         let warmUp = !settings.quick
         let megabytes = 4 * Double(n * n) / 1e6
         let copy = Self.memcpyMegabytesPerSecond(bytes: settings.quick ? 1 << 20 : 64 << 20, reps: reps, warmUp: warmUp)
-        let folder = FileManager.default.temporaryDirectory
-            .appendingPathComponent("workbench-bench-hdf5-\(getpid())-\(UUID().uuidString)")
+        let folder = parent.appendingPathComponent("workbench-bench-hdf5-\(getpid())-\(UUID().uuidString)")
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         } catch {
