@@ -20,7 +20,11 @@ struct BenchTests {
     @Test("--quick: every line is a JSON object with the expected keys and sane values")
     func quickLinesParse() throws {
         let figures = quickFigures()
-        #expect(Set(figures.map(\.name)) == ["sgemm", "sgesdd_values", "sgesdd_full", "memcpy", "train", "eval"])
+        #expect(Set(figures.map(\.name)) == [
+            "sgemm", "sgesdd_values", "sgesdd_full", "memcpy", "train", "eval",
+            "nf4_quantize", "nf4_dequantize", "nf4_quantize_dq", "nf4_dequantize_dq",
+            "hdf5_write", "hdf5_read", "hdf5_write_gzip", "hdf5_read_gzip",
+        ])
         for figure in figures {
             let line = figure.jsonLine
             #expect(!line.contains("\n"))
@@ -52,8 +56,47 @@ struct BenchTests {
     func onlySelects() {
         #expect(Set(quickFigures(only: ["memcpy"]).map(\.name)) == ["memcpy"])
         #expect(Set(quickFigures(only: ["svd", "memcpy"]).map(\.name)) == ["sgesdd_values", "sgesdd_full", "memcpy"])
-        #expect(BenchSuite.unknownNames(in: ["sgemm", "nf4", "svd"]) == ["nf4"])
-        #expect(BenchSuite.names == ["sgemm", "svd", "memcpy", "train"])
+        #expect(BenchSuite.unknownNames(in: ["sgemm", "gpu", "svd"]) == ["gpu"])
+        #expect(BenchSuite.names == ["sgemm", "svd", "memcpy", "train", "nf4", "hdf5"])
+    }
+
+    @Test("nf4 --quick: quantize and dequantize, ± double quant, at each thread count, against copy and bitsandbytes")
+    func nf4Figures() {
+        let figures = quickFigures(only: ["nf4"])
+        let quick = NF4Benchmark().quickCount
+        let expected = [1, 2].flatMap { threads in
+            ["nf4_quantize", "nf4_dequantize", "nf4_quantize_dq", "nf4_dequantize_dq"].map { "\($0)@\(threads)" }
+        }
+        #expect(figures.map { "\($0.name)@\($0.threads)" } == expected)
+        for figure in figures {
+            #expect(figure.unit == "GB/s" && figure.size == quick, "\(figure.jsonLine)")
+            #expect(figure.best > 0 && figure.best.isFinite && figure.median > 0, "\(figure.jsonLine)")
+            let fraction = figure.fractionOfPeak ?? -1
+            #expect(fraction > 0 && fraction.isFinite, "fraction of the copy bandwidth: \(figure.jsonLine)")
+            #expect(figure.reference == (figure.name.hasPrefix("nf4_quantize") ? 0.13 : 1.9), "\(figure.jsonLine)")
+            #expect(figure.detail?.contains("blocksize 64") == true, "\(figure.jsonLine)")
+            #expect(figure.detail?.contains("double quant") == figure.name.hasSuffix("_dq"), "\(figure.jsonLine)")
+        }
+    }
+
+    @Test("hdf5 --quick: write and read MB/s, plain and shuffle+gzip, against memcpy; the temporary folder is removed")
+    func hdf5Figures() throws {
+        let parent = FileManager.default.temporaryDirectory.appendingPathComponent("bench-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: parent) }
+        var figures: [BenchFigure] = []
+        HDF5Benchmark(parent: parent).run(BenchSettings(quick: true)) { figures.append($0) }
+        #expect(figures.map(\.name) == ["hdf5_write", "hdf5_read", "hdf5_write_gzip", "hdf5_read_gzip"])
+        for figure in figures {
+            #expect(figure.unit == "MB/s" && figure.threads == 1 && figure.size == HDF5Benchmark().quickSide, "\(figure.jsonLine)")
+            #expect(figure.best > 0 && figure.best.isFinite && figure.reps == 1, "\(figure.jsonLine)")
+            let reference = try #require(figure.reference, "memcpy MB/s missing: \(figure.jsonLine)")
+            #expect(reference > 0 && figure.fractionOfPeak == figure.best / reference, "\(figure.jsonLine)")
+            let detail = figure.detail ?? ""
+            #expect(detail.contains(figure.name.hasSuffix("gzip") ? "shuffle + gzip" : "uncompressed"), "\(detail)")
+            if figure.name.hasPrefix("hdf5_write") { #expect(detail.contains("fsync"), "\(detail)") }
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: parent.path).isEmpty, "the benchmark's folder was not removed")
     }
 
     @Test("best is the highest rate, or the shortest time; median is the middle repetition")

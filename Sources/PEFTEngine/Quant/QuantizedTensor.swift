@@ -37,12 +37,14 @@ public struct QuantizedTensor: Equatable, Sendable {
                      "QuantizedTensor: blocksize \(blocksize) is not a power of two in 32…4096")
         let n = tensor.count
         let nBlocks = (n + blocksize - 1) / blocksize
-        var codes = [UInt8](repeating: 0, count: (n + 1) / 2)
-        var absmax = [Float](repeating: 0, count: nBlocks)
         let codebook = Codebook.of(format)
-        tensor.storage.withUnsafeBufferPointer { x in
-            codes.withUnsafeMutableBufferPointer { q in
-                absmax.withUnsafeMutableBufferPointer { a in
+        // The kernel writes every code byte and every absmax (blocks tile 0..<n, the blocksize
+        // is even, a short last block still writes its final byte), so neither array is
+        // zero-filled first: that would be one more pass over the codes.
+        var absmax = [Float]()
+        let codes = [UInt8](unsafeUninitializedCapacity: (n + 1) / 2) { q, codeCount in
+            absmax = [Float](unsafeUninitializedCapacity: nBlocks) { a, absmaxCount in
+                tensor.storage.withUnsafeBufferPointer { x in
                     let xp = UncheckedSendable(x.baseAddress), qp = UncheckedSendable(q.baseAddress), ap = UncheckedSendable(a.baseAddress)
                     BlockwiseKernels.forEachBlockRange(blockCount: nBlocks, elementCount: n) { blocks in
                         BlockwiseKernels.quantize(
@@ -50,7 +52,9 @@ public struct QuantizedTensor: Equatable, Sendable {
                             codebook: codebook, codes: qp.value!, absmax: ap.value!)
                     }
                 }
+                absmaxCount = nBlocks
             }
+            codeCount = (n + 1) / 2
         }
         self.format = format
         self.shape = tensor.shape

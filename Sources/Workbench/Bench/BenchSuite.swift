@@ -1,7 +1,9 @@
 /// The list of benchmarks `workbench bench` runs, in order. Add a new figure by appending a
 /// `Benchmark` here.
 public enum BenchSuite {
-    public static let all: [any Benchmark] = [SgemmBenchmark(), SVDBenchmark(), MemcpyBenchmark(), TrainingBenchmark()]
+    public static let all: [any Benchmark] = [
+        SgemmBenchmark(), SVDBenchmark(), MemcpyBenchmark(), TrainingBenchmark(), NF4Benchmark(), HDF5Benchmark(),
+    ]
 
     /// Names `--only` accepts.
     public static var names: [String] { all.map(\.name) }
