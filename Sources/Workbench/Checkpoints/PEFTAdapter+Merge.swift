@@ -21,7 +21,7 @@ extension PEFTAdapter {
         delta.storage.withUnsafeMutableBufferPointer { d in
             for i in 0..<d.count { d[i] *= s }
         }
-        return config.fanInFanOut ? Self.transposed(delta) : delta
+        return config.fanInFanOut ? delta.transposed() : delta
     }
 
     /// W0 + ΔW (LoRA) or the DoRA weight m ⊙ (W0 + ΔW) / rownorm(W0 + ΔW) when the module has a
@@ -40,9 +40,9 @@ extension PEFTAdapter {
             }
         }
         guard let magnitude = try magnitude(of: module) else { return merged }
-        let rows = config.fanInFanOut ? Self.transposed(merged) : merged  // [out, in]
+        let rows = config.fanInFanOut ? merged.transposed() : merged  // [out, in]
         let scaled = Self.scaleRowsToMagnitude(rows, magnitude: magnitude.storage)
-        return config.fanInFanOut ? Self.transposed(scaled) : scaled
+        return config.fanInFanOut ? scaled.transposed() : scaled
     }
 
     /// The merged weight of `module`, reading W0 from `base` (`<module>.weight`).
@@ -62,18 +62,6 @@ extension PEFTAdapter {
                 let norm = sum.squareRoot()
                 let factor = norm > 0 ? Float(Double(m[i]) / norm) : 0
                 for j in 0..<n { w[i * n + j] *= factor }
-            }
-        }
-        return out
-    }
-
-    /// The transpose of a rank-2 tensor.
-    static func transposed(_ t: Tensor) -> Tensor {
-        var out = Tensor(shape: [t.columns, t.rows])
-        let r = t.rows, c = t.columns
-        t.storage.withUnsafeBufferPointer { src in
-            out.storage.withUnsafeMutableBufferPointer { dst in
-                for i in 0..<r { for j in 0..<c { dst[j * r + i] = src[i * c + j] } }
             }
         }
         return out
