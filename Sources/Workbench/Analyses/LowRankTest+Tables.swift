@@ -1,0 +1,111 @@
+import Foundation
+
+/// The tables of the low-rank test: `lowrank_curve` (one row per cell × stage × mode × k) and
+/// `lowrank_summary` (mean ± std across seeds), and the LoRA-family rows put on the same axes.
+extension LowRankTest {
+    static func curveTable(metric: LowRankOptions.Metric) -> TidyTable {
+        let what = metric == .exactMatch ? "exact match" : "token accuracy"
+        return TidyTable(name: "lowrank_curve", summary: "one row per cell (label, seed) × stage × mode × rank k", columns: [
+            .init("label", "configuration label of the cell"),
+            .init("method", "fine-tuning method (full: truncated ΔW; lora/qlora/dora: stored accuracies at k = r)"),
+            .init("seed", "seed of the cell"),
+            .init("stage", "the task just trained (after task t)"),
+            .init("task_index", "t, 1-based"),
+            .init("mode", "all, a matrix type (attn.q … mlp.proj) truncated alone, or the LoRA-family method name"),
+            .init("k", "rank of the approximation of ΔW (LoRA: r)"),
+            .init("energy_kept", "mean over truncated matrices of Σ_{i≤k}σᵢ²/Σσᵢ² of ΔW"),
+            .init("acc_new_task", "\(what) on task t"),
+            .init("gain_recovered", "(acc_k − acc_0)/(acc_full − acc_0) on task t; missing when acc_full ≈ acc_0"),
+            .init("acc_earlier_tasks", "mean \(what) on tasks j < t"),
+            .init("forgetting_earlier_tasks", "mean over j < t of stored R[j][j] − acc_k[j]"),
+            .init("acc_skills", "mean \(what) on the base skills"),
+            .init("skill_drop", "mean over skills of stored R[0][s] − acc_k[s]"),
+        ])
+    }
+
+    static func curveRow(cell: StudyResults.Cell, stage: String, task: Int, mode: String, k: Int, energyKept: Double?,
+                         measures m: LowRankMeasures, gainRecovered: Double?) -> [TidyTable.Value] {
+        func value(_ x: Double?) -> TidyTable.Value { x.map(TidyTable.Value.number) ?? .missing }
+        return [.text(cell.label), .text(cell.method), .integer(cell.seed), .text(stage), .integer(task), .text(mode),
+                .integer(k), value(energyKept), .number(m.accNewTask), value(gainRecovered), value(m.accEarlierTasks),
+                value(m.forgettingEarlierTasks), value(m.accSkills), value(m.skillDrop)]
+    }
+
+    /// The rank r of a LoRA-family cell, from its configuration JSON (`r`).
+    ///
+    /// - Throws: `AnalysisError.missing` when the configuration has no integer `r`.
+    public static func rank(of cell: StudyResults.Cell, in results: StudyResults) throws -> Int {
+        let object = try? JSONSerialization.jsonObject(with: Data(cell.configuration.utf8)) as? [String: Any]
+        guard let r = (object?["r"] as? NSNumber)?.intValue else {
+            throw AnalysisError.missing(path: results.url.path, object: "key \"r\" in /\(cell.path)@configuration",
+                                        hint: "configuration is \(cell.configuration)")
+        }
+        return r
+    }
+
+    /// One row per selected stage of a LoRA-family cell, from its stored accuracy matrix, at k = r.
+    static func rankedMethodRows(_ results: StudyResults, cell: StudyResults.Cell, options: LowRankOptions,
+                                 fullBaselines: [SeedStage: (acc0: Double, accFull: Double)]) throws -> [[TidyTable.Value]] {
+        let r = try rank(of: cell, in: results)
+        let stored = try options.metric.stored(results, cell)
+        let skillCount = results.skillNames.count
+        let taskNames = results.taskNames
+        guard cell.taskCount >= 1 else { return [] }
+        return (1...cell.taskCount).filter { options.filter.selects(task: taskNames[$0 - 1]) }.map { t in
+            let m = LowRankMeasures(accuracy: { stored[t][$0] }, stored: stored, skillCount: skillCount, task: t,
+                                    earlierTasks: cell.fineTuningProtocol != "per-task")
+            let gain = fullBaselines[SeedStage(seed: cell.seed, task: t)].flatMap {
+                LowRankMeasures.gainRecovered(acc: m.accNewTask, acc0: $0.acc0, accFull: $0.accFull)
+            }
+            return curveRow(cell: cell, stage: taskNames[t - 1], task: t, mode: cell.method, k: r, energyKept: nil,
+                            measures: m, gainRecovered: gain)
+        }
+    }
+
+    /// Mean, sample standard deviation and count across seeds of acc_new_task, gain_recovered
+    /// and forgetting_earlier_tasks, per label × stage × mode × k (in first-appearance order).
+    static func summaryTable(of curve: TidyTable) -> TidyTable {
+        let measures = ["acc_new_task", "gain_recovered", "forgetting_earlier_tasks"]
+        let keys = ["label", "method", "stage", "task_index", "mode", "k"]
+        var columns = keys.map { name in curve.columns.first { $0.name == name }! }
+        for measure in measures {
+            columns += [.init(measure + "_mean", "mean across seeds of \(measure) (missing values left out)"),
+                        .init(measure + "_std", "sample standard deviation (n − 1) across seeds of \(measure)"),
+                        .init(measure + "_n", "seeds with a value of \(measure)")]
+        }
+        var table = TidyTable(name: "lowrank_summary", summary: "one row per label × stage × mode × rank k, across seeds", columns: columns)
+        let keyIndices = keys.map { curve.columnIndex($0)! }
+        let measureIndices = measures.map { curve.columnIndex($0)! }
+        // Groups keyed by the key values' text (TidyTable.Value is not Hashable).
+        var order: [(text: String, values: [TidyTable.Value])] = []
+        var groups: [String: [[TidyTable.Value]]] = [:]
+        for row in curve.rows {
+            let values = keyIndices.map { row[$0] }
+            let text = values.map(\.description).joined(separator: "\u{1F}")
+            if groups[text] == nil { order.append((text, values)) }
+            groups[text, default: []].append(row)
+        }
+        for key in order {
+            var row = key.values
+            for index in measureIndices {
+                let xs = groups[key.text]!.compactMap { row -> Double? in
+                    if case .number(let x) = row[index], x.isFinite { return x }
+                    return nil
+                }
+                let (mean, std) = meanAndStandardDeviation(xs)
+                row += [mean.map(TidyTable.Value.number) ?? .missing, std.map(TidyTable.Value.number) ?? .missing, .integer(xs.count)]
+            }
+            table.append(row)
+        }
+        return table
+    }
+
+    /// Mean (nil for no values) and sample standard deviation sqrt(Σ(x − x̄)²/(n − 1)) (nil for n < 2).
+    static func meanAndStandardDeviation(_ xs: [Double]) -> (Double?, Double?) {
+        guard !xs.isEmpty else { return (nil, nil) }
+        let mean = xs.reduce(0, +) / Double(xs.count)
+        guard xs.count > 1 else { return (mean, nil) }
+        let squares = xs.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
+        return (mean, (squares / Double(xs.count - 1)).squareRoot())
+    }
+}

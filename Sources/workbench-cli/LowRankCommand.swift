@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import Workbench
+
+/// `workbench lowrank RESULTS.h5`: the direct test of the low-rank hypothesis — full
+/// fine-tuning's ΔW truncated to rank k and re-evaluated, beside LoRA at rank r
+/// (`LowRankTest`). Progress on stderr, tables (or JSON) on stdout.
+struct LowRankCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lowrank",
+        abstract: "Truncate full fine-tuning's ΔW to rank k, re-evaluate, and compare with LoRA at rank r.",
+        discussion: """
+            For each full cell and stage, every linear matrix becomes W0 + trunc_k(ΔW) (best rank-k, \
+            from the SVD); embeddings, LayerNorms, biases and lm_head keep their trained values. Modes: \
+            `all` truncates every matrix at once, a matrix type (attn.q, …, mlp.proj) only that type. \
+            Results are stored under /analysis/lowrank in the results file and reused by later runs.
+            """)
+
+    @OptionGroup var analysis: AnalysisOptions
+
+    @Option(help: "Ranks k, comma-separated (default: 0, powers of two, full).", transform: LowRankCommand.integers)
+    var ranks: [Int]?
+
+    @Option(help: "Modes, comma-separated: all, attn.q, attn.k, attn.v, attn.o, mlp.fc, mlp.proj (default: all of them).",
+            transform: LowRankCommand.names)
+    var modes: [String] = LowRankOptions.allModes
+
+    @Option(help: "Accuracy measured: exact_match (the whole answer) or token_accuracy (teacher-forced, per token).")
+    var metric: LowRankOptions.Metric = .exactMatch
+
+    var options: LowRankOptions { LowRankOptions(filter: analysis.filter, ranks: ranks, modes: modes, metric: metric) }
+
+    func validate() throws {
+        do { try options.validate() } catch let error as AnalysisError { throw ValidationError(error.description) }
+    }
+
+    func run() throws {
+        try runAnalysisCommand("lowrank") {
+            let results = try analysis.open()
+            var drewProgress = false
+            let report = try LowRankTest.run(results, options: options, recompute: analysis.recompute) { done, total in
+                FileHandle.standardError.write(Data("\rlowrank: \(done)/\(total) evaluations".utf8))
+                drewProgress = true
+            }
+            if drewProgress { FileHandle.standardError.write(Data("\n".utf8)) }
+            try analysis.emit(report)
+        }
+    }
+
+    static func integers(_ text: String) throws -> [Int] {
+        try text.split(separator: ",", omittingEmptySubsequences: false).map { part in
+            let trimmed = part.trimmingCharacters(in: .whitespaces)
+            guard let k = Int(trimmed) else { throw ValidationError("--ranks: '\(trimmed)' is not an integer (e.g. --ranks 0,1,2,4)") }
+            return k
+        }
+    }
+
+    static func names(_ text: String) -> [String] {
+        text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+    }
+}
+
+extension LowRankOptions.Metric: ExpressibleByArgument {}
