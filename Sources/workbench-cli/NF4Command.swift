@@ -1,0 +1,45 @@
+import ArgumentParser
+import Foundation
+import Workbench
+
+/// `workbench nf4 RESULTS.h5`: the NF4 effect analysis (`NF4Effect`) — 4-bit quantization error
+/// of the stored weights and updates, QLoRA vs LoRA on matched seeds, and what merging into a
+/// 4-bit base does to accuracy.
+///
+/// The command only parses, calls `NF4Effect.run` and prints. The per-tensor error is
+/// `NF4ErrorMeasurement.measure(_:)` on `[(name, tensor)]`, so a later `--checkpoint FILE`
+/// mode can feed it a checkpoint's tensors with RESULTS made optional.
+struct NF4Command: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nf4",
+        abstract: "NF4 vs FP4 vs int4 quantization error of W0, W0 + ΔW and ΔW; QLoRA vs LoRA; the 4-bit merge problem.",
+        discussion: """
+            Tables: nf4_error (one row per seed, cell/stage, matrix, target, format, double_quant), \
+            nf4_error_summary, qlora_vs_lora (matched seeds), nf4_merge (accuracy before/after \
+            re-quantizing W = W_base + ΔW). Stored in the results file under /analysis/nf4; a second \
+            run with the same options reads them back. Progress of the merge evaluations goes to stderr.
+            """)
+
+    @OptionGroup var options: AnalysisOptions
+
+    @Option(help: "Values per quantization block: a power of two from 32 to 4096.")
+    var blocksize = 64
+
+    func validate() throws {
+        guard (32...4096).contains(blocksize) && blocksize & (blocksize - 1) == 0 else {
+            throw ValidationError("--blocksize \(blocksize): must be a power of two from 32 to 4096")
+        }
+    }
+
+    func run() throws {
+        try runAnalysisCommand("nf4") {
+            let results = try options.open()
+            defer { results.close() }
+            let report = try NF4Effect.run(
+                results, filter: options.filter, options: NF4Effect.Options(blocksize: blocksize),
+                recompute: options.recompute,
+                progress: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
+            try options.emit(report)
+        }
+    }
+}
