@@ -72,7 +72,7 @@ public enum SubspaceAnalysis {
         "Interference: increments ΔW_t − ΔW_{t−1} (sequential, merge) or ΔW_t (per-task); principal angles between top-r left singular subspaces of tasks t−1 and t, r = min(--interference-rank, both subspace ranks).",
         "Amplification (Hu et al. 2021, §7.3): ‖ΔW‖_F / ‖UᵀW₀V‖_F with U, V the top-r singular vectors of ΔW; r = the configuration's `r`, else --rank; references: W₀'s own top-r (√Σσᵢ²) and random subspaces.",
         "Intruders (Shuttleworth et al. 2024): top-k left singular vectors of W₀+ΔW with max |cos| < ε against all of W₀'s. At small widths random directions score as intruders too: compare count/k with null_intruder_fraction (excess_intruder_fraction = count/k − null).",
-        "Summary: per seed, the mean over matrices at the last selected stage (interference: over matrices and task pairs), then mean ± sample std across seeds.",
+        "Summary: per seed, the mean over matrices at the last selected stage (interference: over matrices and task pairs), then mean ± sample std across seeds. phi_vs_other_seeds averages a seed's pairs with every other seed (with two seeds both share one pair, so std = 0).",
     ]
 
     /// Computes (or reads back) the tables for `filter` and `options`.
@@ -86,8 +86,9 @@ public enum SubspaceAnalysis {
         let cells = try filter.cells(of: results)
         let plan = try SubspacePlan(results, cells: cells, filter: filter)
         let parameters = "{\"filter\":\(filter.description),\"options\":\(options.description)}"
+        let skipped = plan.skippedLabels.isEmpty ? [] : ["Skipped, no weight-space ΔW: \(plan.skippedLabels.joined(separator: ", "))."]
         var report = try AnalysisRun.cachedOrComputed(results, analysis: "subspace", parameters: parameters,
-                                                      recompute: recompute, notes: notes) {
+                                                      recompute: recompute, notes: notes + skipped) {
             try SubspaceTables.compute(results, plan: plan, options: options)
         }
         report.displayTables = display(report.tables)
@@ -131,6 +132,8 @@ public enum SubspaceAnalysis {
 struct SubspacePlan {
     /// Cells with ΔW and the names of their stored ΔW matrices that pass the matrix filter.
     var cells: [(cell: StudyResults.Cell, matrices: [String])]
+    /// Labels of selected cells without stored ΔW (prompt, prefix, adapter, bitfit), in cell order.
+    var skippedLabels: [String] = []
     /// Union of the selected matrix names, in parameter order.
     var matrices: [String]
     /// Selected stages t (1-based), ascending.
@@ -146,7 +149,10 @@ struct SubspacePlan {
         var allNames: [String] = []
         for cell in selected where cell.taskCount >= 1 {
             let names = try results.deltaNames(cell, afterTask: 1)
-            guard !names.isEmpty else { continue }
+            guard !names.isEmpty else {
+                if !skippedLabels.contains(cell.label) { skippedLabels.append(cell.label) }
+                continue
+            }
             withDelta.append((cell, names))
             for name in names where !allNames.contains(name) { allNames.append(name) }
         }
