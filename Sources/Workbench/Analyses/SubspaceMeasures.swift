@@ -1,0 +1,216 @@
+import Analysis
+import Foundation
+import PEFTEngine
+
+/// The subspace measures of `workbench subspace`, computed from `SubspaceFactors` so that each
+/// stored matrix is decomposed once. Each one gives the same values as the Analysis function it
+/// names (up to float rounding), which recomputes the SVDs on every call.
+public enum SubspaceMeasures {
+    // MARK: Similarity (Hu et al. 2021, §7.2)
+
+    /// The φ grid between the left singular subspaces of two matrices with the same row count,
+    /// each of its own `subspaceRank`: `SubspaceSimilarity.grid(U_A[:, :r_A], U_B[:, :r_B])`.
+    /// nil when either matrix is zero (no subspace).
+    public static func similarity(_ a: SubspaceFactors, _ b: SubspaceFactors) -> SubspaceSimilarity.Grid? {
+        precondition(a.rows == b.rows, "SubspaceMeasures.similarity: row counts \(a.rows) and \(b.rows) differ")
+        guard a.subspaceRank > 0 && b.subspaceRank > 0 else { return nil }
+        return SubspaceSimilarity.grid(a.left(a.subspaceRank), b.left(b.subspaceRank))
+    }
+
+    /// E[φ(A, B, i, j)] for independent uniformly random subspaces of ℝᵐ: E‖U_Aⁱᵀ U_Bʲ‖²_F = i·j/m,
+    /// so φ = max(i, j)/m — the level a measured φ must exceed to mean shared directions.
+    public static func randomPhi(i: Int, j: Int, dimension m: Int) -> Double {
+        Double(max(i, j)) / Double(m)
+    }
+
+    /// The mean of `randomPhi` over the grid 1…r_A × 1…r_B.
+    public static func randomPhiGridMean(rankA: Int, rankB: Int, dimension m: Int) -> Double {
+        var total = 0.0
+        for i in 1...rankA { for j in 1...rankB { total += randomPhi(i: i, j: j, dimension: m) } }
+        return total / Double(rankA * rankB)
+    }
+
+    /// The mean of φ over the whole grid.
+    public static func gridMean(_ grid: SubspaceSimilarity.Grid) -> Double {
+        grid.values.reduce(0, +) / Double(grid.values.count)
+    }
+
+    // MARK: Interference between successive tasks
+
+    /// Overlap of the top-r left singular subspaces of two task updates.
+    public struct Interference: Sendable, Equatable {
+        /// r = min(requested rank, both subspace ranks).
+        public let rank: Int
+        /// The r principal angles in radians, ascending (`PrincipalAngles.between`).
+        public let angles: [Double]
+        /// φ(r, r) = Σₖ cos²θₖ / r.
+        public let phi: Double
+    }
+
+    /// Principal angles and φ(r, r) between the leading left singular vectors of two updates of
+    /// the same shape; r = min(`rank`, `a.subspaceRank`, `b.subspaceRank`). nil when r = 0.
+    ///
+    /// - Throws: `SVDError` from the angles' small SVDs.
+    public static func interference(_ a: SubspaceFactors, _ b: SubspaceFactors, rank: Int) throws -> Interference? {
+        precondition(a.rows == b.rows, "SubspaceMeasures.interference: row counts \(a.rows) and \(b.rows) differ")
+        let r = min(rank, a.subspaceRank, b.subspaceRank)
+        guard r > 0 else { return nil }
+        let ua = a.left(r), ub = b.left(r)
+        return Interference(rank: r, angles: try PrincipalAngles.between(ua, ub),
+                            phi: SubspaceSimilarity.phi(ua, ub, i: r, j: r))
+    }
+
+    /// The increment of task t from the stored ΔW (docs/hdf5-layout.md): ΔW_t − ΔW_{t−1} for the
+    /// cumulative protocols (`sequential`, `merge`; ΔW₀ = 0), ΔW_t itself for `per-task`.
+    public static func increment(protocol fineTuningProtocol: String, current: Tensor, previous: Tensor?) -> Tensor {
+        if fineTuningProtocol == "per-task" { return current }
+        guard let previous else { return current }
+        return current - previous
+    }
+
+    // MARK: Amplification (Hu et al. 2021, §7.3)
+
+    /// The values of `AmplificationFactor` (same definitions and random draws).
+    public struct Amplification: Sendable, Equatable {
+        public let rank: Int
+        /// ‖ΔW‖_F.
+        public let updateNorm: Double
+        /// ‖UᵀW₀V‖_F, U, V the top-r singular vectors of ΔW.
+        public let projectedBaseNorm: Double
+        /// ‖ΔW‖_F / ‖UᵀW₀V‖_F.
+        public let amplification: Double
+        /// √(Σ_{i≤r} σᵢ(W₀)²): the projection on W₀'s own top-r directions.
+        public let projectedBaseNormOnOwnTopSubspace: Double
+        /// Mean ‖UᵀW₀V‖_F over `randomDraws` random orthonormal pairs.
+        public let projectedBaseNormOnRandomSubspaces: Double
+    }
+
+    /// `AmplificationFactor.compute(base:update:rank:randomDraws:seed:)` from cached factors.
+    ///
+    /// The random pair of draw d is drawn exactly as there (`SeededRNG(seed:).fork("amplification-d")`,
+    /// an r×m then an r×n Gaussian block); its span is orthonormalised by a thin SVD instead of a QR
+    /// factorisation. ‖UᵀW₀V‖_F depends only on the spans, so the value agrees up to rounding.
+    ///
+    /// - Throws: `SVDError` from the random bases' small SVDs.
+    public static func amplification(
+        base w0: Tensor, baseFactors: SubspaceFactors, update: SubspaceFactors, rank r: Int,
+        randomDraws: Int = 10, seed: UInt64 = 0
+    ) throws -> Amplification {
+        let m = w0.shape[0], n = w0.shape[1]
+        precondition(update.rows == m && update.columns == n, "SubspaceMeasures.amplification: ΔW and W₀ shapes differ")
+        precondition(r >= 1 && r <= min(m, n), "SubspaceMeasures.amplification: r = \(r) outside 1…\(min(m, n))")
+        precondition(randomDraws >= 1, "SubspaceMeasures.amplification: randomDraws must be ≥ 1")
+        let projected = projectedNorm(w0, u: update.left(r), v: update.right(r))
+        var own = 0.0
+        for i in 0..<r { own += Double(baseFactors.singularValues[i]) * Double(baseFactors.singularValues[i]) }
+        let root = SeededRNG(seed: seed)
+        var randomTotal = 0.0
+        for d in 0..<randomDraws {
+            var rng = root.fork("amplification-\(d)")
+            let ur = try orthonormalBasis(ofTransposed: Tensor.normal([r, m], rng: &rng))
+            let vr = try orthonormalBasis(ofTransposed: Tensor.normal([r, n], rng: &rng))
+            randomTotal += projectedNorm(w0, u: ur, v: vr)
+        }
+        let norm = update.frobeniusNorm
+        let amplification = projected > 0 ? norm / projected : (norm == 0 ? 0 : .infinity)
+        return Amplification(rank: r, updateNorm: norm, projectedBaseNorm: projected, amplification: amplification,
+                             projectedBaseNormOnOwnTopSubspace: own.squareRoot(),
+                             projectedBaseNormOnRandomSubspaces: randomTotal / Double(randomDraws))
+    }
+
+    /// ‖Uᵀ·W·V‖_F: an r×n then an r×r product, squares summed in Double.
+    static func projectedNorm(_ w: Tensor, u: Tensor, v: Tensor) -> Double {
+        let core = Tensor.matmul(Tensor.matmul(u, w, transposeA: true), v)
+        return SubspaceFactors.sumOfSquares(core.storage).squareRoot()
+    }
+
+    /// An orthonormal basis (m×r) of the span of the columns of Gᵀ, G given r×m.
+    static func orthonormalBasis(ofTransposed g: Tensor) throws -> Tensor {
+        try SVD.decompose(g.transposed(), mode: .thin, threading: .singleThreadWhenSmall).u
+    }
+
+    // MARK: Intruder dimensions (Shuttleworth et al. 2024)
+
+    /// The values of `IntruderDimensions` without its null statistic (see `intruderNull`).
+    public struct Intruders: Sendable, Equatable {
+        public let k: Int
+        public let epsilon: Double
+        /// maxⱼ |⟨uᵢ(W), u⁰ⱼ⟩| for i < k.
+        public let maxAbsCosine: [Double]
+        /// Indices i < k with max |cos| < ε.
+        public let intruderIndices: [Int]
+        /// Σ_{intruders} σᵢ(W)² / Σ_{i<k} σᵢ(W)².
+        public let energyShare: Double
+        public var count: Int { intruderIndices.count }
+    }
+
+    /// `IntruderDimensions.find` for W = W₀ + ΔW against W₀'s left singular vectors `baseFactors.u`
+    /// (all min(m, n)), decomposing only W.
+    ///
+    /// - Throws: `SVDError` for non-finite input or a LAPACK failure.
+    public static func intruders(baseFactors: SubspaceFactors, tuned w: Tensor, k: Int, epsilon: Double) throws -> Intruders {
+        precondition(k >= 1 && k <= min(w.shape[0], w.shape[1]), "SubspaceMeasures.intruders: k = \(k) outside 1…\(min(w.shape[0], w.shape[1]))")
+        precondition(epsilon > 0 && epsilon <= 1, "SubspaceMeasures.intruders: epsilon = \(epsilon) outside (0, 1]")
+        let (uw, sw, _) = try SVD.decompose(w, mode: .thin, threading: .singleThreadWhenSmall)
+        let maxCos = maxAbsPerRow(Tensor.matmul(uw.columns(in: 0..<k), baseFactors.u, transposeA: true))
+        var indices: [Int] = []
+        var intruderEnergy = 0.0, topEnergy = 0.0
+        for i in 0..<k {
+            let energy = Double(sw[i]) * Double(sw[i])
+            topEnergy += energy
+            if maxCos[i] < epsilon {
+                indices.append(i)
+                intruderEnergy += energy
+            }
+        }
+        return Intruders(k: k, epsilon: epsilon, maxAbsCosine: maxCos, intruderIndices: indices,
+                         energyShare: topEnergy > 0 ? intruderEnergy / topEnergy : 0)
+    }
+
+    /// The null of `IntruderDimensions` (same draws: `samples` Gaussian rows of length m from
+    /// `SeededRNG(seed:)`, normalised): the fraction of random unit vectors whose max |cos| with
+    /// W₀'s left singular vectors is below ε, and the mean of that max |cos|. It depends only on
+    /// W₀, so it is computed once per seed and matrix.
+    public static func intruderNull(baseFactors: SubspaceFactors, epsilon: Double, samples: Int, seed: UInt64)
+        -> (intruderFraction: Double, meanMaxAbsCosine: Double) {
+        precondition(samples >= 1, "SubspaceMeasures.intruderNull: samples must be ≥ 1, got \(samples)")
+        var rng = SeededRNG(seed: seed)
+        var directions = Tensor.normal([samples, baseFactors.rows], rng: &rng)
+        normalizeRows(&directions)
+        let maxima = maxAbsPerRow(Tensor.matmul(directions, baseFactors.u))
+        var below = 0, sum = 0.0
+        for value in maxima {
+            if value < epsilon { below += 1 }
+            sum += value
+        }
+        return (Double(below) / Double(samples), sum / Double(samples))
+    }
+
+    /// maxⱼ |xᵢⱼ| per row of a matrix.
+    static func maxAbsPerRow(_ x: Tensor) -> [Double] {
+        let rows = x.shape[0], columns = x.shape[1]
+        var out = [Double](repeating: 0, count: rows)
+        x.storage.withUnsafeBufferPointer { x in
+            for i in 0..<rows {
+                var best: Float = 0
+                for j in 0..<columns { best = max(best, abs(x[i * columns + j])) }
+                out[i] = Double(best)
+            }
+        }
+        return out
+    }
+
+    /// Scales each row to unit norm (norms in Double); a zero row stays zero.
+    static func normalizeRows(_ x: inout Tensor) {
+        let rows = x.shape[0], columns = x.shape[1]
+        x.storage.withUnsafeMutableBufferPointer { x in
+            for i in 0..<rows {
+                var norm2 = 0.0
+                for j in 0..<columns { norm2 += Double(x[i * columns + j]) * Double(x[i * columns + j]) }
+                if norm2 == 0 { continue }
+                let scale = Float(1 / norm2.squareRoot())
+                for j in 0..<columns { x[i * columns + j] *= scale }
+            }
+        }
+    }
+}

@@ -1,0 +1,205 @@
+import Analysis
+import Foundation
+import PEFTEngine
+
+/// Builds the tables of `SubspaceAnalysis` from a `SubspacePlan`, one matrix name at a time.
+enum SubspaceTables {
+    /// Measures of `subspace_summary`, in display order.
+    static let summaryMeasures = [
+        "amplification", "intruder_count", "intruder_energy_share", "null_intruder_fraction",
+        "excess_intruder_fraction", "phi_vs_other_seeds", "interference_phi", "interference_mean_angle_deg",
+    ]
+
+    typealias Value = TidyTable.Value
+
+    static func compute(_ results: StudyResults, plan: SubspacePlan, options: SubspaceAnalysis.Options) throws -> [TidyTable] {
+        var similarity = TidyTable(name: "subspace_similarity", summary: "one row per pair of ΔW (configurations of one seed, or seeds of one configuration) × stage × matrix × statistic", columns: [
+            .init("label_a", "configuration A"), .init("label_b", "configuration B (= A for a seed pair)"),
+            .init("seed_a", "seed of A"), .init("seed_b", "seed of B"), .init("stage", "after this task"),
+            .init("matrix", "weight matrix"),
+            .init("statistic", "phi: φ(i, j) at i = j; grid_mean: mean φ over i ≤ r_A, j ≤ r_B (i = r_A, j = r_B)"),
+            .init("i", "leading singular vectors of A"), .init("j", "leading singular vectors of B"),
+            .init("phi", "‖U_Aⁱᵀ U_Bʲ‖²_F / min(i, j)"), .init("phi_random", "the same for random subspaces: max(i, j)/m"),
+        ])
+        var interference = TidyTable(name: "task_interference", summary: "one row per cell × matrix × pair of successive tasks", columns: [
+            .init("label", "configuration label"), .init("method", "fine-tuning method"), .init("protocol", "sequential, per-task or merge"),
+            .init("seed", "seed"), .init("matrix", "weight matrix"), .init("task_a", "task t − 1"), .init("task_b", "task t"),
+            .init("r", "subspace dimension compared"),
+            .init("angle_min_deg", "smallest principal angle (degrees)"), .init("angle_mean_deg", "mean principal angle (degrees)"),
+            .init("angle_max_deg", "largest principal angle (degrees)"), .init("phi", "φ(r, r) = Σ cos²θ / r"),
+            .init("phi_random", "r/m, φ(r, r) of random subspaces"),
+        ])
+        var amplification = TidyTable(name: "amplification", summary: "one row per cell × stage × matrix", columns: [
+            .init("label", "configuration label"), .init("method", "fine-tuning method"), .init("seed", "seed"),
+            .init("stage", "after this task"), .init("matrix", "weight matrix"),
+            .init("r", "singular directions of ΔW used"), .init("r_source", "configuration (its `r`) or option (--rank)"),
+            .init("delta_norm", "‖ΔW‖_F"), .init("projected_norm", "‖UᵀW₀V‖_F, U, V top-r singular vectors of ΔW"),
+            .init("amplification", "‖ΔW‖_F / ‖UᵀW₀V‖_F"),
+            .init("w0_top_projection", "‖U₀ᵀW₀V₀‖_F for W₀'s own top-r directions"),
+            .init("random_projection", "mean ‖UᵀW₀V‖_F for random r-dimensional subspaces"),
+        ])
+        var intruders = TidyTable(name: "intruder_dimensions", summary: "one row per cell × stage × matrix", columns: [
+            .init("label", "configuration label"), .init("method", "fine-tuning method"), .init("seed", "seed"),
+            .init("stage", "after this task"), .init("matrix", "weight matrix"),
+            .init("k", "leading singular vectors of W₀ + ΔW tested"), .init("epsilon", "cosine threshold ε"),
+            .init("count", "intruders: max |cos| with every singular vector of W₀ below ε"),
+            .init("energy_share", "their share of Σ_{i<k} σᵢ²(W₀ + ΔW)"),
+            .init("mean_max_cos", "mean over the k vectors of their max |cos|"),
+            .init("null_intruder_fraction", "fraction of random unit vectors that would count as intruders"),
+            .init("null_mean_max_cos", "mean max |cos| of random unit vectors"),
+            .init("excess_intruder_fraction", "count/k − null_intruder_fraction"),
+        ])
+
+        // Per label, per seed, per summary measure: the values to average (last stage; all pairs for interference).
+        var perSeed: [String: [Int: [String: [Double]]]] = [:]
+        func record(_ cell: StudyResults.Cell, _ measure: String, _ x: Double) {
+            if x.isFinite { perSeed[cell.label, default: [:]][cell.seed, default: [:]][measure, default: []].append(x) }
+        }
+
+        for matrix in plan.matrices {
+            let cells = plan.cells.filter { $0.matrices.contains(matrix) }.map(\.cell)
+            var bases: [Int: (w0: Tensor, factors: SubspaceFactors, null: (intruderFraction: Double, meanMaxAbsCosine: Double))] = [:]
+            func base(_ seed: Int) throws -> (w0: Tensor, factors: SubspaceFactors, null: (intruderFraction: Double, meanMaxAbsCosine: Double)) {
+                if let cached = bases[seed] { return cached }
+                let w0 = try results.baseWeight(seed: seed, name: matrix)
+                let factors = try SubspaceFactors(w0)
+                let null = SubspaceMeasures.intruderNull(baseFactors: factors, epsilon: options.epsilon,
+                                                         samples: options.nullSamples, seed: UInt64(seed))
+                bases[seed] = (w0, factors, null)
+                return (w0, factors, null)
+            }
+            // ΔW factors of this matrix, keyed by cell path and stage: each decomposed once.
+            var deltas: [String: (delta: Tensor, factors: SubspaceFactors)] = [:]
+            func delta(_ cell: StudyResults.Cell, _ t: Int) throws -> (delta: Tensor, factors: SubspaceFactors) {
+                let key = "\(cell.path)#\(t)"
+                if let cached = deltas[key] { return cached }
+                let d = try results.delta(cell, afterTask: t, name: matrix)
+                let entry = (d, try SubspaceFactors(d))
+                deltas[key] = entry
+                return entry
+            }
+
+            for t in plan.stages {
+                let stage = plan.taskNames[t - 1]
+                let present = cells.filter { t <= $0.taskCount }
+                for cell in present {
+                    let (d, f) = try delta(cell, t)
+                    let b = try base(cell.seed)
+                    let head: [Value] = [.text(cell.label), .text(cell.method), .integer(cell.seed), .text(stage), .text(matrix)]
+                    let isLast = plan.lastStage(of: cell) == t
+
+                    let (r, source) = amplificationRank(cell, options: options, limit: min(d.shape[0], d.shape[1]))
+                    let a = try SubspaceMeasures.amplification(base: b.w0, baseFactors: b.factors, update: f, rank: r,
+                                                               randomDraws: options.randomDraws, seed: UInt64(cell.seed))
+                    amplification.append(head + [
+                        .integer(r), .text(source), .number(a.updateNorm), .number(a.projectedBaseNorm), .number(a.amplification),
+                        .number(a.projectedBaseNormOnOwnTopSubspace), .number(a.projectedBaseNormOnRandomSubspaces),
+                    ])
+
+                    let k = min(options.intruderK, d.shape[0], d.shape[1])
+                    let found = try SubspaceMeasures.intruders(baseFactors: b.factors, tuned: b.w0 + d, k: k, epsilon: options.epsilon)
+                    let excess = Double(found.count) / Double(k) - b.null.intruderFraction
+                    intruders.append(head + [
+                        .integer(k), .number(options.epsilon), .integer(found.count), .number(found.energyShare),
+                        .number(found.maxAbsCosine.reduce(0, +) / Double(k)),
+                        .number(b.null.intruderFraction), .number(b.null.meanMaxAbsCosine), .number(excess),
+                    ])
+                    if isLast {
+                        record(cell, "amplification", a.amplification)
+                        record(cell, "intruder_count", Double(found.count))
+                        record(cell, "intruder_energy_share", found.energyShare)
+                        record(cell, "null_intruder_fraction", b.null.intruderFraction)
+                        record(cell, "excess_intruder_fraction", excess)
+                    }
+                }
+
+                for x in present.indices {
+                    for y in present.indices where y > x {
+                        let a = present[x], b = present[y]
+                        let configurationPair = a.seed == b.seed && a.label != b.label
+                        let seedPair = a.label == b.label && a.seed != b.seed
+                        guard configurationPair || seedPair else { continue }
+                        guard let grid = SubspaceMeasures.similarity(try delta(a, t).factors, try delta(b, t).factors) else { continue }
+                        let m = try delta(a, t).delta.shape[0]
+                        let head: [Value] = [.text(a.label), .text(b.label), .integer(a.seed), .integer(b.seed), .text(stage), .text(matrix)]
+                        for i in SubspaceAnalysis.phiDiagonal where i <= min(grid.rankA, grid.rankB) {
+                            similarity.append(head + [.text("phi"), .integer(i), .integer(i), .number(grid[i, i]),
+                                                      .number(SubspaceMeasures.randomPhi(i: i, j: i, dimension: m))])
+                        }
+                        let mean = SubspaceMeasures.gridMean(grid)
+                        similarity.append(head + [
+                            .text("grid_mean"), .integer(grid.rankA), .integer(grid.rankB), .number(mean),
+                            .number(SubspaceMeasures.randomPhiGridMean(rankA: grid.rankA, rankB: grid.rankB, dimension: m)),
+                        ])
+                        if seedPair && plan.lastStage(of: a) == t {
+                            record(a, "phi_vs_other_seeds", mean)
+                            record(b, "phi_vs_other_seeds", mean)
+                        }
+                    }
+                }
+            }
+
+            for cell in cells where cell.taskCount >= 2 {
+                var previousDelta: Tensor?
+                var previousIncrement: SubspaceFactors?
+                for t in 1...cell.taskCount {
+                    let current = try delta(cell, t)
+                    let increment: SubspaceFactors
+                    if cell.fineTuningProtocol == "per-task" || previousDelta == nil {
+                        increment = current.factors
+                    } else {
+                        increment = try SubspaceFactors(SubspaceMeasures.increment(
+                            protocol: cell.fineTuningProtocol, current: current.delta, previous: previousDelta))
+                    }
+                    if t >= 2, let previous = previousIncrement, plan.filter.selects(task: plan.taskNames[t - 1]),
+                       let overlap = try SubspaceMeasures.interference(previous, increment, rank: options.interferenceRank) {
+                        let degrees = overlap.angles.map { $0 * 180 / Double.pi }
+                        let meanAngle = degrees.reduce(0, +) / Double(degrees.count)
+                        interference.append([
+                            .text(cell.label), .text(cell.method), .text(cell.fineTuningProtocol), .integer(cell.seed), .text(matrix),
+                            .text(plan.taskNames[t - 2]), .text(plan.taskNames[t - 1]), .integer(overlap.rank),
+                            .number(degrees.first!), .number(meanAngle), .number(degrees.last!), .number(overlap.phi),
+                            .number(Double(overlap.rank) / Double(increment.rows)),
+                        ])
+                        record(cell, "interference_phi", overlap.phi)
+                        record(cell, "interference_mean_angle_deg", meanAngle)
+                    }
+                    previousDelta = current.delta
+                    previousIncrement = increment
+                }
+            }
+        }
+
+        var summary = TidyTable(name: "subspace_summary", summary: "one row per configuration × measure: spread across seeds", columns: [
+            .init("label", "configuration label"), .init("method", "fine-tuning method"),
+            .init("measure", summaryMeasures.joined(separator: ", ")),
+            .init("mean", "mean across seeds of the per-seed mean over matrices"),
+            .init("std", "sample standard deviation across seeds (0 for one seed)"),
+            .init("n", "seeds where the measure is defined"), .init("min", "smallest per-seed value"), .init("max", "largest per-seed value"),
+        ])
+        var labels: [(label: String, method: String)] = []
+        for (cell, _) in plan.cells where !labels.contains(where: { $0.label == cell.label }) { labels.append((cell.label, cell.method)) }
+        for (label, method) in labels {
+            guard let seeds = perSeed[label] else { continue }
+            for measure in summaryMeasures {
+                let values = seeds.keys.sorted().compactMap { seeds[$0]?[measure] }.map { $0.reduce(0, +) / Double($0.count) }
+                guard !values.isEmpty else { continue }
+                let s = SeedSpread(values)
+                summary.append([.text(label), .text(method), .text(measure), .number(s.mean), .number(s.standardDeviation),
+                                .integer(s.count), .number(s.min), .number(s.max)])
+            }
+        }
+        return [summary, interference, amplification, intruders, similarity]
+    }
+
+    /// The amplification rank of a cell: its configuration's integer `r` (LoRA-family methods),
+    /// else `options.rank`; at most `limit` = min(m, n).
+    static func amplificationRank(_ cell: StudyResults.Cell, options: SubspaceAnalysis.Options, limit: Int) -> (Int, String) {
+        if let data = cell.configuration.data(using: .utf8),
+           let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+           let r = object["r"] as? Int, r >= 1 {
+            return (min(r, limit), "configuration")
+        }
+        return (min(options.rank, limit), "option")
+    }
+}
