@@ -49,7 +49,7 @@ let package = Package(
             name: "PEFTEngineTests", dependencies: ["PEFTEngine"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "PEFTEngine"]),
-        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "PEFTEngine"]),
+        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "PEFTEngine", "Analysis"], exclude: ["Fixtures"]),
         .testTarget(name: "CLITests", dependencies: ["workbench-cli"]),
     ]
 )
