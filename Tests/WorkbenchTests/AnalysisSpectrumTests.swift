@@ -102,4 +102,26 @@ struct AnalysisSpectrumTests {
             #expect(throws: AnalysisError.self) { try SpectrumAnalysis.run(results, filter: AnalysisFilter(), topK: 0) }
         }
     }
+
+    @Test("per-task has no cumulative kind and its increment is the stored ΔW; merge's increment is ΔW₂ − ΔW₁")
+    func protocols() throws {
+        try withTemporaryFolder { folder in
+            let methods = "  - {method: lora, r: 2, lora_alpha: 4, protocol: per-task, label: lora-pt}\n  - {method: lora, r: 2, lora_alpha: 4, protocol: merge, label: lora-merge}\n"
+            let results = try tinyResults(in: folder, methods: methods)
+            let rows = try Self.records(try SpectrumAnalysis.run(results, filter: AnalysisFilter(matrices: ["mlp.fc"])), "spectrum")
+            let matrix = "blocks.0.mlp.fc.weight"
+            let perTask = try #require(results.cells(label: "lora-pt").first)
+            #expect(rows.filter { $0["label"] == .text("lora-pt") }.map { $0["kind"] } == [.text("increment"), .text("increment")])
+            Self.expectMatches(try Self.row(rows, label: "lora-pt", stage: 2, matrix: matrix, kind: "increment"),
+                               try RankSpectrum.of(results.delta(perTask, afterTask: 2, name: matrix)))
+
+            let merge = try #require(results.cells(label: "lora-merge").first)
+            let stored2 = try results.delta(merge, afterTask: 2, name: matrix), stored1 = try results.delta(merge, afterTask: 1, name: matrix)
+            var own = stored2.storage
+            for i in own.indices { own[i] -= stored1.storage[i] }
+            Self.expectMatches(try Self.row(rows, label: "lora-merge", stage: 2, matrix: matrix, kind: "cumulative"), try RankSpectrum.of(stored2))
+            Self.expectMatches(try Self.row(rows, label: "lora-merge", stage: 2, matrix: matrix, kind: "increment"),
+                               try RankSpectrum.of(Tensor(shape: stored2.shape, storage: own)))
+        }
+    }
 }
