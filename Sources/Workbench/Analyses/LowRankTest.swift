@@ -58,10 +58,12 @@ public enum LowRankTest {
                            recompute: Bool = false, progress: Progress? = nil) throws -> AnalysisReport {
         try options.validate()
         try options.filter.validate(against: results)
-        return try AnalysisRun.cachedOrComputed(results, analysis: "lowrank", parameters: options.parameters,
-                                                recompute: recompute, notes: notes) {
+        var report = try AnalysisRun.cachedOrComputed(results, analysis: "lowrank", parameters: options.parameters,
+                                                      recompute: recompute, notes: notes) {
             try tables(results, options: options, progress: progress)
         }
+        report.displayTables = report.tables.filter { $0.name == "lowrank_summary" }
+        return report
     }
 
     /// Computes `lowrank_curve` and `lowrank_summary` (no storing).

@@ -67,6 +67,7 @@ public enum NF4Effect {
         report.notes += computeNotes
         // Stored tables come back in name order: restore the order they were computed in.
         report.tables.sort { (tableOrder.firstIndex(of: $0.name) ?? Int.max) < (tableOrder.firstIndex(of: $1.name) ?? Int.max) }
+        report.displayTables = report.tables.filter { $0.name != "nf4_error" }
         return report
     }
 
