@@ -21,7 +21,7 @@ struct BenchTests {
     func quickLinesParse() throws {
         let figures = quickFigures()
         #expect(Set(figures.map(\.name)) == [
-            "sgemm", "sgesdd_values", "sgesdd_full", "memcpy", "train", "eval",
+            "sgemm", "sgesdd_values", "sgesdd_full", "svd_randomized", "memcpy", "train", "eval",
             "nf4_quantize", "nf4_dequantize", "nf4_quantize_dq", "nf4_dequantize_dq",
             "hdf5_write", "hdf5_read", "hdf5_write_gzip", "hdf5_read_gzip",
         ])
@@ -49,13 +49,16 @@ struct BenchTests {
         #expect(sgemm == ["16@1", "16@2", "33@1", "33@2"])
         #expect(figures.filter { $0.name == "sgesdd_full" }.count == 4)
         #expect(figures.filter { $0.name == "memcpy" }.map(\.size) == [1 << 20])
-        #expect(figures.allSatisfy { ($0.unit == "s") == $0.name.hasPrefix("sgesdd") })
+        #expect(figures.allSatisfy { ($0.unit == "s") == ($0.name.hasPrefix("sgesdd") || $0.name == "svd_randomized") })
+        let randomized = figures.filter { $0.name == "svd_randomized" }
+        #expect(randomized.count == 4 && randomized.allSatisfy { $0.detail?.contains("best rank-2") == true },
+                "randomized SVD states its error beside the optimal one")
     }
 
     @Test("--only runs just the named benchmarks; unknown names are reported")
     func onlySelects() {
         #expect(Set(quickFigures(only: ["memcpy"]).map(\.name)) == ["memcpy"])
-        #expect(Set(quickFigures(only: ["svd", "memcpy"]).map(\.name)) == ["sgesdd_values", "sgesdd_full", "memcpy"])
+        #expect(Set(quickFigures(only: ["svd", "memcpy"]).map(\.name)) == ["sgesdd_values", "sgesdd_full", "svd_randomized", "memcpy"])
         #expect(BenchSuite.unknownNames(in: ["sgemm", "gpu", "svd"]) == ["gpu"])
         #expect(BenchSuite.names == ["sgemm", "svd", "memcpy", "train", "nf4", "hdf5"])
     }
