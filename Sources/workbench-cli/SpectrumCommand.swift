@@ -136,7 +136,7 @@ struct OptionalResultsOptions: ParsableArguments {
                      ("--task", !tasks.isEmpty), ("--matrix", !matrices.isEmpty), ("--recompute", recompute)]
             .filter(\.1).map(\.0)
         guard given.isEmpty else {
-            throw ValidationError("\(given.joined(separator: ", ")) need a results file; with checkpoints use --match REGEX")
+            throw ValidationError("\(given.joined(separator: ", ")): only with a results file; with checkpoints use --match REGEX")
         }
     }
 }
