@@ -6,9 +6,8 @@ import Workbench
 /// of the stored weights and updates, QLoRA vs LoRA on matched seeds, and what merging into a
 /// 4-bit base does to accuracy.
 ///
-/// The command only parses, calls `NF4Effect.run` and prints. The per-tensor error is
-/// `NF4ErrorMeasurement.measure(_:)` on `[(name, tensor)]`, so a later `--checkpoint FILE`
-/// mode can feed it a checkpoint's tensors with RESULTS made optional.
+/// The command only parses, calls `NF4Effect.run` and prints. `workbench nf4 --checkpoint PATH`
+/// instead measures the tensors of a safetensors checkpoint (`CheckpointAnalysis.nf4`).
 struct NF4Command: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nf4",
@@ -18,9 +17,15 @@ struct NF4Command: ParsableCommand {
             nf4_error_summary, qlora_vs_lora (matched seeds), nf4_merge (accuracy before/after \
             re-quantizing W = W_base + ΔW). Stored in the results file under /analysis/nf4; a second \
             run with the same options reads them back. Progress of the merge evaluations goes to stderr.
+            With --checkpoint PATH (a .safetensors file or folder) instead of RESULTS: table \
+            checkpoint_nf4_error, 6 rows per tensor that is 2-D or has ≥ blocksize values, selected \
+            with --match REGEX; progress ("tensor i/n name") on stderr.
             """)
 
-    @OptionGroup var options: AnalysisOptions
+    @OptionGroup var options: OptionalResultsOptions
+
+    @Option(help: "A safetensors checkpoint (file or folder) to measure instead of a results file.")
+    var checkpoint: String?
 
     @Option(help: "Values per quantization block: a power of two from 32 to 4096.")
     var blocksize = 64
@@ -29,10 +34,24 @@ struct NF4Command: ParsableCommand {
         guard (32...4096).contains(blocksize) && blocksize & (blocksize - 1) == 0 else {
             throw ValidationError("--blocksize \(blocksize): must be a power of two from 32 to 4096")
         }
+        switch (options.results, checkpoint) {
+        case (nil, nil): throw ValidationError("give a results file or --checkpoint PATH")
+        case (_?, _?): throw ValidationError("give either a results file or --checkpoint, not both")
+        case (_?, nil):
+            guard options.match == nil else { throw ValidationError("--match applies to --checkpoint; with a results file use --matrix") }
+        case (nil, _?): try options.rejectStudyFilters()
+        }
     }
 
     func run() throws {
         try runAnalysisCommand("nf4") {
+            if let checkpoint {
+                let report = try CheckpointAnalysis.nf4(checkpoint: try CheckpointSet(path: checkpoint), match: options.match,
+                                                        blocksize: blocksize, progress: printProgress)
+                try options.analysisOptions.emit(report)
+                return
+            }
+            let options = self.options.analysisOptions
             let results = try options.open()
             defer { results.close() }
             let report = try NF4Effect.run(

@@ -4,22 +4,139 @@ import Workbench
 
 /// `workbench spectrum RESULTS.h5`: the SVD rank spectrum of every stored ΔW, of every task's
 /// own increment, and of the base weights W0.
+///
+/// `workbench spectrum --base DIR --tuned DIR`: the spectrum of ΔW = tuned − base of two
+/// safetensors checkpoints; `workbench spectrum --adapter DIR [--base DIR]`: of every module of a
+/// peft LoRA/DoRA adapter, with intruder dimensions and amplification when the base is given
+/// (`CheckpointAnalysis`).
 struct SpectrumCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spectrum",
-        abstract: "Rank spectrum of ΔW (cumulative and per-task increment) and W0: stable rank, effective rank, energy ranks, numerical rank — per matrix, and mean ± std across seeds.")
+        abstract: "Rank spectrum of ΔW (cumulative and per-task increment) and W0: stable rank, effective rank, energy ranks, numerical rank — per matrix, and mean ± std across seeds.",
+        discussion: """
+            Modes (exactly one): RESULTS (a study results file); --base B --tuned T (safetensors \
+            checkpoints, a file or a folder with a sharded index: ΔW = T − B per 2-D tensor); \
+            --adapter A [--base B] (a peft adapter folder: ΔW = s·B·A per module; with the base \
+            also intruder dimensions and the amplification factor). Checkpoint modes select tensors \
+            with --match REGEX and print progress ("tensor i/n name") on stderr.
+            """)
 
-    @OptionGroup var options: AnalysisOptions
+    @OptionGroup var options: OptionalResultsOptions
 
     @Option(name: .customLong("top-k"), help: "Only the top K singular values, by a seeded randomized SVD (energy ranks still refer to ‖A‖²_F).")
     var topK: Int?
 
+    @Option(help: "Base checkpoint: a .safetensors file or a folder (model.safetensors or a sharded index).")
+    var base: String?
+
+    @Option(help: "Fine-tuned checkpoint of the same model, compared with --base.")
+    var tuned: String?
+
+    @Option(help: "A peft adapter folder (adapter_config.json + adapter_model.safetensors).")
+    var adapter: String?
+
+    @Option(name: .customLong("intruder-k"), help: "With --adapter and --base: top singular vectors of W0 + ΔW tested for intruders.")
+    var intruderK = 10
+
+    @Option(help: "With --adapter and --base: cosine threshold ε of an intruder dimension.")
+    var epsilon = 0.5
+
+    func validate() throws {
+        let checkpointMode = base != nil || tuned != nil || adapter != nil
+        if options.results != nil {
+            guard !checkpointMode else {
+                throw ValidationError("give either a results file or --base/--tuned/--adapter, not both")
+            }
+            guard options.match == nil else { throw ValidationError("--match applies to checkpoints; with a results file use --matrix") }
+            return
+        }
+        guard checkpointMode else {
+            throw ValidationError("give a results file, --base B --tuned T, or --adapter A [--base B]")
+        }
+        if adapter != nil {
+            guard tuned == nil else { throw ValidationError("--tuned does not go with --adapter (the adapter is the fine-tune)") }
+        } else {
+            guard base != nil, tuned != nil else { throw ValidationError("--base and --tuned go together (or use --adapter)") }
+        }
+        try options.rejectStudyFilters()
+    }
+
     func run() throws {
         try runAnalysisCommand("spectrum") {
-            let results = try options.open()
-            var report = try SpectrumAnalysis.run(results, filter: options.filter, topK: topK, recompute: options.recompute)
-            report.displayTables = SpectrumAnalysis.display(report.tables)
-            try options.emit(report)
+            if options.results != nil {
+                let options = self.options.analysisOptions
+                let results = try options.open()
+                var report = try SpectrumAnalysis.run(results, filter: options.filter, topK: topK, recompute: options.recompute)
+                report.displayTables = SpectrumAnalysis.display(report.tables)
+                try options.emit(report)
+                return
+            }
+            let report: AnalysisReport
+            if let adapter {
+                report = try CheckpointAnalysis.spectrum(
+                    adapter: try PEFTAdapter(folder: adapter), base: try base.map { try CheckpointSet(path: $0) },
+                    match: options.match, topK: topK, intruderK: intruderK, epsilon: epsilon, progress: printProgress)
+            } else {
+                report = try CheckpointAnalysis.spectrum(
+                    base: try CheckpointSet(path: base!), tuned: try CheckpointSet(path: tuned!),
+                    match: options.match, topK: topK, progress: printProgress)
+            }
+            try options.analysisOptions.emit(report)
+        }
+    }
+}
+
+/// One progress line on stderr.
+func printProgress(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}
+
+/// `AnalysisOptions` with RESULTS optional, plus `--match`, for the commands (`spectrum`, `nf4`)
+/// that read either a results file or checkpoints.
+struct OptionalResultsOptions: ParsableArguments {
+    @Argument(help: "A study results file written by `workbench run` (omit for the checkpoint modes).")
+    var results: String?
+
+    @Option(name: .customLong("method"), help: "Only cells of this method (repeatable), e.g. lora.")
+    var methods: [String] = []
+
+    @Option(name: .customLong("label"), help: "Only this configuration label (repeatable), e.g. lora-r8.")
+    var labels: [String] = []
+
+    @Option(name: .customLong("seed"), help: "Only this seed (repeatable).")
+    var seeds: [Int] = []
+
+    @Option(name: .customLong("task"), help: "Only this task's stage (repeatable).")
+    var tasks: [String] = []
+
+    @Option(name: .customLong("matrix"), help: "Only matrices whose name contains this, or matches it as a regex (repeatable), e.g. attn.q.")
+    var matrices: [String] = []
+
+    @Option(help: "Checkpoint modes: only tensors whose name matches this regular expression.")
+    var match: String?
+
+    @Flag(help: "Print JSON instead of tables.")
+    var json = false
+
+    @Flag(help: "Compute again even if the results file holds this analysis for these options.")
+    var recompute = false
+
+    /// The same settings as the shared `AnalysisOptions` (RESULTS "" when absent).
+    var analysisOptions: AnalysisOptions {
+        var o = AnalysisOptions()
+        o.results = results ?? ""
+        o.methods = methods; o.labels = labels; o.seeds = seeds; o.tasks = tasks; o.matrices = matrices
+        o.json = json; o.recompute = recompute
+        return o
+    }
+
+    /// The study filters mean nothing for checkpoints: say so instead of ignoring them.
+    func rejectStudyFilters() throws {
+        let given = [("--method", !methods.isEmpty), ("--label", !labels.isEmpty), ("--seed", !seeds.isEmpty),
+                     ("--task", !tasks.isEmpty), ("--matrix", !matrices.isEmpty), ("--recompute", recompute)]
+            .filter(\.1).map(\.0)
+        guard given.isEmpty else {
+            throw ValidationError("\(given.joined(separator: ", ")): only with a results file; with checkpoints use --match REGEX")
         }
     }
 }

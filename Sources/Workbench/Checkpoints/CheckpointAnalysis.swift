@@ -1,0 +1,274 @@
+import Analysis
+import Foundation
+import PEFTEngine
+
+/// The analyses of `workbench spectrum` and `workbench nf4` applied to real fine-tunes stored as
+/// safetensors checkpoints (`TensorSource`) or Hugging Face peft LoRA/DoRA adapters (`PEFTAdapter`)
+/// instead of a study results file.
+///
+/// - `spectrum(base:tuned:…)`: ΔW = W_tuned − W_base for every 2-D tensor present in both with one
+///   shape, and its `RankSpectrum` (the measures of `SpectrumAnalysis`).
+/// - `spectrum(adapter:base:…)`: ΔW = s·B·A of every adapted module (`PEFTAdapter.delta(for:)`);
+///   with a base checkpoint also the intruder dimensions of W0 + ΔW (Shuttleworth et al. 2024) and
+///   the amplification factor of ΔW at the module's rank r (Hu et al. 2021, §7.3).
+/// - `nf4(checkpoint:…)`: the 4-bit quantization error of every tensor (`NF4ErrorMeasurement`).
+///
+/// Tensors are read, measured and dropped one at a time, so memory stays at a few matrices
+/// whatever the checkpoint size. Nothing is stored (`AnalysisReport.storage` is nil).
+public enum CheckpointAnalysis {
+    /// Receives one line per tensor: "tensor i/n name".
+    public typealias Progress = (String) -> Void
+
+    /// Random unit vectors of the intruder-dimension null statistic.
+    public static let intruderNullSamples = 1000
+    /// Seed of the intruder null vectors and of the amplification factor's random subspaces.
+    public static let subspaceSeed: UInt64 = 0
+
+    // MARK: - base vs tuned
+
+    /// The rank spectrum of ΔW = tuned − base for every 2-D tensor name present in both sources
+    /// with equal shapes (and matching `match`, a regular expression searched anywhere in the
+    /// name). Names only on one side, shape mismatches and non-2-D tensors go to `notes`.
+    ///
+    /// - Throws: `AnalysisError.invalidOption` for a bad regex or top-k, `.nothingSelected` when
+    ///   no tensor qualifies, `CheckpointError` from reading, `SVDError` for non-finite values.
+    public static func spectrum(base: some TensorSource, tuned: some TensorSource, match: String? = nil,
+                                topK: Int? = nil, progress: Progress? = nil) throws -> AnalysisReport {
+        try validate(topK: topK)
+        let filter = try NameFilter(match)
+        var notes = spectrumNotes(topK: topK)
+        let baseNames = Set(base.names), tunedNames = Set(tuned.names)
+        let onlyBase = base.names.filter { !tunedNames.contains($0) && filter.selects($0) }
+        let onlyTuned = tuned.names.filter { !baseNames.contains($0) && filter.selects($0) }
+        if !onlyBase.isEmpty { notes.append("Only in base (\(onlyBase.count)): " + onlyBase.joined(separator: ", ")) }
+        if !onlyTuned.isEmpty { notes.append("Only in tuned (\(onlyTuned.count)): " + onlyTuned.joined(separator: ", ")) }
+
+        var selected: [String] = []
+        var mismatched: [String] = [], notMatrices: [String] = []
+        for name in base.names where tunedNames.contains(name) && filter.selects(name) {
+            let b = try base.info(name).shape, t = try tuned.info(name).shape
+            if b != t { mismatched.append("\(name) \(b) vs \(t)") }
+            else if b.count != 2 { notMatrices.append(name) }
+            else { selected.append(name) }
+        }
+        if !mismatched.isEmpty { notes.append("Shape differs (\(mismatched.count)): " + mismatched.joined(separator: "; ")) }
+        if !notMatrices.isEmpty { notes.append("Not 2-D, skipped (\(notMatrices.count)): " + notMatrices.joined(separator: ", ")) }
+        guard !selected.isEmpty else {
+            throw AnalysisError.nothingSelected(path: describe(tuned), filters: filter.description + " (2-D tensors in both checkpoints with one shape)")
+        }
+
+        var table = spectrumTable(name: "checkpoint_spectrum", summary: "one row per tensor: ΔW = tuned − base", leading: [])
+        for (i, name) in selected.enumerated() {
+            progress?("tensor \(i + 1)/\(selected.count) \(name)")
+            let delta = difference(try tuned.tensor(named: name), try base.tensor(named: name))
+            table.append([.text(name)] + measures(try SpectrumAnalysis.measure(delta, topK: topK)))
+        }
+        return AnalysisReport(analysis: "checkpoint-spectrum", tables: [table], reused: false, storage: nil, notes: notes)
+    }
+
+    // MARK: - peft adapter
+
+    /// The rank spectrum of ΔW of every adapted module of `adapter` (table `adapter_spectrum`)
+    /// and, with `base`, intruder dimensions of W0 + ΔW against W0 (top `intruderK`, clamped to
+    /// min(m, n), threshold `epsilon`) and the amplification factor at r = the module's rank
+    /// (table `adapter_subspace`).
+    ///
+    /// For DoRA modules with a base, ΔW is the merged weight minus W0 (magnitude included);
+    /// without a base it is the LoRA part s·B·A only.
+    public static func spectrum(adapter: PEFTAdapter, base: (any TensorSource)? = nil, match: String? = nil,
+                                topK: Int? = nil, intruderK: Int = 10, epsilon: Double = 0.5,
+                                progress: Progress? = nil) throws -> AnalysisReport {
+        try validate(topK: topK)
+        guard intruderK >= 1 else {
+            throw AnalysisError.invalidOption(name: "intruder-k", value: String(intruderK), reason: "must be ≥ 1")
+        }
+        guard epsilon > 0 && epsilon <= 1 else {
+            throw AnalysisError.invalidOption(name: "epsilon", value: String(epsilon), reason: "must be in (0, 1]")
+        }
+        let filter = try NameFilter(match)
+        let modules = adapter.modules.filter { filter.selects($0.name) || filter.selects($0.baseWeightName) }
+        guard !modules.isEmpty else {
+            throw AnalysisError.nothingSelected(path: adapter.folder, filters: filter.description + " (adapted modules)")
+        }
+        var notes = spectrumNotes(topK: topK)
+        notes.append("ΔW = s·B·A per module (s = alpha/r, or alpha/√r with rsLoRA), in the base weight's layout; DoRA modules with a base: merged weight − W0.")
+        if base != nil {
+            notes.append("adapter_subspace: intruder dimensions of W0 + ΔW vs W0 (Shuttleworth et al. 2024; k = min(\(intruderK), m, n), ε = \(epsilon), null from \(intruderNullSamples) random unit vectors, seed \(subspaceSeed)); amplification = ‖ΔW‖_F / ‖Uᵀ·W0·V‖_F with U, V the top-r singular vectors of ΔW (Hu et al. 2021, §7.3; 10 random subspace pairs, seed \(subspaceSeed)).")
+        }
+
+        var spectra = spectrumTable(name: "adapter_spectrum", summary: "one row per adapted module: ΔW of the adapter",
+                                    leading: [.init("lora_r", "the module's rank r")])
+        var subspace = TidyTable(name: "adapter_subspace", summary: "one row per adapted module found in the base", columns: [
+            .init("tensor", "the base weight <module>.weight"), .init("lora_r", "the module's rank r"),
+            .init("intruder_k", "top singular vectors of W0 + ΔW examined"), .init("epsilon", "cosine threshold ε"),
+            .init("intruder_count", "top-k left singular vectors of W0 + ΔW with max |cos| to W0's < ε"),
+            .init("intruder_energy_share", "their share of Σ_{i<k} σᵢ(W0 + ΔW)²"),
+            .init("null_intruder_fraction", "fraction of random unit vectors that would count as intruders"),
+            .init("update_norm", "‖ΔW‖_F"), .init("projected_base_norm", "‖Uᵀ·W0·V‖_F, U, V the top-r singular vectors of ΔW"),
+            .init("amplification", "‖ΔW‖_F / ‖Uᵀ·W0·V‖_F"),
+            .init("projected_base_norm_own_top", "√(Σ_{i≤r} σᵢ(W0)²): W0's own top-r subspace"),
+            .init("projected_base_norm_random", "mean ‖Uᵀ·W0·V‖_F over random rank-r subspaces"),
+        ])
+        var missingBase: [String] = []
+        for (i, module) in modules.enumerated() {
+            progress?("tensor \(i + 1)/\(modules.count) \(module.baseWeightName)")
+            var delta = try adapter.delta(for: module)
+            var w0: Tensor?
+            if let base {
+                if base.names.contains(module.baseWeightName) {
+                    let weight = try base.tensor(named: module.baseWeightName)
+                    if module.magnitudeName != nil {
+                        delta = difference(try adapter.mergedWeight(for: module, base: weight), weight)
+                    } else if weight.shape != delta.shape {
+                        throw CheckpointError.invalidLoRAModule(
+                            path: adapter.file.path, module: module.name,
+                            detail: "base weight '\(module.baseWeightName)' has shape \(weight.shape), the adapter expects \(delta.shape)")
+                    }
+                    w0 = weight
+                } else {
+                    missingBase.append(module.baseWeightName)
+                }
+            }
+            spectra.append([.text(module.baseWeightName), .integer(module.rank)] + measures(try SpectrumAnalysis.measure(delta, topK: topK)))
+            guard let w0 else { continue }
+            let k = Swift.min(intruderK, w0.rows, w0.columns)
+            let intruders = try IntruderDimensions.find(base: w0, update: delta, k: k, epsilon: epsilon,
+                                                        nullSamples: intruderNullSamples, seed: subspaceSeed)
+            let r = Swift.min(module.rank, w0.rows, w0.columns)
+            let amplification = try AmplificationFactor.compute(base: w0, update: delta, rank: r, seed: subspaceSeed)
+            subspace.append([
+                .text(module.baseWeightName), .integer(module.rank), .integer(k), .number(epsilon),
+                .integer(intruders.count), .number(intruders.intruderEnergyShare), .number(intruders.null.intruderFraction),
+                .number(amplification.updateNorm), .number(amplification.projectedBaseNorm), finite(amplification.amplification),
+                .number(amplification.projectedBaseNormOnOwnTopSubspace), .number(amplification.projectedBaseNormOnRandomSubspaces),
+            ])
+        }
+        if !missingBase.isEmpty {
+            notes.append("Not in the base checkpoint, no adapter_subspace row (\(missingBase.count)): " + missingBase.joined(separator: ", "))
+        }
+        return AnalysisReport(analysis: "adapter-spectrum", tables: base == nil ? [spectra] : [spectra, subspace],
+                              reused: false, storage: nil, notes: notes)
+    }
+
+    // MARK: - NF4
+
+    /// NF4 / FP4 / Int4 error, without and with double quantization, of every tensor of
+    /// `checkpoint` that is 2-D or has at least `blocksize` values (and matches `match`):
+    /// 6 rows per tensor in table `checkpoint_nf4_error`.
+    public static func nf4(checkpoint: some TensorSource, match: String? = nil, blocksize: Int = 64,
+                           progress: Progress? = nil) throws -> AnalysisReport {
+        guard QuantizedTensor.isValidBlocksize(blocksize) else {
+            throw AnalysisError.invalidOption(name: "blocksize", value: String(blocksize), reason: "must be a power of two from 32 to 4096")
+        }
+        let filter = try NameFilter(match)
+        var selected: [String] = [], skipped: [String] = []
+        for name in checkpoint.names where filter.selects(name) {
+            let info = try checkpoint.info(name)
+            if info.shape.count == 2 || info.elementCount >= blocksize { selected.append(name) } else { skipped.append(name) }
+        }
+        guard !selected.isEmpty else {
+            throw AnalysisError.nothingSelected(path: describe(checkpoint), filters: filter.description + " (2-D tensors or ≥ \(blocksize) values)")
+        }
+        var notes = [
+            "mse = mean (w − ŵ)²; relative_frobenius = ‖W − Ŵ‖_F / ‖W‖_F; block_max_*: statistics over blocks of max |w − ŵ|; bits_per_parameter includes the block scales.",
+            "Formats: nf4 (QLoRA NormalFloat, Dettmers et al. 2023), fp4 (E2M1), int4 (symmetric absmax, levels q/7); double_quant quantizes the block absmaxes to 8 bits (blocks of 256).",
+        ]
+        if !skipped.isEmpty { notes.append("Neither 2-D nor ≥ \(blocksize) values, skipped (\(skipped.count)): " + skipped.joined(separator: ", ")) }
+        var table = TidyTable(name: "checkpoint_nf4_error", summary: "one row per tensor × format × double_quant", columns: [
+            .init("tensor", "tensor name"), .init("elements", "number of values n"), .init("format", "nf4, fp4 or int4"),
+            .init("double_quant", "1 when the block absmaxes are quantized too"), .init("blocksize", "values per block B"),
+            .init("mse", "(1/n)·Σ (w − ŵ)²"), .init("relative_frobenius", "‖W − Ŵ‖_F / ‖W‖_F"),
+            .init("block_max_mean", "mean over blocks of max |w − ŵ|"), .init("block_max_p50", "median of the block maxima"),
+            .init("block_max_p90", "90th percentile of the block maxima"), .init("block_max_max", "largest block maximum"),
+            .init("bits_per_parameter", "stored bits per value"),
+        ])
+        for (i, name) in selected.enumerated() {
+            progress?("tensor \(i + 1)/\(selected.count) \(name)")
+            let tensor = try checkpoint.tensor(named: name)
+            for e in NF4ErrorMeasurement.measure([(name: name, tensor: tensor)], blocksize: blocksize) {
+                table.append([
+                    .text(e.name), .integer(e.elements), .text(e.format.rawValue), .integer(e.doubleQuant ? 1 : 0), .integer(e.blocksize),
+                    .number(e.mse), .number(e.relativeFrobenius), .number(e.blockMaxMean), .number(e.blockMaxP50),
+                    .number(e.blockMaxP90), .number(e.blockMaxMax), .number(e.bitsPerParameter),
+                ])
+            }
+        }
+        return AnalysisReport(analysis: "checkpoint-nf4", tables: [table], reused: false, storage: nil, notes: notes)
+    }
+
+    // MARK: - helpers
+
+    /// `--match`: a regular expression searched anywhere in a tensor name; nil selects all.
+    struct NameFilter: CustomStringConvertible {
+        let pattern: String?
+        let regex: Regex<AnyRegexOutput>?
+
+        init(_ pattern: String?) throws {
+            self.pattern = pattern
+            guard let pattern else { regex = nil; return }
+            do { regex = try Regex(pattern) } catch {
+                throw AnalysisError.invalidOption(name: "match", value: pattern, reason: "not a regular expression: \(error)")
+            }
+        }
+
+        func selects(_ name: String) -> Bool {
+            guard let regex else { return true }
+            return name.contains(regex)
+        }
+
+        var description: String { pattern.map { "--match \($0)" } ?? "no filter" }
+    }
+
+    static func validate(topK: Int?) throws {
+        if let topK, topK < 1 {
+            throw AnalysisError.invalidOption(name: "top-k", value: String(topK), reason: "must be ≥ 1")
+        }
+    }
+
+    static func describe(_ source: some TensorSource) -> String {
+        if let set = source as? CheckpointSet { return set.path }
+        if let file = source as? SafetensorsFile { return file.path }
+        return "checkpoint"
+    }
+
+    static func spectrumNotes(topK: Int?) -> [String] {
+        var notes = Array(SpectrumAnalysis.notes[1...3])
+        if topK != nil { notes.append(SpectrumAnalysis.notes[5]) }
+        return notes
+    }
+
+    /// a − b elementwise, same shape. Plain loop; the reference is `zip(a, b).map(-)`.
+    static func difference(_ a: Tensor, _ b: Tensor) -> Tensor {
+        precondition(a.shape == b.shape, "CheckpointAnalysis.difference: shapes \(a.shape) and \(b.shape) differ")
+        var out = a.storage
+        b.storage.withUnsafeBufferPointer { bp in
+            out.withUnsafeMutableBufferPointer { op in
+                for i in 0..<op.count { op[i] -= bp[i] }
+            }
+        }
+        return Tensor(shape: a.shape, storage: out)
+    }
+
+    static func finite(_ x: Double) -> TidyTable.Value { x.isFinite ? .number(x) : .missing }
+
+    static func spectrumTable(name: String, summary: String, leading: [TidyTable.Column]) -> TidyTable {
+        TidyTable(name: name, summary: summary, columns: [.init("tensor", "tensor name")] + leading + [
+            .init("rows", "m"), .init("columns", "n"), .init("frobenius_norm", "‖ΔW‖_F"), .init("spectral_norm", "σ₁"),
+            .init("stable_rank", "‖ΔW‖²_F / σ₁² (Rudelson & Vershynin)"), .init("effective_rank", "exp of the entropy of σ/Σσ (Roy & Vetterli)"),
+            .init("energy_rank_50", "components holding 50 % of ‖ΔW‖²_F"), .init("energy_rank_90", "components holding 90 % of ‖ΔW‖²_F"),
+            .init("energy_rank_99", "components holding 99 % of ‖ΔW‖²_F"), .init("numerical_rank", "σᵢ > max(m, n)·ε·σ₁"),
+            .init("svd_mode", "exact or randomized"), .init("svd_relative_residual", "‖A − U_k S_k V_kᵀ‖_F / ‖A‖_F with --top-k; empty otherwise"),
+        ])
+    }
+
+    static func measures(_ measured: SpectrumAnalysis.Measured) -> [TidyTable.Value] {
+        let s = measured.spectrum
+        func integer(_ x: Int?) -> TidyTable.Value { x.map { .integer($0) } ?? .missing }
+        return [
+            .integer(s.rows), .integer(s.columns), .number(s.frobeniusNormSquared.squareRoot()), .number(s.spectralNorm),
+            .number(s.stableRank), .number(s.effectiveRank), integer(s.energyRank50), integer(s.energyRank90),
+            integer(s.energyRank99), .integer(s.numericalRank), .text(measured.mode),
+            measured.relativeResidual.map { .number($0) } ?? .missing,
+        ]
+    }
+}
