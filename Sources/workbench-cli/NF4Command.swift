@@ -39,6 +39,7 @@ struct NF4Command: ParsableCommand {
         case (_?, _?): throw ValidationError("give either a results file or --checkpoint, not both")
         case (_?, nil):
             guard options.match == nil else { throw ValidationError("--match applies to --checkpoint; with a results file use --matrix") }
+            guard options.export == nil else { throw ValidationError("--export applies to checkpoints; for a results file use `workbench export RESULTS --out DIR`") }
         case (nil, _?): try options.rejectStudyFilters()
         }
     }
@@ -48,7 +49,7 @@ struct NF4Command: ParsableCommand {
             if let checkpoint {
                 let report = try CheckpointAnalysis.nf4(checkpoint: try CheckpointSet(path: checkpoint), match: options.match,
                                                         blocksize: blocksize, progress: printProgress)
-                try options.analysisOptions.emit(report)
+                try options.emitCheckpointReport(report, source: checkpoint)
                 return
             }
             let options = self.options.analysisOptions

@@ -48,6 +48,7 @@ struct SpectrumCommand: ParsableCommand {
                 throw ValidationError("give either a results file or --base/--tuned/--adapter, not both")
             }
             guard options.match == nil else { throw ValidationError("--match applies to checkpoints; with a results file use --matrix") }
+            guard options.export == nil else { throw ValidationError("--export applies to checkpoints; for a results file use `workbench export RESULTS --out DIR`") }
             return
         }
         guard checkpointMode else {
@@ -81,7 +82,7 @@ struct SpectrumCommand: ParsableCommand {
                     base: try CheckpointSet(path: base!), tuned: try CheckpointSet(path: tuned!),
                     match: options.match, topK: topK, progress: printProgress)
             }
-            try options.analysisOptions.emit(report)
+            try options.emitCheckpointReport(report, source: adapter ?? "\(base!) vs \(tuned!)")
         }
     }
 }
@@ -120,6 +121,23 @@ struct OptionalResultsOptions: ParsableArguments {
 
     @Flag(help: "Compute again even if the results file holds this analysis for these options.")
     var recompute = false
+
+    @Option(help: "Checkpoint modes: also write the tables as tidy files into this folder (with a README), like `workbench export`.")
+    var export: String?
+
+    @Option(help: "With --export: csv or jsonl.")
+    var format: String = "csv"
+
+    /// Prints a checkpoint-mode report and, with --export, writes its tables (as `workbench export` does).
+    func emitCheckpointReport(_ report: AnalysisReport, source: String) throws {
+        try analysisOptions.emit(report)
+        guard let export else { return }
+        guard let format = StudyExport.Format(rawValue: format) else {
+            throw AnalysisError.invalidOption(name: "format", value: format, reason: "choose csv or jsonl")
+        }
+        let files = try StudyExport.write(report.tables, format: format, to: URL(fileURLWithPath: export), source: source)
+        FileHandle.standardError.write(Data("wrote \(files.count - 1) table(s) and README.md to \(export)\n".utf8))
+    }
 
     /// The same settings as the shared `AnalysisOptions` (RESULTS "" when absent).
     var analysisOptions: AnalysisOptions {

@@ -21,6 +21,8 @@ struct CheckpointModeTests {
         let adapter = try #require(try WorkbenchCommand.parseAsRoot(["spectrum", "--adapter", "a", "--intruder-k", "4"]) as? SpectrumCommand)
         #expect(adapter.adapter == "a" && adapter.base == nil && adapter.intruderK == 4 && adapter.epsilon == 0.5)
         #expect(Self.parses(["spectrum", "--adapter", "a", "--base", "b"]))
+        let exported = try #require(try WorkbenchCommand.parseAsRoot(["spectrum", "--adapter", "a", "--export", "out", "--format", "jsonl"]) as? SpectrumCommand)
+        #expect(exported.options.export == "out" && exported.options.format == "jsonl")
     }
 
     @Test("spectrum: no mode, two modes, half a pair, or study filters with checkpoints are rejected")
@@ -29,6 +31,7 @@ struct CheckpointModeTests {
             ["spectrum"], ["spectrum", "r.h5", "--base", "b", "--tuned", "t"], ["spectrum", "--base", "b"],
             ["spectrum", "--tuned", "t"], ["spectrum", "--adapter", "a", "--tuned", "t"],
             ["spectrum", "--base", "b", "--tuned", "t", "--seed", "1"], ["spectrum", "r.h5", "--match", "q"],
+            ["spectrum", "r.h5", "--export", "out"], ["nf4", "r.h5", "--export", "out"],
         ] {
             #expect(!Self.parses(arguments), "accepted \(arguments)")
         }
