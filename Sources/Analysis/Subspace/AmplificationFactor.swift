@@ -47,15 +47,29 @@ public struct AmplificationFactor: Sendable, Equatable {
             w0.rank == 2 && w0.shape == deltaW.shape,
             "AmplificationFactor: W₀ \(w0.shape) and ΔW \(deltaW.shape) must be matrices of one shape")
         precondition(randomDraws >= 1, "AmplificationFactor: randomDraws must be ≥ 1, got \(randomDraws)")
-        let m = w0.shape[0], n = w0.shape[1]
         let u = try SingularSubspace.top(r, of: deltaW, side: .left)    // m×r
         let v = try SingularSubspace.top(r, of: deltaW, side: .right)   // n×r
-        let updateNorm = RandomizedSVD.sumOfSquares(deltaW.storage).squareRoot()
-        let projected = projectedNorm(w0, u: u, v: v)
+        return try compute(base: w0, baseSingularValues: try SVD.singularValues(of: w0), updateLeft: u, updateRight: v,
+                           updateNorm: RandomizedSVD.sumOfSquares(deltaW.storage).squareRoot(),
+                           randomDraws: randomDraws, seed: seed)
+    }
 
-        let baseValues = try SVD.singularValues(of: w0)
+    /// The same values from factors already computed: W₀'s singular values, ΔW's top-r left
+    /// (m×r) and right (n×r) singular vectors and ‖ΔW‖_F — for callers that decompose each
+    /// matrix once and reuse it across measures.
+    ///
+    /// - Throws: `SVDError` from the random bases' QR factorisations.
+    public static func compute(
+        base w0: Tensor, baseSingularValues: [Float], updateLeft u: Tensor, updateRight v: Tensor,
+        updateNorm: Double, randomDraws: Int = 10, seed: UInt64 = 0
+    ) throws -> AmplificationFactor {
+        let m = w0.shape[0], n = w0.shape[1], r = u.shape[1]
+        precondition(u.shape == [m, r] && v.shape == [n, r] && r >= 1 && r <= baseSingularValues.count,
+                     "AmplificationFactor: U \(u.shape), V \(v.shape) do not fit W₀ \(w0.shape)")
+        precondition(randomDraws >= 1, "AmplificationFactor: randomDraws must be ≥ 1, got \(randomDraws)")
+        let projected = projectedNorm(w0, u: u, v: v)
         var ownSquares = 0.0
-        for i in 0..<r { ownSquares += Double(baseValues[i]) * Double(baseValues[i]) }
+        for i in 0..<r { ownSquares += Double(baseSingularValues[i]) * Double(baseSingularValues[i]) }
 
         let root = SeededRNG(seed: seed)
         var randomTotal = 0.0

@@ -69,10 +69,22 @@ public struct IntruderDimensions: Sendable, Equatable {
 
         let (u0, _, _) = try SVD.decompose(w0, mode: .thin)             // m × min(m, n)
         let (uw, sw, _) = try SVD.decompose(w0 + deltaW, mode: .thin)
-        let top = uw.columns(in: 0..<k)                                  // m × k
-        let cosines = Tensor.matmul(top, u0, transposeA: true)           // k × min(m, n)
-        let maxCos = maxAbsPerRow(cosines)
+        let top = topVectors(baseLeftVectors: u0, tunedLeftVectors: uw, tunedSingularValues: sw, k: k, epsilon: epsilon)
+        return IntruderDimensions(
+            k: k, epsilon: epsilon, maxAbsCosine: top.maxAbsCosine, intruderIndices: top.intruderIndices,
+            intruderEnergyShare: top.energyShare,
+            null: nullStatistic(baseLeftVectors: u0, epsilon: epsilon, samples: nullSamples, seed: seed))
+    }
 
+    /// The intruder test on factors already computed: the top-k left singular vectors of W (columns
+    /// of `tunedLeftVectors`, values `tunedSingularValues`) against all of W₀'s (`baseLeftVectors`).
+    public static func topVectors(
+        baseLeftVectors u0: Tensor, tunedLeftVectors uw: Tensor, tunedSingularValues sw: [Float], k: Int, epsilon: Double
+    ) -> (maxAbsCosine: [Double], intruderIndices: [Int], energyShare: Double) {
+        precondition(k >= 1 && k <= min(uw.shape[1], sw.count), "IntruderDimensions: k = \(k) outside 1…\(min(uw.shape[1], sw.count))")
+        precondition(epsilon > 0 && epsilon <= 1, "IntruderDimensions: epsilon = \(epsilon) outside (0, 1]")
+        let cosines = Tensor.matmul(uw.columns(in: 0..<k), u0, transposeA: true)   // k × min(m, n)
+        let maxCos = maxAbsPerRow(cosines)
         var intruders: [Int] = []
         var intruderEnergy = 0.0, topEnergy = 0.0
         for i in 0..<k {
@@ -83,23 +95,25 @@ public struct IntruderDimensions: Sendable, Equatable {
                 intruderEnergy += energy
             }
         }
+        return (maxCos, intruders, topEnergy > 0 ? intruderEnergy / topEnergy : 0)
+    }
 
+    /// The null: `samples` Gaussian unit vectors of length m from `SeededRNG(seed:)`, the fraction
+    /// whose max |cos| with W₀'s left singular vectors is below ε, and the mean of that max. It
+    /// depends only on W₀, so callers analysing many updates of one W₀ compute it once.
+    public static func nullStatistic(baseLeftVectors u0: Tensor, epsilon: Double, samples: Int, seed: UInt64) -> NullStatistic {
+        precondition(samples >= 1, "IntruderDimensions: nullSamples must be ≥ 1, got \(samples)")
         var rng = SeededRNG(seed: seed)
-        var directions = Tensor.normal([nullSamples, m], rng: &rng)       // one random vector per row
+        var directions = Tensor.normal([samples, u0.shape[0]], rng: &rng)   // one random vector per row
         normalizeRows(&directions)
-        let nullMax = maxAbsPerRow(Tensor.matmul(directions, u0))       // nullSamples × min(m, n)
+        let nullMax = maxAbsPerRow(Tensor.matmul(directions, u0))          // samples × min(m, n)
         var below = 0, sum = 0.0
         for value in nullMax {
             if value < epsilon { below += 1 }
             sum += value
         }
-        return IntruderDimensions(
-            k: k, epsilon: epsilon, maxAbsCosine: maxCos, intruderIndices: intruders,
-            intruderEnergyShare: topEnergy > 0 ? intruderEnergy / topEnergy : 0,
-            null: NullStatistic(
-                samples: nullSamples, seed: seed,
-                intruderFraction: Double(below) / Double(nullSamples),
-                meanMaxAbsCosine: sum / Double(nullSamples)))
+        return NullStatistic(samples: samples, seed: seed, intruderFraction: Double(below) / Double(samples),
+                             meanMaxAbsCosine: sum / Double(samples))
     }
 
     /// maxⱼ |xᵢⱼ| for each row i of a rank-2 tensor.

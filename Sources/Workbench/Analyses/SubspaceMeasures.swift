@@ -85,13 +85,9 @@ public enum SubspaceMeasures {
         public let projectedBaseNormOnRandomSubspaces: Double
     }
 
-    /// `AmplificationFactor.compute(base:update:rank:randomDraws:seed:)` from cached factors.
+    /// `AmplificationFactor.compute` from cached factors (same definitions and random draws).
     ///
-    /// The random pair of draw d is drawn exactly as there (`SeededRNG(seed:).fork("amplification-d")`,
-    /// an r×m then an r×n Gaussian block); its span is orthonormalised by a thin SVD instead of a QR
-    /// factorisation. ‖UᵀW₀V‖_F depends only on the spans, so the value agrees up to rounding.
-    ///
-    /// - Throws: `SVDError` from the random bases' small SVDs.
+    /// - Throws: `SVDError` from the random bases' factorisations.
     public static func amplification(
         base w0: Tensor, baseFactors: SubspaceFactors, update: SubspaceFactors, rank r: Int,
         randomDraws: Int = 10, seed: UInt64 = 0
@@ -99,34 +95,13 @@ public enum SubspaceMeasures {
         let m = w0.shape[0], n = w0.shape[1]
         precondition(update.rows == m && update.columns == n, "SubspaceMeasures.amplification: ΔW and W₀ shapes differ")
         precondition(r >= 1 && r <= min(m, n), "SubspaceMeasures.amplification: r = \(r) outside 1…\(min(m, n))")
-        precondition(randomDraws >= 1, "SubspaceMeasures.amplification: randomDraws must be ≥ 1")
-        let projected = projectedNorm(w0, u: update.left(r), v: update.right(r))
-        var own = 0.0
-        for i in 0..<r { own += Double(baseFactors.singularValues[i]) * Double(baseFactors.singularValues[i]) }
-        let root = SeededRNG(seed: seed)
-        var randomTotal = 0.0
-        for d in 0..<randomDraws {
-            var rng = root.fork("amplification-\(d)")
-            let ur = try orthonormalBasis(ofTransposed: Tensor.normal([r, m], rng: &rng))
-            let vr = try orthonormalBasis(ofTransposed: Tensor.normal([r, n], rng: &rng))
-            randomTotal += projectedNorm(w0, u: ur, v: vr)
-        }
-        let norm = update.frobeniusNorm
-        let amplification = projected > 0 ? norm / projected : (norm == 0 ? 0 : .infinity)
-        return Amplification(rank: r, updateNorm: norm, projectedBaseNorm: projected, amplification: amplification,
-                             projectedBaseNormOnOwnTopSubspace: own.squareRoot(),
-                             projectedBaseNormOnRandomSubspaces: randomTotal / Double(randomDraws))
-    }
-
-    /// ‖Uᵀ·W·V‖_F: an r×n then an r×r product, squares summed in Double.
-    static func projectedNorm(_ w: Tensor, u: Tensor, v: Tensor) -> Double {
-        let core = Tensor.matmul(Tensor.matmul(u, w, transposeA: true), v)
-        return SubspaceFactors.sumOfSquares(core.storage).squareRoot()
-    }
-
-    /// An orthonormal basis (m×r) of the span of the columns of Gᵀ, G given r×m.
-    static func orthonormalBasis(ofTransposed g: Tensor) throws -> Tensor {
-        try SVD.decompose(g.transposed(), mode: .thin, threading: .singleThreadWhenSmall).u
+        let a = try AmplificationFactor.compute(
+            base: w0, baseSingularValues: baseFactors.singularValues, updateLeft: update.left(r), updateRight: update.right(r),
+            updateNorm: update.frobeniusNorm, randomDraws: randomDraws, seed: seed)
+        return Amplification(rank: a.rank, updateNorm: a.updateNorm, projectedBaseNorm: a.projectedBaseNorm,
+                             amplification: a.amplification,
+                             projectedBaseNormOnOwnTopSubspace: a.projectedBaseNormOnOwnTopSubspace,
+                             projectedBaseNormOnRandomSubspaces: a.projectedBaseNormOnRandomSubspaces)
     }
 
     // MARK: Intruder dimensions (Shuttleworth et al. 2024)
@@ -152,19 +127,10 @@ public enum SubspaceMeasures {
         precondition(k >= 1 && k <= min(w.shape[0], w.shape[1]), "SubspaceMeasures.intruders: k = \(k) outside 1…\(min(w.shape[0], w.shape[1]))")
         precondition(epsilon > 0 && epsilon <= 1, "SubspaceMeasures.intruders: epsilon = \(epsilon) outside (0, 1]")
         let (uw, sw, _) = try SVD.decompose(w, mode: .thin, threading: .singleThreadWhenSmall)
-        let maxCos = maxAbsPerRow(Tensor.matmul(uw.columns(in: 0..<k), baseFactors.u, transposeA: true))
-        var indices: [Int] = []
-        var intruderEnergy = 0.0, topEnergy = 0.0
-        for i in 0..<k {
-            let energy = Double(sw[i]) * Double(sw[i])
-            topEnergy += energy
-            if maxCos[i] < epsilon {
-                indices.append(i)
-                intruderEnergy += energy
-            }
-        }
-        return Intruders(k: k, epsilon: epsilon, maxAbsCosine: maxCos, intruderIndices: indices,
-                         energyShare: topEnergy > 0 ? intruderEnergy / topEnergy : 0)
+        let top = IntruderDimensions.topVectors(baseLeftVectors: baseFactors.u, tunedLeftVectors: uw,
+                                                tunedSingularValues: sw, k: k, epsilon: epsilon)
+        return Intruders(k: k, epsilon: epsilon, maxAbsCosine: top.maxAbsCosine, intruderIndices: top.intruderIndices,
+                         energyShare: top.energyShare)
     }
 
     /// The null of `IntruderDimensions` (same draws: `samples` Gaussian rows of length m from
@@ -173,44 +139,7 @@ public enum SubspaceMeasures {
     /// W₀, so it is computed once per seed and matrix.
     public static func intruderNull(baseFactors: SubspaceFactors, epsilon: Double, samples: Int, seed: UInt64)
         -> (intruderFraction: Double, meanMaxAbsCosine: Double) {
-        precondition(samples >= 1, "SubspaceMeasures.intruderNull: samples must be ≥ 1, got \(samples)")
-        var rng = SeededRNG(seed: seed)
-        var directions = Tensor.normal([samples, baseFactors.rows], rng: &rng)
-        normalizeRows(&directions)
-        let maxima = maxAbsPerRow(Tensor.matmul(directions, baseFactors.u))
-        var below = 0, sum = 0.0
-        for value in maxima {
-            if value < epsilon { below += 1 }
-            sum += value
-        }
-        return (Double(below) / Double(samples), sum / Double(samples))
-    }
-
-    /// maxⱼ |xᵢⱼ| per row of a matrix.
-    static func maxAbsPerRow(_ x: Tensor) -> [Double] {
-        let rows = x.shape[0], columns = x.shape[1]
-        var out = [Double](repeating: 0, count: rows)
-        x.storage.withUnsafeBufferPointer { x in
-            for i in 0..<rows {
-                var best: Float = 0
-                for j in 0..<columns { best = max(best, abs(x[i * columns + j])) }
-                out[i] = Double(best)
-            }
-        }
-        return out
-    }
-
-    /// Scales each row to unit norm (norms in Double); a zero row stays zero.
-    static func normalizeRows(_ x: inout Tensor) {
-        let rows = x.shape[0], columns = x.shape[1]
-        x.storage.withUnsafeMutableBufferPointer { x in
-            for i in 0..<rows {
-                var norm2 = 0.0
-                for j in 0..<columns { norm2 += Double(x[i * columns + j]) * Double(x[i * columns + j]) }
-                if norm2 == 0 { continue }
-                let scale = Float(1 / norm2.squareRoot())
-                for j in 0..<columns { x[i * columns + j] *= scale }
-            }
-        }
+        let null = IntruderDimensions.nullStatistic(baseLeftVectors: baseFactors.u, epsilon: epsilon, samples: samples, seed: seed)
+        return (null.intruderFraction, null.meanMaxAbsCosine)
     }
 }
