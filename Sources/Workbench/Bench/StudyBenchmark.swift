@@ -7,7 +7,8 @@ import PEFTEngine
 /// Figures (unit s unless said; lower is better):
 /// - "study": `StudyRunner.run` into a fresh file in a temporary folder — pretraining, every
 ///   cell, evaluation after every task, one HDF5 commit per base and cell. `size` = the study's
-///   training tokens (pretraining + fine-tuning, `StudyArithmetic.totalTrainingTokens`).
+///   training tokens (pretraining + fine-tuning, `StudyArithmetic.totalTrainingTokens`); the
+///   detail adds the process CPU time of the run, which shows when the cores were shared.
 /// - "study_tokens" (tokens/s): those training tokens over the same wall time, end to end
 ///   (evaluation and storage count against it, so it is below the "train" figure).
 /// - "analysis_forgetting", "analysis_spectrum", "analysis_lowrank", "analysis_subspace",
@@ -78,7 +79,7 @@ public struct StudyBenchmark: Benchmark {
     private func measure(study: Study, folder: URL, reps: Int, report: (BenchFigure) -> Void) throws {
         let threads = BLAS.threadCount
         let tokens = study.arithmetic.totalTrainingTokens
-        var studySeconds: [Double] = []
+        var studySeconds: [Double] = [], studyCPUSeconds: [Double] = []
         var analysisSeconds: [(name: String, seconds: [Double])] = Self.analyses.map { ($0.name, []) }
         let cells = study.runs.count * study.seeds.count
         for rep in 0..<reps {
@@ -90,9 +91,11 @@ public struct StudyBenchmark: Benchmark {
                 throw Skipped(reason: "\(error)")
             }
             var runError: (any Error)?
+            let cpuBefore = Self.processCPUSeconds()
             studySeconds += BenchTiming.seconds(reps: 1, warmUp: false) {
                 do { _ = try runner.run() } catch { runError = error }
             }
+            studyCPUSeconds.append(Self.processCPUSeconds() - cpuBefore)
             if let runError { throw Skipped(reason: "\(study.file): \(runError)") }
             for (index, analysis) in Self.analyses.enumerated() {
                 var failure: (any Error)?
@@ -109,7 +112,9 @@ public struct StudyBenchmark: Benchmark {
         let source = study.name == "bench-quick" ? "the --quick study" : study.file
         let what = "\(source): \(study.runs.count) configurations × \(study.seeds.count) seeds × \(study.tasks.count) tasks"
         var wall = BenchTiming.timeFigure(name: "study", size: tokens, threads: threads, seconds: studySeconds)
-        wall.detail = "\(what); pretraining, fine-tuning, evaluation after every task and HDF5 commits; size = \(tokens) training tokens"
+        wall.detail = "\(what); pretraining, fine-tuning, evaluation after every task and HDF5 commits; size = \(tokens) training tokens; process CPU time "
+            + studyCPUSeconds.map { String(format: "%.1f s", $0) }.joined(separator: ", ")
+            + " (CPU time well below wall time × threads means the cores were shared)"
         report(wall)
         var rate = BenchTiming.rateFigure(name: "study_tokens", size: tokens, threads: threads, unit: "tokens/s",
                                           work: Double(tokens), seconds: studySeconds)
@@ -163,6 +168,14 @@ public struct StudyBenchmark: Benchmark {
             }
         }),
     ]
+
+    /// User + system CPU time of this process so far (all threads), from `getrusage`.
+    static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) * 1e-6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    }
 
     private static func withResults(_ url: URL, _ body: (StudyResults) throws -> Void) throws {
         let results = try StudyResults(url: url)
