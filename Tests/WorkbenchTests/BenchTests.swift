@@ -24,6 +24,8 @@ struct BenchTests {
             "sgemm", "sgesdd_values", "sgesdd_full", "svd_randomized", "memcpy", "train", "eval",
             "nf4_quantize", "nf4_dequantize", "nf4_quantize_dq", "nf4_dequantize_dq",
             "hdf5_write", "hdf5_read", "hdf5_write_gzip", "hdf5_read_gzip",
+            "study", "study_tokens", "analysis_forgetting", "analysis_spectrum", "analysis_lowrank",
+            "analysis_subspace", "analysis_nf4", "analysis_export", "analysis_all",
         ])
         for figure in figures {
             let line = figure.jsonLine
@@ -49,7 +51,8 @@ struct BenchTests {
         #expect(sgemm == ["16@1", "16@2", "33@1", "33@2"])
         #expect(figures.filter { $0.name == "sgesdd_full" }.count == 4)
         #expect(figures.filter { $0.name == "memcpy" }.map(\.size) == [1 << 20])
-        #expect(figures.allSatisfy { ($0.unit == "s") == ($0.name.hasPrefix("sgesdd") || $0.name == "svd_randomized") })
+        let kernels = figures.filter { !$0.name.hasPrefix("study") && !$0.name.hasPrefix("analysis_") }
+        #expect(kernels.allSatisfy { ($0.unit == "s") == ($0.name.hasPrefix("sgesdd") || $0.name == "svd_randomized") })
         let randomized = figures.filter { $0.name == "svd_randomized" }
         #expect(randomized.count == 4 && randomized.allSatisfy { $0.detail?.contains("best rank-2") == true },
                 "randomized SVD states its error beside the optimal one")
@@ -60,7 +63,7 @@ struct BenchTests {
         #expect(Set(quickFigures(only: ["memcpy"]).map(\.name)) == ["memcpy"])
         #expect(Set(quickFigures(only: ["svd", "memcpy"]).map(\.name)) == ["sgesdd_values", "sgesdd_full", "svd_randomized", "memcpy"])
         #expect(BenchSuite.unknownNames(in: ["sgemm", "gpu", "svd"]) == ["gpu"])
-        #expect(BenchSuite.names == ["sgemm", "svd", "memcpy", "train", "nf4", "hdf5"])
+        #expect(BenchSuite.names == ["sgemm", "svd", "memcpy", "train", "nf4", "hdf5", "study"])
     }
 
     @Test("nf4 --quick: quantize and dequantize, ± double quant, at each thread count, against copy and bitsandbytes")
@@ -100,6 +103,44 @@ struct BenchTests {
             if figure.name.hasPrefix("hdf5_write") { #expect(detail.contains("fsync"), "\(detail)") }
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: parent.path).isEmpty, "the benchmark's folder was not removed")
+    }
+
+    @Test("study --quick: the tiny study's wall time and tokens/s, then one figure per analysis and their sum; the folder is removed")
+    func studyFigures() throws {
+        let parent = FileManager.default.temporaryDirectory.appendingPathComponent("bench-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: parent) }
+        var figures: [BenchFigure] = []
+        StudyBenchmark(parent: parent).run(BenchSettings(quick: true)) { figures.append($0) }
+        let analyses = ["forgetting", "spectrum", "lowrank", "subspace", "nf4", "export"]
+        #expect(figures.map(\.name) == ["study", "study_tokens"] + analyses.map { "analysis_" + $0 } + ["analysis_all"])
+        for figure in figures {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(figure.jsonLine.utf8)) as? [String: Any])
+            #expect(figureKeys.isSubset(of: Set(object.keys)) && object["detail"] is String, "\(figure.jsonLine)")
+            #expect(figure.unit == (figure.name == "study_tokens" ? "tokens/s" : "s"), "\(figure.jsonLine)")
+            #expect(figure.best > 0 && figure.best.isFinite && figure.reps == 1, "\(figure.jsonLine)")
+        }
+        let study = try #require(figures.first)
+        #expect(study.size == 8 * 8 * 24 + 3 * 2 * 4 * 8 * 24, "pretraining 8 steps × 8 × 24 + 3 configurations × 2 tasks × 4 steps × 8 × 24 tokens")
+        #expect(figures[1].best == Double(study.size) / study.best, "tokens/s is the same run's tokens over its wall time")
+        let perAnalysis = figures.filter { $0.name.hasPrefix("analysis_") && $0.name != "analysis_all" }
+        #expect(perAnalysis.allSatisfy { $0.size == 3 }, "size = cells: 3 configurations × 1 seed")
+        #expect(abs(figures.last!.best - perAnalysis.reduce(0) { $0 + $1.best }) < 1e-9, "analysis_all is the sum")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: parent.path).isEmpty, "the benchmark's folder was not removed")
+    }
+
+    @Test("study: a missing study file is a skip naming the file and how to point at one, with no figures")
+    func studySkipsAMissingFile() throws {
+        let bench = StudyBenchmark(studyPath: "/nonexistent/quickstart.yaml")
+        #expect {
+            _ = try bench.study(quick: false, folder: FileManager.default.temporaryDirectory)
+        } throws: { error in
+            let text = "\(error)"
+            return text.hasPrefix("bench study: skipped: /nonexistent/quickstart.yaml not found") && text.contains(StudyBenchmark.studyVariable)
+        }
+        var figures: [BenchFigure] = []
+        bench.run(BenchSettings(quick: false)) { figures.append($0) }
+        #expect(figures.isEmpty)
     }
 
     @Test("best is the highest rate, or the shortest time; median is the middle repetition")

@@ -91,6 +91,24 @@ struct RunnerResumeTests {
         }
     }
 
+    @Test("a missing user data file is reported at the task's path key and line before any training")
+    func missingDataFile() throws {
+        try withTemporaryFolder { folder in
+            let missing = folder.appendingPathComponent("no-such-records.jsonl").path
+            let text = tinyStudyText().replacingOccurrences(of: "kind: modular_add, modulus: 7, max_operand: 20", with: "kind: jsonl, path: \(missing)")
+            let study = try writeStudy(text, in: folder)
+            do {
+                _ = try StudyRunner(study: study, runtime: RuntimeInfo.current(requested: .inherit))
+                Issue.record("a missing data file must be rejected")
+            } catch let error as StudyError {
+                #expect(error.keyPath == "tasks[1].path" && error.line == 11, "\(error)")
+                #expect(error.description.hasPrefix(study.file + ":11:"), "\(error)")
+                #expect(error.description.contains("tasks[1].path: data file \(missing): cannot read file"), "\(error)")
+            }
+            #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("results.h5").path))
+        }
+    }
+
     @Test("protocol merge with a method that cannot merge is a study error naming the entry")
     func mergeNeedsMergeableMethod() throws {
         try withTemporaryFolder { folder in

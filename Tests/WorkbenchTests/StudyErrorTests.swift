@@ -90,6 +90,18 @@ struct StudyErrorTests {
                  mentions: ["lora: `r` (128) exceeds", "d_model 64"])
     }
 
+    @Test(arguments: ["lora", "dora", "qlora"])
+    func registeredLowRankMethodsRejectARankLargerThanTheMatrix(method: String) throws {
+        let yaml = F.valid(replacing: "{method: lora, r: [1, 4], lora_alpha: 16}", with: "{method: \(method), r: 65, lora_alpha: 16}")
+        do {
+            _ = try Study.load(contentsOf: try F.write(yaml), catalog: .registry, workingDirectory: "/")
+            Issue.record("r = 65 on d_model 64 must be rejected")
+        } catch let error as StudyError {
+            F.expect(error, kind: .invalidConfiguration, keyPath: "methods[1].r", line: 14,
+                     mentions: ["\(method): `r` = 65 exceeds min(in, out) = 64 of blocks.0.attn.q [64, 64]", "d_model 64"])
+        }
+    }
+
     @Test(arguments: [
         ("training: {steps: 50,", "training: {steps: 0,", "training.steps", 7),
         ("lr: 1.0e-3, batch: 8", "lr: 0.0, batch: 8", "training.lr", 7),

@@ -92,9 +92,10 @@ struct FakeConfiguration<Name: FakeMethodName>: PEFTMethodConfiguration {
 }
 
 enum StudyFixtures {
-    /// full and bitfit from PEFTEngine, plus the typed fake "lora".
+    /// full, bitfit and prompt from PEFTEngine, plus the typed fake "lora".
     static let catalog = MethodCatalog(configurations: [
         FullFineTuning.Configuration.self, BitFit.Configuration.self, FakeLoRAConfiguration.self,
+        PromptTuning.Configuration.self,
     ])
 
     /// The registry, with fakes for every method not registered on this branch.

@@ -3,6 +3,7 @@
 public enum BenchSuite {
     public static let all: [any Benchmark] = [
         SgemmBenchmark(), SVDBenchmark(), MemcpyBenchmark(), TrainingBenchmark(), NF4Benchmark(), HDF5Benchmark(),
+        StudyBenchmark(),
     ]
 
     /// Names `--only` accepts.

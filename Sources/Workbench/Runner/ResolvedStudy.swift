@@ -5,6 +5,7 @@ import PEFTEngine
 ///
 /// Checks, each reported as a `StudyError` naming the study file, key path and line:
 /// - every task and base skill kind exists and its parameters are valid (`TaskCatalog`);
+/// - every user data file (`path` of a jsonl or text task) can be read and parsed (reported at `tasks[i].path`);
 /// - every test example fits in the context length;
 /// - runs with `protocol: merge` use a method that can merge into the weights.
 public struct ResolvedStudy {
@@ -35,7 +36,7 @@ public struct ResolvedStudy {
         self.study = study
         func fail(_ spec: TaskSpec, _ suffix: String, _ message: String, kind: StudyError.Kind = .invalidValue) -> StudyError {
             StudyError(kind: kind, file: study.file, keyPath: spec.keyPath + suffix, line: spec.line,
-                       column: spec.line.flatMap { Self.column(in: study.text, line: $0, key: suffix == ".kind" ? "kind:" : nil) },
+                       column: spec.line.flatMap { Self.column(in: study.text, line: $0, key: suffix.isEmpty ? nil : String(suffix.dropFirst()) + ":") },
                        message: message)
         }
         do {
@@ -52,6 +53,8 @@ public struct ResolvedStudy {
             } catch let error as TaskCatalogError {
                 if case .unknownKind = error { throw fail(spec, ".kind", error.description) }
                 throw fail(spec, "", error.description)
+            } catch let error as TaskDataError {
+                throw fail(spec, ".path", "data file \(error)")
             } catch {
                 throw fail(spec, "", "\(error)")
             }

@@ -32,7 +32,8 @@ struct MethodEntryParser {
             message += "; known methods: \(catalog.names.joined(separator: ", "))"
             throw methodNode.error(.unknownMethod, message)
         }
-        try map.rejectUnknownKeys(allowed: Self.commonKeys + type.fieldNames, context: "a \(methodName) entry")
+        let fieldNames = PromptInitText.applies(to: methodName) ? PromptInitText.studyFieldNames(type.fieldNames) : type.fieldNames
+        try map.rejectUnknownKeys(allowed: Self.commonKeys + fieldNames, context: "a \(methodName) entry")
         let label = try map.optional("label").map { try nonEmptyString($0) } ?? methodName
 
         var dimensions: [Dimension] = []
@@ -137,7 +138,7 @@ struct MethodEntryParser {
     static func decode(type: any PEFTMethodConfiguration.Type, fields: [String: StudyValue]) throws -> any PEFTMethodConfiguration {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        let json = try encoder.encode(fields)
+        let json = try encoder.encode(try MethodFieldValue.engineFields(method: type.methodName, fields))
         return try JSONDecoder().decode(ConfigurationBox.self, from: json, configuration: type).value
     }
 
@@ -161,6 +162,9 @@ struct MethodEntryParser {
             }
         }
         func located(_ key: String?) -> StudyNode { key.flatMap { fieldNodes[$0] } ?? entry }
+        if PromptInitText.applies(to: methodName) {
+            try PromptInitText.check(fields: fields, nodes: fieldNodes, entry: entry, model: model)
+        }
         let configuration: any PEFTMethodConfiguration
         do {
             configuration = try Self.decode(type: type, fields: fields)

@@ -2,9 +2,9 @@ import PEFTEngine
 
 /// The `model:` block: `ModelConfig`'s keys, with `vocab_size` optional.
 ///
-/// When `vocab_size` is omitted the runner takes it from the tasks' shared vocabulary;
-/// until then, checks that need a full `ModelConfig` use `provisionalVocabularySize` (no
-/// method's shape check depends on the vocabulary).
+/// When `vocab_size` is omitted it is the tasks' shared vocabulary's size (`Vocabulary.size`),
+/// for the parser's checks (a prompt's TEXT initialisation checks its token ids against it)
+/// and for the runner alike.
 public struct ModelShape: Equatable, Sendable {
     public var vocabSize: Int?
     public var dModel: Int
@@ -12,9 +12,6 @@ public struct ModelShape: Equatable, Sendable {
     public var heads: Int
     public var dFF: Int
     public var contextLength: Int
-
-    /// Stands in for an omitted `vocab_size` during parse-time validation only.
-    public static let provisionalVocabularySize = 1
 
     public init(vocabSize: Int?, dModel: Int, layers: Int, heads: Int, dFF: Int, contextLength: Int) {
         self.vocabSize = vocabSize

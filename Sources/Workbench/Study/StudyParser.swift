@@ -105,7 +105,7 @@ struct StudyParser {
 
     private func validatedConfig(_ shape: ModelShape, node: StudyNode) throws -> ModelConfig {
         do {
-            return try shape.modelConfig(vocabularySize: ModelShape.provisionalVocabularySize)
+            return try shape.modelConfig(vocabularySize: Vocabulary.size)
         } catch let error as ModelConfigError {
             let map = try node.mapping()
             let field: String
