@@ -51,7 +51,7 @@ struct StudyShippedFilesTests {
         #expect(a.estimatedSeconds(tokensPerSecond: 100_000) < 300)
     }
 
-    @Test(arguments: [("forgetting-by-method.yaml", 9, 4), ("lowrank-hypothesis.yaml", 8, 3), ("nf4-effect.yaml", 6, 3)])
+    @Test(arguments: [("forgetting-by-method.yaml", 9, 4), ("lowrank-hypothesis.yaml", 9, 3), ("nf4-effect.yaml", 6, 3)])
     func realisticStudiesHaveThreeSeedsAndTheConfigurationsTheirCommentsCount(file: String, configurations: Int, tasks: Int) throws {
         let study = try Self.load(file)
         #expect(study.seeds == [0, 1, 2])
@@ -62,7 +62,7 @@ struct StudyShippedFilesTests {
 
     @Test func lowRankStudySweepsTheDocumentedRanks() throws {
         let study = try Self.load("lowrank-hypothesis.yaml")
-        #expect(study.runs.map(\.label) == ["full"] + [1, 2, 4, 8, 16, 32, 64].map { "lora r=\($0)" })
+        #expect(study.runs.map(\.label) == ["full lr=0.001", "full lr=0.0003"] + [1, 2, 4, 8, 16, 32, 64].map { "lora r=\($0)" })
         #expect(study.runs.allSatisfy { $0.fineTuningProtocol == .perTask })
     }
 
