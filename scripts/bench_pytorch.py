@@ -20,7 +20,8 @@ Figures (same names, sizes, units, warm-up and repetitions as Sources/Workbench/
                  n = 256, 512, 1024, 2048; best of 5/5/3/2 reps, warm-up below 2048.
   nf4_quantize, nf4_dequantize (and _dq with double quantization)
                  GB/s = 4 bytes * 16M float32 values / seconds of bitsandbytes'
-                 quantize_4bit / dequantize_4bit, blocksize 64, best of 5 after 1 warm-up.
+                 quantize_4bit / dequantize_4bit, blocksize 64, best of 5 after 1 warm-up
+                 (dequantize allocates its output each call: bnb has no CPU out= kernel).
 
 The model. peft wraps a transformers model (prefix tuning needs one: peft feeds its virtual
 keys/values in as past_key_values), and GPT-2's transformers class fuses q, k, v into one
@@ -476,11 +477,15 @@ def measure_nf4(count, threads, reps, quick):
             state["q"], state["s"] = bf.quantize_4bit(a, blocksize=64, quant_type="nf4", compress_statistics=dq)
 
         def dequantize():
+            # Allocates its 64 MiB output on every call: bitsandbytes 0.50 has no CPU kernel for
+            # out= ("Could not run 'bitsandbytes::dequantize_4bit.out' with arguments from the
+            # 'CPU' backend"), unlike the Swift bench's dequantize(into:). Page faults on the fresh
+            # output make the repetitions swing (~2.6 to ~26 GB/s here): compare medians too.
             bf.dequantize_4bit(state["q"], state["s"])
 
         for name, fn, impl in [
             ("nf4_quantize", quantize, "bitsandbytes' default (torch-ops) quantize_4bit kernel"),
-            ("nf4_dequantize", dequantize, "libbitsandbytes_cpu dequantize kernel"),
+            ("nf4_dequantize", dequantize, "libbitsandbytes_cpu dequantize kernel, fresh output per call (no CPU out=)"),
         ]:
             seconds = time_calls(fn, count_reps, warm_up)
             rates = [gigabytes / s for s in seconds]
@@ -541,6 +546,8 @@ def main():
     ap.add_argument("--out", default="bench/references.json", help="references file to write")
     ap.add_argument("--merge", action="store_true", help="keep figures already in --out, replacing re-measured ones")
     ap.add_argument("--reps", type=int, help="override every repetition count")
+    ap.add_argument("--wait-quiet", type=float, default=0, metavar="S",
+                    help="before each group, wait up to S seconds for the measured cores to be idle")
     ap.add_argument("--quick", action="store_true", help="tiny sizes, one rep, no warm-up: plumbing only")
     ap.add_argument("--sizes", help=argparse.SUPPRESS)
     ap.add_argument("--scipy-child", action="store_true", help=argparse.SUPPRESS)
@@ -568,8 +575,14 @@ def main():
     busy = {}
 
     def check_quiet():
-        busy.clear()
-        busy.update(busy_fraction(sorted(os.sched_getaffinity(0))))
+        # With --wait-quiet S: poll (1 s samples) until every core of the affinity is < 10% busy,
+        # for at most S seconds; the last sample is stored with the figures either way.
+        deadline = time.monotonic() + args.wait_quiet
+        while True:
+            busy.clear()
+            busy.update(busy_fraction(sorted(os.sched_getaffinity(0))))
+            if all(b <= 0.1 for b in busy.values()) or time.monotonic() >= deadline:
+                break
         loaded = {c: b for c, b in busy.items() if b > 0.1}
         if loaded:
             print(f"warning: cores busy before measuring: {loaded} (recorded with the figures)", file=sys.stderr)
