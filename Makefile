@@ -45,7 +45,7 @@ bench: release
 
 # What researchers would run instead (PyTorch + peft + bitsandbytes, scipy), measured on this
 # machine into bench/references.json for bench's "vs ref" column. Needs (pip): torch==2.15.0
-# peft==0.21.2 bitsandbytes==0.50.2 scipy threadpoolctl. Takes both cores for ~15 minutes.
+# peft==0.21.2 bitsandbytes==0.50.2 scipy threadpoolctl. Takes both cores for about 10 minutes.
 references:
 	python3 scripts/bench_pytorch.py
 
