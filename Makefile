@@ -8,7 +8,7 @@ SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE_BIN  := .build/release/workbench
 STUDY        ?= studies/quickstart.yaml
 
-.PHONY: deps build release study test bench clean
+.PHONY: deps build release study test bench references clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -42,6 +42,12 @@ test: deps
 
 bench: release
 	$(RELEASE_BIN) bench
+
+# What researchers would run instead (PyTorch + peft + bitsandbytes, scipy), measured on this
+# machine into bench/references.json for bench's "vs ref" column. Needs (pip): torch==2.15.0
+# peft==0.21.2 bitsandbytes==0.50.2 scipy threadpoolctl. Takes both cores for about 10 minutes.
+references:
+	python3 scripts/bench_pytorch.py
 
 clean:
 	rm -rf .build

@@ -3,6 +3,11 @@ import Foundation
 import Workbench
 
 /// `workbench bench`: JSON lines on stdout (one object per figure), a table on stderr.
+///
+/// References ("vs ref", `reference` in each line) come from `--references PATH`
+/// (default `bench/references.json` in the current directory), written on this machine by
+/// `scripts/bench_pytorch.py`. A missing file is a note on stderr; a malformed one an error
+/// naming the file and the key.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
@@ -20,6 +25,11 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Timed repetitions per figure (default: per benchmark, 2–10).")
     var reps: Int?
 
+    @Option(help: ArgumentHelp(
+        "Reference figures measured on this machine by scripts/bench_pytorch.py.",
+        valueName: "path"))
+    var references: String = BenchReferences.defaultPath
+
     private var selected: [String]? {
         only.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
     }
@@ -36,9 +46,16 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         let info = RuntimeInfo.current(requested: runtime.choice)
+        let loaded = try BenchReferences.load(references)
+        let referenceLines = loaded?.summaryLines() ?? [
+            "references: none at \(references); figures carry no reference "
+                + "(measure them on this machine with `python3 scripts/bench_pytorch.py`, or pass --references PATH)",
+        ]
         let stderr = FileHandle.standardError
-        for line in info.lines + [BenchTable.header] { stderr.write(Data((line + "\n").utf8)) }
-        BenchSuite.run(only: selected, settings: BenchSettings(quick: quick, reps: reps)) { figure in
+        for line in info.lines + referenceLines + [BenchTable.header] { stderr.write(Data((line + "\n").utf8)) }
+        // --threads N measures at N threads only; by default at 1 and 2.
+        let settings = BenchSettings(quick: quick, reps: reps, threadCounts: runtime.threads.map { [$0] } ?? [1, 2])
+        BenchSuite.run(only: selected, settings: settings, references: loaded) { figure in
             FileHandle.standardOutput.write(Data((figure.jsonLine + "\n").utf8))
             stderr.write(Data((BenchTable.row(figure) + "\n").utf8))
         }

@@ -1,4 +1,5 @@
 import Foundation
+import PEFTEngine
 import Testing
 @testable import Workbench
 
@@ -7,7 +8,7 @@ private let figureKeys: Set<String> = [
     "name", "size", "threads", "cores", "blas_kernel", "value", "unit", "reps", "best", "median",
 ]
 /// Keys a line may carry in addition.
-private let optionalFigureKeys: Set<String> = ["detail", "fraction_of_peak", "reference"]
+private let optionalFigureKeys: Set<String> = ["detail", "fraction_of_peak", "method", "reference", "reference_source"]
 
 private func quickFigures(only: [String]? = nil) -> [BenchFigure] {
     var figures: [BenchFigure] = []
@@ -79,7 +80,7 @@ struct BenchTests {
             #expect(figure.best > 0 && figure.best.isFinite && figure.median > 0, "\(figure.jsonLine)")
             let fraction = figure.fractionOfPeak ?? -1
             #expect(fraction > 0 && fraction.isFinite, "fraction of the copy bandwidth: \(figure.jsonLine)")
-            #expect(figure.reference == (figure.name.hasPrefix("nf4_quantize") ? 0.13 : 1.9), "\(figure.jsonLine)")
+            #expect(figure.reference == nil && figure.referenceSource == nil, "no references given: \(figure.jsonLine)")
             #expect(figure.detail?.contains("blocksize 64") == true, "\(figure.jsonLine)")
             #expect(figure.detail?.contains("double quant") == figure.name.hasSuffix("_dq"), "\(figure.jsonLine)")
         }
@@ -143,6 +144,16 @@ struct BenchTests {
         #expect(figures.isEmpty)
     }
 
+    @Test("no figure carries a built-in external reference; train and eval figures name their method")
+    func noBuiltInReferences() {
+        for figure in quickFigures(only: ["train", "svd", "nf4"]) {
+            #expect(figure.reference == nil, "reference without a references file: \(figure.jsonLine)")
+            #expect((figure.method != nil) == ["train", "eval"].contains(figure.name), "\(figure.jsonLine)")
+        }
+        let methods = quickFigures(only: ["train"]).filter { $0.name == "train" }.compactMap(\.method)
+        #expect(methods == MethodRegistry.names + MethodRegistry.names, "each method at 1, then 2 threads")
+    }
+
     @Test("best is the highest rate, or the shortest time; median is the middle repetition")
     func bestAndMedian() {
         let seconds = [0.4, 0.1, 0.2]
@@ -161,6 +172,136 @@ struct BenchTests {
         #expect(row.hasPrefix("sgemm "))
         for cell in ["512", "187", "0.01234", "GFLOP/s", "SkylakeX"] {
             #expect(row.contains(cell), "\(cell) missing from \(row)")
+        }
+    }
+}
+
+// MARK: - References measured on this machine (bench/references.json)
+
+extension BenchTests {
+    /// A references file's text with the given figure objects (JSON fragments).
+    static func referencesJSON(cpu: String = "Test CPU", figures: [String], magic: String = BenchReferences.magic) -> String {
+        """
+        {"magic": "\(magic)", "version": 1, "generated": "2026-01-01T00:00:00Z",
+         "machine": {"cpu": "\(cpu)", "cores": 2}, "software": {"torch": "2.15.0", "peft": "0.21.2"},
+         "figures": [\(figures.joined(separator: ",\n"))]}
+        """
+    }
+
+    @Suite("bench references")
+    struct References {
+        let nf4Count = NF4Benchmark().quickCount
+        var figures: [String] {
+            [
+                #"{"name": "train", "size": 16, "threads": 1, "method": "lora", "unit": "tokens/s", "value": 5000, "median": 4000, "reps": 8, "tool": "peft LoRA"}"#,
+                #"{"name": "train", "size": 16, "threads": 1, "method": "full", "unit": "s", "value": 1, "tool": "wrong unit"}"#,
+                #"{"name": "sgesdd_full", "size": 8, "threads": 2, "unit": "s", "value": 0.5, "tool": "torch.linalg.svd"}"#,
+                #"{"name": "sgesdd_full", "size": 8, "threads": 2, "unit": "s", "value": 0.2, "tool": "scipy gesdd", "measured": "2026-01-01T00:00:00Z"}"#,
+                "{\"name\": \"nf4_dequantize\", \"size\": \(nf4Count), \"threads\": 1, \"unit\": \"GB/s\", \"value\": 1.5, \"tool\": \"bitsandbytes\"}",
+                #"{"name": "train", "size": 128, "threads": 1, "method": "lora", "unit": "tokens/s", "value": 9000, "tool": "other size"}"#,
+            ]
+        }
+
+        func parsed() throws -> BenchReferences {
+            try BenchReferences.parse(Data(referencesJSON(figures: figures).utf8), file: "refs.json")
+        }
+
+        @Test("a references file parses: machine, versions and every figure with its keys")
+        func parses() throws {
+            let references = try parsed()
+            #expect(references.cpu == "Test CPU" && references.file == "refs.json")
+            #expect(references.software == ["torch": "2.15.0", "peft": "0.21.2"])
+            #expect(references.figures.count == 6)
+            let lora = references.figures[0]
+            #expect(lora == BenchReference(name: "train", size: 16, threads: 1, method: "lora", unit: "tokens/s",
+                                           value: 5000, median: 4000, reps: 8, tool: "peft LoRA"))
+            #expect(references.figures[2].method == nil && references.figures[3].measured == "2026-01-01T00:00:00Z")
+        }
+
+        @Test("quick figures take their reference from the file: same name, size, threads, unit and method; the strongest wins")
+        func matchedToFigures() throws {
+            var figures: [BenchFigure] = []
+            BenchSuite.run(only: ["svd", "train", "nf4"], settings: BenchSettings(quick: true), references: try parsed()) {
+                figures.append($0)
+            }
+            for figure in figures {
+                let key = "\(figure.name) \(figure.size)@\(figure.threads) \(figure.method ?? "-")"
+                switch key {
+                case "train 16@1 lora":
+                    #expect(figure.reference == 5000 && figure.referenceSource == "peft LoRA (refs.json)", "\(figure.jsonLine)")
+                case "sgesdd_full 8@2 -":
+                    #expect(figure.reference == 0.2, "the faster tool: \(figure.jsonLine)")
+                    #expect(figure.referenceSource == "scipy gesdd (refs.json, 2026-01-01T00:00:00Z)", "\(figure.jsonLine)")
+                case "nf4_dequantize \(nf4Count)@1 -":
+                    #expect(figure.reference == 1.5 && figure.referenceSource?.hasPrefix("bitsandbytes") == true, "\(figure.jsonLine)")
+                default:
+                    #expect(figure.reference == nil && figure.referenceSource == nil, "nothing should match: \(figure.jsonLine)")
+                }
+            }
+            let matched = figures.filter { $0.reference != nil }.map { "\($0.name)@\($0.threads)" }
+            #expect(matched == ["sgesdd_full@2", "train@1", "nf4_dequantize@1"])
+            let line = try #require(figures.first { $0.reference == 5000 }?.jsonLine)
+            #expect(line.contains(#""reference":5000"#) && line.contains(#""reference_source":"peft LoRA (refs.json)""#)
+                && line.contains(#""method":"lora""#), "\(line)")
+        }
+
+        @Test("load: a missing file is nil (no reference column); an existing one is read")
+        func loadsFromDisk() throws {
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bench-refs-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let path = folder.appendingPathComponent("references.json").path
+            #expect(try BenchReferences.load(path) == nil)
+            try referencesJSON(figures: figures).write(toFile: path, atomically: true, encoding: .utf8)
+            let loaded = try #require(try BenchReferences.load(path))
+            #expect(loaded.file == path && loaded.figures.count == 6)
+        }
+
+        @Test("a malformed file is an error naming the file and the key", arguments: [
+            (#"{"name": "train", "size": 16, "threads": 1, "unit": "s", "tool": "t"}"#, "figures[1].value", "missing"),
+            (#"{"name": "train", "size": 16, "threads": 1, "unit": "s", "value": "fast", "tool": "t"}"#, "figures[1].value", "number"),
+            (#"{"name": "train", "size": 16, "threads": 1, "unit": "s", "value": -2, "tool": "t"}"#, "figures[1].value", "> 0"),
+            (#"{"name": "train", "size": 16, "threads": 0, "unit": "s", "value": 2, "tool": "t"}"#, "figures[1].threads", "≥ 1"),
+            (#"{"name": "train", "size": 16, "threads": 1, "unit": "s", "value": 2, "tool": ""}"#, "figures[1].tool", "empty"),
+            (#"{"name": "train", "size": 16.5, "threads": 1, "unit": "s", "value": 2, "tool": "t"}"#, "figures[1].size", "whole number"),
+            (#"{"name": "train", "size": 16, "threads": 1, "unit": "s", "value": 2, "median": 0, "tool": "t"}"#, "figures[1].median", "> 0"),
+        ])
+        func malformedFigure(figure: String, key: String, phrase: String) {
+            let valid = #"{"name": "sgemm", "size": 8, "threads": 1, "unit": "GFLOP/s", "value": 1, "tool": "t"}"#
+            let text = referencesJSON(figures: [valid, figure])
+            let error = #expect(throws: BenchReferencesError.self) {
+                try BenchReferences.parse(Data(text.utf8), file: "bench/refs.json")
+            }
+            #expect(error?.keyPath == key, "\(String(describing: error))")
+            #expect(error?.file == "bench/refs.json")
+            #expect(error?.description.hasPrefix("bench/refs.json: \(key): ") == true, "\(String(describing: error))")
+            #expect(error?.message.contains(phrase) == true, "\(String(describing: error))")
+        }
+
+        @Test("a wrong magic, version, machine or non-JSON text is an error naming the key")
+        func malformedDocument() {
+            let cases: [(String, String)] = [
+                (referencesJSON(figures: [], magic: "something-else"), "magic"),
+                (referencesJSON(figures: []).replacingOccurrences(of: #""version": 1"#, with: #""version": 2"#), "version"),
+                (referencesJSON(figures: []).replacingOccurrences(of: #""cpu": "Test CPU", "#, with: ""), "machine.cpu"),
+                (referencesJSON(figures: []).replacingOccurrences(of: #""figures": []"#, with: #""figures": {}"#), "figures"),
+                ("{ not json", ""),
+            ]
+            for (text, key) in cases {
+                let error = #expect(throws: BenchReferencesError.self) { try BenchReferences.parse(Data(text.utf8), file: "r.json") }
+                #expect(error?.keyPath == key, "expected \(key): \(String(describing: error))")
+                #expect(error?.description.hasPrefix("r.json:") == true)
+            }
+        }
+
+        @Test("the summary names the file, CPU and versions, and warns when the CPU is not this one")
+        func summary() throws {
+            let references = try parsed()
+            let same = references.summaryLines(currentCPU: "Test CPU")
+            #expect(same.count == 1 && same[0].contains("refs.json") && same[0].contains("6 figures")
+                && same[0].contains("Test CPU") && same[0].contains("torch 2.15.0"), "\(same)")
+            let other = references.summaryLines(currentCPU: "Another CPU")
+            #expect(other.count == 2 && other[1].contains("warning") && other[1].contains("Another CPU"), "\(other)")
         }
     }
 }

@@ -29,13 +29,19 @@ public struct BenchFigure: Codable, Sendable, Equatable {
     /// The figure as a fraction of the same run's measured limit (e.g. model FLOP/s over
     /// sgemm GFLOP/s at the same thread count); absent when nil.
     public var fractionOfPeak: Double?
-    /// What the tool researchers would otherwise use reaches on this machine class, in the
-    /// same unit (provenance in the benchmark's doc comment); absent when nil.
+    /// The fine-tuning method's registry name ("full", "lora", …) for per-method figures
+    /// (training, evaluation); absent when nil.
+    public var method: String?
+    /// What the tool researchers would otherwise use reaches on this machine, in the same unit
+    /// and defined like `value` (best repetition): from `bench/references.json`
+    /// (`BenchReferences`), or a same-run measurement named by `referenceSource`; absent when nil.
     public var reference: Double?
+    /// Where `reference` comes from: the tool and the references file, or the same-run figure.
+    public var referenceSource: String?
 
     enum CodingKeys: String, CodingKey {
         case name, size, threads, cores, blasKernel = "blas_kernel", value, unit, reps, best, median
-        case detail, fractionOfPeak = "fraction_of_peak", reference
+        case detail, fractionOfPeak = "fraction_of_peak", method, reference, referenceSource = "reference_source"
     }
 
     public init(

@@ -9,12 +9,16 @@ public enum BenchSuite {
     /// Names `--only` accepts.
     public static var names: [String] { all.map(\.name) }
 
-    /// Runs the benchmarks named in `only` (all when nil), in suite order, reporting each figure.
+    /// Runs the benchmarks named in `only` (all when nil), in suite order, reporting each figure
+    /// with its reference from `references` when one matches (`BenchReferences.annotate`).
     /// Unknown names are a programmer mistake here: validate with `unknownNames(in:)` first.
-    public static func run(only: [String]? = nil, settings: BenchSettings, report: (BenchFigure) -> Void) {
+    public static func run(
+        only: [String]? = nil, settings: BenchSettings, references: BenchReferences? = nil,
+        report: (BenchFigure) -> Void
+    ) {
         precondition(unknownNames(in: only ?? []).isEmpty, "BenchSuite.run: unknown benchmarks \(unknownNames(in: only ?? []))")
         for benchmark in all where only.map({ $0.contains(benchmark.name) }) ?? true {
-            benchmark.run(settings, report: report)
+            benchmark.run(settings) { figure in report(references?.annotate(figure) ?? figure) }
         }
     }
 

@@ -16,9 +16,10 @@ import PEFTEngine
 /// BLAS thread count set for each entry of `settings.threadCounts`; results are bit-identical
 /// for every count.
 ///
-/// `reference`: bitsandbytes 0.50 on CPU on this machine class (2 threads), as measured for
-/// the project: quantize NF4 ≈ 0.13 GB/s, dequantize ≈ 1.9 GB/s (docs NOTES, "What
-/// researchers would otherwise run"). Given at every thread count, labelled as the 2-thread figure.
+/// `reference` (from `bench/references.json`, see `BenchReferences`): bitsandbytes'
+/// `quantize_4bit` / `dequantize_4bit` (quant_type "nf4", blocksize 64, `compress_statistics`
+/// for the "_dq" figures) on the same 16M values, measured on this machine at the same thread
+/// count by `scripts/bench_pytorch.py`.
 /// Targets: quantize ≥ 1 GB/s; dequantize ≥ half the copy bandwidth.
 public struct NF4Benchmark: Benchmark {
     public let name = "nf4"
@@ -28,10 +29,6 @@ public struct NF4Benchmark: Benchmark {
     /// Values in `--quick` mode: a few blocks and a partial last one.
     public var quickCount: Int
     public var blocksize: Int
-
-    /// bitsandbytes 0.50 CPU NF4 GB/s (Float32 side), 2 threads.
-    static let bitsandbytesQuantize = 0.13
-    static let bitsandbytesDequantize = 1.9
 
     public init(count: Int = 16 << 20, quickCount: Int = 5 * 64 + 37, blocksize: Int = 64) {
         precondition(count > 0 && quickCount > 0, "NF4Benchmark: counts must be positive")
@@ -61,15 +58,13 @@ public struct NF4Benchmark: Benchmark {
                     let label = "blocksize \(blocksize)\(doubleQuant ? ", double quant" : ""); copy "
                         + String(format: "%.2f GB/s", copy) + " at \(threads) thread\(threads == 1 ? "" : "s")"
                     let suffix = doubleQuant ? "_dq" : ""
-                    for (figureName, seconds, reference) in [
-                        ("nf4_quantize" + suffix, quantizeSeconds, Self.bitsandbytesQuantize),
-                        ("nf4_dequantize" + suffix, dequantizeSeconds, Self.bitsandbytesDequantize),
+                    for (figureName, seconds) in [
+                        ("nf4_quantize" + suffix, quantizeSeconds), ("nf4_dequantize" + suffix, dequantizeSeconds),
                     ] {
                         var figure = BenchTiming.rateFigure(
                             name: figureName, size: n, threads: threads, unit: "GB/s", work: gigabytes, seconds: seconds)
                         figure.detail = label
                         figure.fractionOfPeak = figure.best / copy
-                        figure.reference = reference
                         report(figure)
                     }
                 }

@@ -6,8 +6,10 @@ import PEFTEngine
 /// the randomized top-k mode ("svd_randomized", `RandomizedSVD.topK`, k = 32) from n = 1024 on,
 /// its error stated beside the best possible rank-k error (Eckart–Young) of the same matrix.
 ///
-/// References (issue 7, this machine class, 2 threads, best of reps): torch (MKL) full SVD
-/// 0.30 s at 1024², 2.0 s at 2048²; values only 0.18 s at 1024².
+/// `reference` (from `bench/references.json`, see `BenchReferences`): the faster of
+/// `torch.linalg.svd` / `torch.linalg.svdvals` (MKL LAPACK) and `scipy.linalg.svd(…,
+/// lapack_driver="gesdd")` (OpenBLAS LAPACK) on the same float32 matrix, best of reps, measured
+/// on this machine at the same thread count by `scripts/bench_pytorch.py`.
 public struct SVDBenchmark: Benchmark {
     public let name = "svd"
     public let summary = "LAPACKE_sgesdd seconds, square n×n: values only and full U, S, Vᵀ"
@@ -39,18 +41,13 @@ public struct SVDBenchmark: Benchmark {
                             }
                         }
                     }
-                    var figure = BenchTiming.timeFigure(
-                        name: full ? "sgesdd_full" : "sgesdd_values", size: n, threads: threads, seconds: seconds)
-                    figure.reference = threads == 2 ? Self.torchSeconds[full ? "full" : "values"]?[n] : nil
-                    report(figure)
+                    report(BenchTiming.timeFigure(
+                        name: full ? "sgesdd_full" : "sgesdd_values", size: n, threads: threads, seconds: seconds))
                 }
                 if settings.quick || n >= 1024 { randomized(a, n: n, threads: threads, reps: reps, settings: settings, report: report) }
             }
         }
     }
-
-    /// torch.linalg.svd (MKL) seconds at 2 threads, from the issue's measurements.
-    static let torchSeconds: [String: [Int: Double]] = ["full": [1024: 0.30, 2048: 2.0], "values": [1024: 0.18]]
 
     private func randomized(_ a: Tensor, n: Int, threads: Int, reps: Int, settings: BenchSettings, report: (BenchFigure) -> Void) {
         let k = settings.quick ? 2 : 32

@@ -2,6 +2,10 @@ import PEFTEngine
 
 /// Square single-precision matrix multiply C = A·B through `BLAS.sgemm`: GFLOP/s counting
 /// 2·n³ floating-point operations per call (n³ multiplies and n³ adds).
+///
+/// `reference` (from `bench/references.json`, see `BenchReferences`): `torch.matmul` of the same
+/// matrices — the MKL sgemm under every PyTorch training figure — on this machine at the same
+/// thread count, measured by `scripts/bench_pytorch.py`.
 public struct SgemmBenchmark: Benchmark {
     public let name = "sgemm"
     public let summary = "cblas_sgemm GFLOP/s, square n×n, 2·n³ flops per call"

@@ -15,18 +15,13 @@ import PEFTEngine
 /// so full fine-tuning is the familiar 6N + 12·L·T·C; a frozen-base method needs 4N + 12·L·T·C
 /// (the small matmuls of its own tensors are not counted).
 ///
-/// `reference`: PyTorch 2.15 CPU eager + peft 0.21 + bitsandbytes 0.50 on the reference
-/// config on this machine class, median tokens/s, as measured for the project (issue 3).
+/// `reference` (from `bench/references.json`, see `BenchReferences`): the same method, shape,
+/// batch and thread count in PyTorch eager + peft (+ bitsandbytes for QLoRA), best training
+/// tokens/s after a warm-up step, measured on this machine by `scripts/bench_pytorch.py`;
+/// figures carry `method` (the registry name) so references match them.
 public struct TrainingBenchmark: Benchmark {
     public let name = "train"
     public let summary = "training and evaluation tokens/s per method, with MFU against sgemm"
-
-    /// PyTorch + peft tokens/s on the reference config: (1 thread, 2 threads).
-    static let pytorchReference: [String: (one: Double, two: Double)] = [
-        "full": (10_100, 18_400), "lora": (9_800, 14_100), "qlora": (7_300, 13_300),
-        "ia3": (12_300, 19_400), "prefix": (13_400, 20_500), "prompt": (12_100, 17_500),
-        "adapter": (12_100, 21_100),
-    ]
 
     public init() {}
 
@@ -36,18 +31,17 @@ public struct TrainingBenchmark: Benchmark {
         var config: ModelConfig
         var B: Int, T: Int
         var methods: [String]?
-        var isReference = false
 
-        init(vocab: Int, d: Int, layers: Int, heads: Int, dFF: Int, B: Int, T: Int, methods: [String]? = nil, isReference: Bool = false) {
+        init(vocab: Int, d: Int, layers: Int, heads: Int, dFF: Int, B: Int, T: Int, methods: [String]? = nil) {
             config = try! ModelConfig(vocabSize: vocab, dModel: d, layers: layers, heads: heads, dFF: dFF, contextLength: T + 32)
-            self.B = B; self.T = T; self.methods = methods; self.isReference = isReference
+            self.B = B; self.T = T; self.methods = methods
         }
     }
 
     public func run(_ settings: BenchSettings, report: (BenchFigure) -> Void) {
         let shapes: [Shape] = settings.quick
             ? [Shape(vocab: 16, d: 16, layers: 1, heads: 2, dFF: 32, B: 2, T: 8)]
-            : [Shape(vocab: 96, d: 128, layers: 4, heads: 4, dFF: 512, B: 32, T: 64, isReference: true),
+            : [Shape(vocab: 96, d: 128, layers: 4, heads: 4, dFF: 512, B: 32, T: 64),
                Shape(vocab: 96, d: 256, layers: 6, heads: 8, dFF: 1024, B: 32, T: 64, methods: ["full", "lora"])]
         let steps = settings.reps(normal: 8)
         for threads in settings.threadCounts {
@@ -112,14 +106,13 @@ public struct TrainingBenchmark: Benchmark {
         var train = BenchTiming.rateFigure(name: "train", size: config.dModel, threads: threads, unit: "tokens/s",
                                            work: tokensPerStep, seconds: stepTimes)
         train.detail = label
+        train.method = type.methodName
         train.fractionOfPeak = train.best * flops.train / 1e9 / peak
-        if shape.isReference, let ref = Self.pytorchReference[type.methodName] {
-            train.reference = threads == 1 ? ref.one : threads == 2 ? ref.two : nil
-        }
         report(train)
         var eval = BenchTiming.rateFigure(name: "eval", size: config.dModel, threads: threads, unit: "tokens/s",
                                           work: tokensPerStep, seconds: evalTimes)
         eval.detail = label
+        eval.method = type.methodName
         eval.fractionOfPeak = eval.best * flops.forward / 1e9 / peak
         report(eval)
     }
