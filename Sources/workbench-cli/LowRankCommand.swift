@@ -37,12 +37,11 @@ struct LowRankCommand: ParsableCommand {
     func run() throws {
         try runAnalysisCommand("lowrank") {
             let results = try analysis.open()
-            var drewProgress = false
+            let status = StatusLine()
             let report = try LowRankTest.run(results, options: options, recompute: analysis.recompute) { done, total in
-                FileHandle.standardError.write(Data("\rlowrank: \(done)/\(total) evaluations".utf8))
-                drewProgress = true
+                status.update("lowrank: \(done)/\(total) evaluations", done: done, total: total)
             }
-            if drewProgress { FileHandle.standardError.write(Data("\n".utf8)) }
+            status.finish()
             try analysis.emit(report)
         }
     }

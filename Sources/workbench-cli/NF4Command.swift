@@ -53,12 +53,14 @@ struct NF4Command: ParsableCommand {
                 return
             }
             let options = self.options.analysisOptions
+            let status = StatusLine()
             let results = try options.open()
             defer { results.close() }
             let report = try NF4Effect.run(
                 results, filter: options.filter, options: NF4Effect.Options(blocksize: blocksize),
                 recompute: options.recompute,
-                progress: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
+                progress: status.update)
+            status.finish()
             try options.emit(report)
         }
     }
