@@ -187,6 +187,9 @@ public final class HoulsbyAdapter: PEFTMethod, LinearSiteHook {
                    b: parameters.value(s.up), ldb: m, beta: 1, c: y, ldc: C)
     }
 
+    /// The adapter never writes dx: the base backward forms it from dy_base.
+    public func accumulatesInputGradient(for site: LinearSite) -> Bool { false }
+
     /// Accumulates the adapter's gradients; returns dy_base = dy + (gelu'(z) ⊙ dy·W_up)·W_down.
     public func backward(
         site: LinearSite, x: UnsafePointer<Float>, y: UnsafePointer<Float>,
@@ -206,8 +209,7 @@ public final class HoulsbyAdapter: PEFTMethod, LinearSiteHook {
         // da = dy·W_up [rows, m] (into `out` as scratch), dz = gelu'(z) ⊙ da
         BLAS.sgemm(transA: false, transB: false, m: rows, n: m, k: C, alpha: 1, a: dy, lda: C,
                    b: parameters.value(s.up), ldb: m, beta: 0, c: out, ldc: m)
-        dz.update(repeating: 0, count: rows * m)
-        GELU.backward(dx: dz, dout: out, x: s.z.pointer, gate: s.gate.pointer, N: rows * m)
+        GELU.backward(dx: dz, dout: out, x: s.z.pointer, gate: s.gate.pointer, N: rows * m, accumulate: false)
         // dW_down [m, C] += dzᵀ·h;  db_down += Σ_rows dz
         BLAS.sgemm(transA: true, transB: false, m: m, n: C, k: rows, alpha: 1, a: dz, lda: m,
                    b: s.h.pointer, ldb: C, beta: 1, c: parameters.gradient(s.down), ldc: C)

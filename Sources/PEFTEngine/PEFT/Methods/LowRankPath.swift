@@ -123,6 +123,12 @@ final class LowRankPath {
         addProduct(slot, alpha: 1, beta: 1, into: out, parameters: p)
     }
 
+    /// Whether `backward` at `site` adds into dx: only the additive form at an adapted site
+    /// (folded, the base's dx = dy·W_eff already holds the path's share).
+    func addsInputGradient(at site: LinearSite) -> Bool {
+        !isMerged && !isFolded && slot(for: site) != nil
+    }
+
     /// Additive mode: y [rows, out] += s·(x̃·Aᵀ)·Bᵀ for x [rows, in]. Folded mode: nothing.
     func forward(site: LinearSite, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows M: Int,
                  parameters p: MethodParameters) {
