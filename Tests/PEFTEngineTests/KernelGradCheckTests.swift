@@ -47,20 +47,21 @@ import Testing
         var x = r.normals(N, scale: 2)
         let dy = r.normals(N)
         func run(_ x: [Float]) -> [Float] {
-            var y = [Float](repeating: 0, count: N)
-            GELU.forward(out: &y, x: x, N: N)
+            var y = [Float](repeating: 0, count: N), gate = y
+            GELU.forward(out: &y, gate: &gate, x: x, N: N)
             return y
         }
-        var dx = [Float](repeating: 0, count: N)
-        GELU.backward(dx: &dx, dout: dy, x: x, N: N)
+        var dx = [Float](repeating: 0, count: N), y = dx, gate = dx
+        GELU.forward(out: &y, gate: &gate, x: x, N: N)
+        GELU.backward(dx: &dx, dout: dy, x: x, gate: gate, N: N)
         let failures = GradCheck.check("x", input: &x, analytic: dx) { GradCheck.dot(run($0), dy) }
         #expect(failures.isEmpty, "GELU: \(failures)")
     }
 
     @Test func geluIsTheTanhApproximation() {
         // gelu_tanh(1) = ½(1 + tanh(√(2/π)(1 + 0.044715))) = 0.8411920 (float64 value)
-        var y: [Float] = [0, 0, 0]
-        GELU.forward(out: &y, x: [1, 0, -3], N: 3)
+        var y: [Float] = [0, 0, 0], gate = y
+        GELU.forward(out: &y, gate: &gate, x: [1, 0, -3], N: 3)
         #expect(abs(y[0] - 0.841_192_0) < 1e-6)
         #expect(y[1] == 0)
         #expect(abs(y[2] - (-0.003_637_392)) < 1e-6)

@@ -34,6 +34,8 @@ public final class Activations {
     let ln2: FloatArena, ln2Mean: FloatArena, ln2Rstd: FloatArena
     /// [L, B, T, F] fc output before and after GELU.
     let fcPre: FloatArena, fcAct: FloatArena
+    /// [L, B, T, F] GELU's gate σ(2u), cached for its backward.
+    let geluGate: FloatArena
     /// [L, B, T, C] proj output.
     let mlpOut: FloatArena
     /// [B, T, C] ln_f output; [B, T] its mean and rstd.
@@ -74,6 +76,7 @@ public final class Activations {
         residMid = FloatArena(count: L * N * C)
         ln2 = FloatArena(count: L * N * C); ln2Mean = FloatArena(count: L * N); ln2Rstd = FloatArena(count: L * N)
         fcPre = FloatArena(count: L * N * F); fcAct = FloatArena(count: L * N * F)
+        geluGate = FloatArena(count: L * N * F)
         mlpOut = FloatArena(count: L * N * C)
         lnf = FloatArena(count: N * C); lnfMean = FloatArena(count: N); lnfRstd = FloatArena(count: N)
         logits = FloatArena(count: N * V); probs = FloatArena(count: N * V)

@@ -216,7 +216,7 @@ public final class TransformerModel {
             LayerNorm.forward(out: a.ln2.at(xC), mean: a.ln2Mean.at(xN), rstd: a.ln2Rstd.at(xN),
                               x: a.residMid.at(xC), weight: value(blk.ln2W), bias: value(blk.ln2B), N: N, C: C)
             linearForward(LinearSite(layer: l, kind: .fc), x: a.ln2.at(xC), y: a.fcPre.at(xF), M: N)
-            GELU.forward(out: a.fcAct.at(xF), x: a.fcPre.at(xF), N: N * F)
+            GELU.forward(out: a.fcAct.at(xF), gate: a.geluGate.at(xF), x: a.fcPre.at(xF), N: N * F)
             linearForward(LinearSite(layer: l, kind: .proj), x: a.fcAct.at(xF), y: a.mlpOut.at(xC), M: N)
             Residual.forward(out: a.resid.at(xC + N * C), a: a.residMid.at(xC), b: a.mlpOut.at(xC), N: N * C)
         }
@@ -286,7 +286,7 @@ public final class TransformerModel {
             let dfc = a.dfc.pointer
             linearBackward(LinearSite(layer: l, kind: .proj), x: a.fcAct.at(xF), y: a.mlpOut.at(xC),
                            dy: g, dx: dfc, M: N, overwritingInput: true)
-            GELU.backward(dx: dfc, dout: dfc, x: a.fcPre.at(xF), N: N * F, accumulate: false)
+            GELU.backward(dx: dfc, dout: dfc, x: a.fcPre.at(xF), gate: a.geluGate.at(xF), N: N * F, accumulate: false)
             linearBackward(LinearSite(layer: l, kind: .fc), x: a.ln2.at(xC), y: a.fcPre.at(xF),
                            dy: dfc, dx: a.dln.pointer, M: N, overwritingInput: true)
             LayerNorm.backward(dx: g, dweight: grad(blk.ln2W), dbias: grad(blk.ln2B), dout: a.dln.pointer,

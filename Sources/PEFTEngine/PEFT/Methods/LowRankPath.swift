@@ -146,10 +146,10 @@ final class LowRankPath {
             applyMask(out: dropped.pointer, x: x, mask: masks + slot.maskOffset, count: M * IC)
             input = UnsafePointer(dropped.pointer)
         }
-        BLAS.sgemm(transA: false, transB: true, m: M, n: r, k: IC, alpha: 1, a: input, lda: IC,
-                   b: p.value(slot.a), ldb: IC, beta: 0, c: h, ldc: r)
-        BLAS.sgemm(transA: false, transB: true, m: M, n: OC, k: r, alpha: scaling, a: h, lda: r,
-                   b: p.value(slot.b), ldb: r, beta: 1, c: y, ldc: OC)
+        BLAS.sgemmBlocked(transA: false, transB: true, m: M, n: r, k: IC, alpha: 1, a: input, lda: IC,
+                          b: p.value(slot.a), ldb: IC, beta: 0, c: h, ldc: r)
+        BLAS.sgemmBlocked(transA: false, transB: true, m: M, n: OC, k: r, alpha: scaling, a: h, lda: r,
+                          b: p.value(slot.b), ldb: r, beta: 1, c: y, ldc: OC)
     }
 
     /// Accumulates dA, dB (and, additive mode only, dx) for the path; dy [rows, out] is the
@@ -163,32 +163,32 @@ final class LowRankPath {
         let folded = isFolded
         if folded {
             // h = x·Aᵀ was not formed in the folded forward.
-            BLAS.sgemm(transA: false, transB: true, m: M, n: r, k: IC, alpha: 1, a: x, lda: IC,
-                       b: p.value(slot.a), ldb: IC, beta: 0, c: h, ldc: r)
+            BLAS.sgemmBlocked(transA: false, transB: true, m: M, n: r, k: IC, alpha: 1, a: x, lda: IC,
+                              b: p.value(slot.a), ldb: IC, beta: 0, c: h, ldc: r)
         }
         // ĝ = s·dy·B  [M, r]
-        BLAS.sgemm(transA: false, transB: false, m: M, n: r, k: OC, alpha: s, a: dy, lda: OC,
-                   b: p.value(slot.b), ldb: r, beta: 0, c: g, ldc: r)
+        BLAS.sgemmBlocked(transA: false, transB: false, m: M, n: r, k: OC, alpha: s, a: dy, lda: OC,
+                          b: p.value(slot.b), ldb: r, beta: 0, c: g, ldc: r)
         // dB += s·dyᵀ·h  [out, r]
-        BLAS.sgemm(transA: true, transB: false, m: OC, n: r, k: M, alpha: s, a: dy, lda: OC,
-                   b: h, ldb: r, beta: 1, c: p.gradient(slot.b), ldc: r)
+        BLAS.sgemmBlocked(transA: true, transB: false, m: OC, n: r, k: M, alpha: s, a: dy, lda: OC,
+                          b: h, ldb: r, beta: 1, c: p.gradient(slot.b), ldc: r)
         if !folded && maskActive[index] {
             let mask = masks + slot.maskOffset
             applyMask(out: dropped.pointer, x: x, mask: mask, count: M * IC)
             // dA += ĝᵀ·x̃  [r, in]
-            BLAS.sgemm(transA: true, transB: false, m: r, n: IC, k: M, alpha: 1, a: g, lda: r,
-                       b: dropped.pointer, ldb: IC, beta: 1, c: p.gradient(slot.a), ldc: IC)
+            BLAS.sgemmBlocked(transA: true, transB: false, m: r, n: IC, k: M, alpha: 1, a: g, lda: r,
+                              b: dropped.pointer, ldb: IC, beta: 1, c: p.gradient(slot.a), ldc: IC)
             // dx += (ĝ·A) ⊙ mask/(1−p)
-            BLAS.sgemm(transA: false, transB: false, m: M, n: IC, k: r, alpha: 1, a: g, lda: r,
-                       b: p.value(slot.a), ldb: IC, beta: 0, c: dropped.pointer, ldc: IC)
+            BLAS.sgemmBlocked(transA: false, transB: false, m: M, n: IC, k: r, alpha: 1, a: g, lda: r,
+                              b: p.value(slot.a), ldb: IC, beta: 0, c: dropped.pointer, ldc: IC)
             addMasked(dx: dx, gradient: dropped.pointer, mask: mask, count: M * IC)
         } else {
-            BLAS.sgemm(transA: true, transB: false, m: r, n: IC, k: M, alpha: 1, a: g, lda: r,
-                       b: x, ldb: IC, beta: 1, c: p.gradient(slot.a), ldc: IC)
+            BLAS.sgemmBlocked(transA: true, transB: false, m: r, n: IC, k: M, alpha: 1, a: g, lda: r,
+                              b: x, ldb: IC, beta: 1, c: p.gradient(slot.a), ldc: IC)
             // Folded: the base backward's dx = dy·(W + s·B·A) already holds ĝ·A.
             if !folded {
-                BLAS.sgemm(transA: false, transB: false, m: M, n: IC, k: r, alpha: 1, a: g, lda: r,
-                           b: p.value(slot.a), ldb: IC, beta: 1, c: dx, ldc: IC)
+                BLAS.sgemmBlocked(transA: false, transB: false, m: M, n: IC, k: r, alpha: 1, a: g, lda: r,
+                                  b: p.value(slot.a), ldb: IC, beta: 1, c: dx, ldc: IC)
             }
         }
     }
