@@ -162,8 +162,7 @@ enum Attention {
         for t in 0..<T {
             let a = A + t * S, d = datt + t * S
             let visible = P + t + 1
-            var dot: Float = 0
-            for s in 0..<visible { dot += a[s] * d[s] }
+            let dot = RowReduce.dot(a, d, count: visible)
             for s in 0..<visible { d[s] = a[s] * (d[s] - dot) * scale }
             for s in visible..<S { d[s] = 0 }
         }
