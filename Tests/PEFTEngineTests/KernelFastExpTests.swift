@@ -26,4 +26,29 @@ import Testing
         #expect(FastExp.exp(1000).isFinite)
         #expect(!FastExp.exp(-.infinity).isNaN)
     }
+
+    @Test func eightLanesEqualTheScalarBitForBit() {
+        var r = TestRandom(seed: 11)
+        let x = r.normals(64, scale: 40) + [-1000, 1000, -87, 88, 0, -0.5, 0.5, -.infinity]
+        for start in stride(from: 0, to: x.count, by: 8) {
+            let lanes = SIMD8<Float>(x[start..<(start + 8)])
+            let fast = FastExp.exp(lanes)
+            for i in 0..<8 { #expect(fast[i].bitPattern == FastExp.exp(x[start + i]).bitPattern, "x = \(x[start + i])") }
+        }
+    }
+
+    /// The softmax helper against its serial reference on odd lengths (tail-only, one vector, both).
+    @Test(arguments: [1, 3, 8, 13, 64, 81])
+    func exponentiateMatchesItsReference(count n: Int) {
+        var r = TestRandom(seed: UInt64(30 + n))
+        let x = r.normals(n, scale: 5)
+        var fast = [Float](repeating: 0, count: n), slow = fast
+        let f = FastExp.exponentiate(out: &fast, x: x, count: n)
+        let s = FastExp.exponentiateReference(out: &slow, x: x, count: n)
+        #expect(f.max == s.max && fast == slow, "count \(n)")
+        #expect(abs(f.sum - s.sum) <= 1e-6 * s.sum, "sum \(f.sum) vs \(s.sum), count \(n)")
+        var inPlace = x
+        let p = inPlace.withUnsafeMutableBufferPointer { FastExp.exponentiate(out: $0.baseAddress!, x: $0.baseAddress!, count: n) }
+        #expect(inPlace == fast && p.max == f.max && p.sum == f.sum, "in place, count \(n)")
+    }
 }

@@ -75,6 +75,15 @@ import Testing
             }
             #expect(out == out0 && gate == gate0, "GELU forward, count \(N), workers \(workers)")
             #expect(dxP == dx, "GELU backward, count \(N), workers \(workers)")
+            // Overwrite mode, in place (dx = dout), as the model runs it: dout ⊙ gelu'(x).
+            var inPlace = dy, zeroed = [Float](repeating: 0, count: N)
+            GELU.backwardReference(dx: &zeroed, dout: dy, x: x, gate: gate0, N: N)
+            Self.chunked(workers) {
+                inPlace.withUnsafeMutableBufferPointer { d in
+                    GELU.backward(dx: d.baseAddress!, dout: d.baseAddress!, x: x, gate: gate0, N: N, accumulate: false)
+                }
+            }
+            #expect(inPlace == zeroed, "GELU backward in place, count \(N), workers \(workers)")
             #expect(sum == sum0, "residual, count \(N), workers \(workers)")
         }
     }

@@ -76,22 +76,18 @@ enum Attention {
     }
 
     /// In-place softmax of the first `visible` entries of a row; entries visible..<width set to 0.
+    /// Exponentials by `FastExp` (vectorised; a few ulps from `expf`).
     @inline(__always)
     private static func softmaxRow(_ row: UnsafeMutablePointer<Float>, visible: Int, width: Int) {
-        var maxS = -Float.infinity
-        for s in 0..<visible where row[s] > maxS { maxS = row[s] }
-        var sum: Float = 0
-        for s in 0..<visible {
-            let e = expf(row[s] - maxS)
-            row[s] = e
-            sum += e
-        }
+        let sum = FastExp.exponentiate(out: row, x: row, count: visible).sum
         let inv = 1 / sum
         for s in 0..<visible { row[s] *= inv }
         for s in visible..<width { row[s] = 0 }
     }
 
     /// Accumulates dq, dk, dv [B, T, C] and, when non-nil, dprefixK, dprefixV [NH, P, HS].
+    /// `accumulate` false: dq, dk, dv are overwritten instead (their first sgemm per (b, h)
+    /// runs with beta = 0), so the caller need not zero them; the prefix gradients still accumulate.
     /// - datt: scratch of `scratchCount(T:S:)` = [Parallel.maxWorkers, T, S] floats, one
     ///   [T, S] slice per chunk, overwritten (no allocation inside).
     ///
@@ -105,15 +101,16 @@ enum Attention {
         dout: UnsafePointer<Float>, att: UnsafePointer<Float>,
         q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
         prefixK: UnsafePointer<Float>?, prefixV: UnsafePointer<Float>?,
-        B: Int, T: Int, C: Int, NH: Int, P: Int
+        B: Int, T: Int, C: Int, NH: Int, P: Int, accumulate: Bool = true
     ) {
         let S = P + T
+        let beta: Float = accumulate ? 1 : 0
         if dprefixK == nil && dprefixV == nil {
             Parallel.forEachChunk(B * NH, grain: grain) { chunk, pairs in
                 for pair in pairs {
                     backwardPair(b: pair / NH, h: pair % NH, dq: dq, dk: dk, dv: dv, dprefixK: nil, dprefixV: nil,
                                  datt: datt + chunk * T * S, dout: dout, att: att, q: q, k: k, v: v,
-                                 prefixK: prefixK, prefixV: prefixV, T: T, C: C, NH: NH, P: P)
+                                 prefixK: prefixK, prefixV: prefixV, T: T, C: C, NH: NH, P: P, beta: beta)
                 }
             }
         } else {
@@ -123,14 +120,15 @@ enum Attention {
                     for b in 0..<B {
                         backwardPair(b: b, h: h, dq: dq, dk: dk, dv: dv, dprefixK: dprefixK, dprefixV: dprefixV,
                                      datt: datt + chunk * T * S, dout: dout, att: att, q: q, k: k, v: v,
-                                     prefixK: prefixK, prefixV: prefixV, T: T, C: C, NH: NH, P: P)
+                                     prefixK: prefixK, prefixV: prefixV, T: T, C: C, NH: NH, P: P, beta: beta)
                     }
                 }
             }
         }
     }
 
-    /// Backward of one (b, h); `datt` is this chunk's [T, S] scratch.
+    /// Backward of one (b, h); `datt` is this chunk's [T, S] scratch; `beta` scales what dq, dk,
+    /// dv held (1 accumulates, 0 overwrites).
     @inline(__always)
     private static func backwardPair(
         b: Int, h: Int,
@@ -140,7 +138,7 @@ enum Attention {
         dout: UnsafePointer<Float>, att: UnsafePointer<Float>,
         q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
         prefixK: UnsafePointer<Float>?, prefixV: UnsafePointer<Float>?,
-        T: Int, C: Int, NH: Int, P: Int
+        T: Int, C: Int, NH: Int, P: Int, beta: Float
     ) {
         let HS = C / NH, S = P + T
         let scale = 1 / Float(HS).squareRoot()
@@ -151,7 +149,7 @@ enum Attention {
         BLAS.sgemm(transA: false, transB: true, m: T, n: T, k: HS, alpha: 1, a: dobh, lda: C,
                    b: vbh, ldb: C, beta: 0, c: datt + P, ldc: S)
         BLAS.sgemm(transA: true, transB: false, m: T, n: HS, k: T, alpha: 1, a: A + P, lda: S,
-                   b: dobh, ldb: C, beta: 1, c: dv + off, ldc: C)
+                   b: dobh, ldb: C, beta: beta, c: dv + off, ldc: C)
         if P > 0 {
             BLAS.sgemm(transA: false, transB: true, m: T, n: P, k: HS, alpha: 1, a: dobh, lda: C,
                        b: prefixV! + h * P * HS, ldb: HS, beta: 0, c: datt, ldc: S)
@@ -164,15 +162,14 @@ enum Attention {
         for t in 0..<T {
             let a = A + t * S, d = datt + t * S
             let visible = P + t + 1
-            var dot: Float = 0
-            for s in 0..<visible { dot += a[s] * d[s] }
+            let dot = RowReduce.dot(a, d, count: visible)
             for s in 0..<visible { d[s] = a[s] * (d[s] - dot) * scale }
             for s in visible..<S { d[s] = 0 }
         }
         BLAS.sgemm(transA: false, transB: false, m: T, n: HS, k: T, alpha: 1, a: datt + P, lda: S,
-                   b: kbh, ldb: C, beta: 1, c: dq + off, ldc: C)
+                   b: kbh, ldb: C, beta: beta, c: dq + off, ldc: C)
         BLAS.sgemm(transA: true, transB: false, m: T, n: HS, k: T, alpha: 1, a: datt + P, lda: S,
-                   b: qbh, ldb: C, beta: 1, c: dk + off, ldc: C)
+                   b: qbh, ldb: C, beta: beta, c: dk + off, ldc: C)
         if P > 0 {
             BLAS.sgemm(transA: false, transB: false, m: T, n: HS, k: P, alpha: 1, a: datt, lda: S,
                        b: prefixK! + h * P * HS, ldb: HS, beta: 1, c: dq + off, ldc: C)

@@ -83,14 +83,8 @@ enum CrossEntropy {
     ) {
         for n in rows {
             let z = logits + n * V, p = probs + n * V
-            var maxZ = -Float.infinity
-            for i in 0..<V where z[i] > maxZ { maxZ = z[i] }
-            var sum: Float = 0
-            for i in 0..<V {
-                let e = expf(z[i] - maxZ)
-                p[i] = e
-                sum += e
-            }
+            // p = e^(z − max z) by `FastExp` (vectorised; a few ulps from `expf`).
+            let (maxZ, sum) = FastExp.exponentiate(out: p, x: z, count: V)
             let inv = 1 / sum
             for i in 0..<V { p[i] *= inv }
             let target = Int(targets[n])

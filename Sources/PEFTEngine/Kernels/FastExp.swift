@@ -31,3 +31,79 @@ enum FastExp {
         return p * scale
     }
 }
+
+extension FastExp {
+    /// `exp` on eight lanes at once: the same operations lane by lane, so every lane equals
+    /// the scalar `exp` of it bit for bit.
+    @inline(__always)
+    static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        typealias V = SIMD8<Float>
+        // Clamp to [−87, 88] (mask-and-replace: the stdlib's pointwiseMin/Max stay out of line).
+        let low = V(repeating: -87), high = V(repeating: 88)
+        let xc = x.replacing(with: low, where: x .< low).replacing(with: high, where: x .> high)
+        let t = xc * log2e + roundingMagic
+        let n = t - roundingMagic
+        let r = (xc - n * ln2High) - n * ln2Low
+        var p = V(repeating: 1.0 / 720)
+        p = p * r + 1.0 / 120
+        p = p * r + 1.0 / 24
+        p = p * r + 1.0 / 6
+        p = p * r + 0.5
+        p = p * r + 1
+        p = p * r + 1
+        let bits = unsafeBitCast(t, to: SIMD8<UInt32>.self)
+        let scale = unsafeBitCast((bits &- 0x4B40_0000 &+ 127) &<< 23, to: V.self)
+        return p * scale
+    }
+
+    /// The shifted exponentials of a softmax row: out[i] = e^(x[i] − max x) for i in 0..<count
+    /// (out may be x itself); returns max x and Σ out. Eight lanes at a time, with the max and
+    /// the sum kept in eight partial lanes then reduced (a fixed order, so results are
+    /// reproducible; `exponentiateReference` is the plain serial loop it is tested against).
+    @inline(__always)
+    static func exponentiate(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, count n: Int) -> (max: Float, sum: Float) {
+        typealias V = SIMD8<Float>
+        let w = V.scalarCount
+        let src = UnsafeRawPointer(x), dst = UnsafeMutableRawPointer(out)
+        var maxV = V(repeating: -.infinity)
+        var i = 0
+        while i + w <= n {
+            let v = src.loadUnaligned(fromByteOffset: i * 4, as: V.self)
+            maxV = maxV.replacing(with: v, where: v .> maxV)
+            i += w
+        }
+        var m = maxV.max()
+        while i < n {
+            if x[i] > m { m = x[i] }
+            i += 1
+        }
+        var sumV = V()
+        i = 0
+        while i + w <= n {
+            let e = exp(src.loadUnaligned(fromByteOffset: i * 4, as: V.self) - m)
+            dst.storeBytes(of: e, toByteOffset: i * 4, as: V.self)
+            sumV += e
+            i += w
+        }
+        var sum = sumV.sum()
+        while i < n {
+            let e = exp(x[i] - m)
+            out[i] = e
+            sum += e
+            i += 1
+        }
+        return (m, sum)
+    }
+
+    /// Plain serial loop of `exponentiate` (tests): same max, sums in index order.
+    static func exponentiateReference(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, count n: Int) -> (max: Float, sum: Float) {
+        var m = -Float.infinity
+        for i in 0..<n where x[i] > m { m = x[i] }
+        var sum: Float = 0
+        for i in 0..<n {
+            out[i] = exp(x[i] - m)
+            sum += out[i]
+        }
+        return (m, sum)
+    }
+}

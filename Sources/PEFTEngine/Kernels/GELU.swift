@@ -44,12 +44,18 @@ enum GELU {
     /// `gelu'(x) = ½(1 + tanh u) + ½ x (1 − tanh² u) √(2/π)(1 + 3·0.044715 x²)`
     /// `         = s + 2 x s (1 − s) √(2/π)(1 + 3·0.044715 x²)`, s = σ(2u).
     /// `gate` is forward's cache, so this loop has no transcendental call and vectorises.
+    /// `accumulate` false: dx[i] = gelu'(x[i]) · dout[i] (overwritten, no zeroing needed);
+    /// dx may then be dout itself (in place, each element read before it is written).
     static func backward(
         dx: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, x: UnsafePointer<Float>,
-        gate: UnsafePointer<Float>, N: Int
+        gate: UnsafePointer<Float>, N: Int, accumulate: Bool = true
     ) {
         Parallel.forEachChunk(N, grain: grain) { _, range in
-            backwardElements(range, dx: dx, dout: dout, x: x, gate: gate)
+            if accumulate {
+                backwardElements(range, dx: dx, dout: dout, x: x, gate: gate)
+            } else {
+                backwardOverwrite(range, dx: dx, dout: dout, x: x, gate: gate)
+            }
         }
     }
 
@@ -70,6 +76,18 @@ enum GELU {
             let v = x[i], s = gate[i]
             let local = s + 2 * v * s * (1 - s) * sqrt2OverPi * (1 + 3 * cubic * v * v)
             dx[i] += local * dout[i]
+        }
+    }
+
+    @inline(__always)
+    private static func backwardOverwrite(
+        _ range: Range<Int>, dx: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, x: UnsafePointer<Float>,
+        gate: UnsafePointer<Float>
+    ) {
+        for i in range {
+            let v = x[i], s = gate[i]
+            let local = s + 2 * v * s * (1 - s) * sqrt2OverPi * (1 + 3 * cubic * v * v)
+            dx[i] = local * dout[i]
         }
     }
 }

@@ -68,11 +68,8 @@ enum LayerNorm {
     ) {
         for n in rows {
             let xr = x + n * C
-            var sum: Float = 0
-            for c in 0..<C { sum += xr[c] }
-            let m = sum / Float(C)
-            var sq: Float = 0
-            for c in 0..<C { let d = xr[c] - m; sq += d * d }
+            let m = RowReduce.sum(xr, count: C) / Float(C)
+            let sq = RowReduce.squaredDeviations(xr, from: m, count: C)
             let s = 1 / (sq / Float(C) + epsilon).squareRoot()
             let o = out + n * C
             for c in 0..<C { o[c] = (xr[c] - m) * s * weight[c] + bias[c] }
@@ -89,12 +86,24 @@ enum LayerNorm {
         for n in rows {
             let xr = x + n * C, d = dout + n * C, dxr = dx + n * C
             let m = mean[n], s = rstd[n]
-            var gMean: Float = 0, gxMean: Float = 0
-            for c in 0..<C {
+            // Σ g and Σ g·x̂ with g = dout ⊙ w, x̂ = (x − μ)·rstd, in eight lanes (see RowReduce).
+            var gAcc = SIMD8<Float>(), gxAcc = SIMD8<Float>()
+            var c = 0
+            while c + 8 <= C {
+                let xv = UnsafeRawPointer(xr + c).loadUnaligned(as: SIMD8<Float>.self)
+                let g = UnsafeRawPointer(d + c).loadUnaligned(as: SIMD8<Float>.self)
+                    * UnsafeRawPointer(weight + c).loadUnaligned(as: SIMD8<Float>.self)
+                gAcc += g
+                gxAcc += g * ((xv - m) * s)
+                c += 8
+            }
+            var gMean = gAcc.sum(), gxMean = gxAcc.sum()
+            while c < C {
                 let xhat = (xr[c] - m) * s
                 let g = d[c] * weight[c]
                 gMean += g
                 gxMean += g * xhat
+                c += 1
             }
             gMean /= Float(C)
             gxMean /= Float(C)

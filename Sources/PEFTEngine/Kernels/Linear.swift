@@ -26,14 +26,17 @@ enum Linear {
     /// Accumulates `dx += dout · W`, and, when non-nil, `dweight += doutᵀ · x`,
     /// `dbias += Σ_rows dout`. Passing nil for dweight is how frozen weights skip the
     /// (M·IC·OC-flop) weight gradient; nil dx skips the input gradient.
+    /// `accumulateInput` false: dx is overwritten (`dx = dout · W`, a beta = 0 sgemm), so a
+    /// caller whose dx holds nothing yet need not zero it first.
     static func backward(
         dx: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>?, dbias: UnsafeMutablePointer<Float>?,
-        dout: UnsafePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>, M: Int, IC: Int, OC: Int
+        dout: UnsafePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>, M: Int, IC: Int, OC: Int,
+        accumulateInput: Bool = true
     ) {
         if let dx {
             BLAS.sgemm(
                 transA: false, transB: false, m: M, n: IC, k: OC, alpha: 1, a: dout, lda: OC,
-                b: weight, ldb: IC, beta: 1, c: dx, ldc: IC)
+                b: weight, ldb: IC, beta: accumulateInput ? 1 : 0, c: dx, ldc: IC)
         }
         if let dweight {
             BLAS.sgemm(

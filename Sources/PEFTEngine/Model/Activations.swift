@@ -52,8 +52,8 @@ public final class Activations {
     let dln: FloatArena
     /// [B, T, C] gradients of q, k, v and of the attention output.
     let dq: FloatArena, dk: FloatArena, dv: FloatArena, dattnY: FloatArena
-    /// [B, T, F] gradients of the GELU output and input.
-    let dfcAct: FloatArena, dfcPre: FloatArena
+    /// [B, T, F] gradient of the GELU output, turned in place into that of its input.
+    let dfc: FloatArena
     /// [B, T, V] gradient of the logits.
     let dlogits: FloatArena
     /// [Parallel.maxWorkers, T, S] attention-probability gradient, one (b, h) at a time per worker.
@@ -84,7 +84,7 @@ public final class Activations {
         dresid = FloatArena(count: N * C); dln = FloatArena(count: N * C)
         dq = FloatArena(count: N * C); dk = FloatArena(count: N * C); dv = FloatArena(count: N * C)
         dattnY = FloatArena(count: N * C)
-        dfcAct = FloatArena(count: N * F); dfcPre = FloatArena(count: N * F)
+        dfc = FloatArena(count: N * F)
         dlogits = FloatArena(count: N * V)
         datt = FloatArena(count: Attention.scratchCount(T: maxT, S: S))
     }

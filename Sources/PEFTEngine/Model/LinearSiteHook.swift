@@ -29,6 +29,10 @@ public protocol LinearSiteHook: AnyObject {
     /// Default false. IA3 uses it at input-scaled sites: it needs g = dy·W for its own
     /// gradient anyway and forms dx = l ⊙ g from it, saving one [M, in]×[in, out] product.
     func handlesInputGradient(for site: LinearSite) -> Bool
+    /// Whether `backward` at `site` may add anything into dx (default true, always safe).
+    /// A hook that never touches dx there returns false; the model then lets the base's
+    /// `dx = dy_base·W_eff` sgemm overwrite dx instead of zeroing it first.
+    func accumulatesInputGradient(for site: LinearSite) -> Bool
     /// Backward of `forward`; returns dLoss/d(base output) if it differs from `dy`, else nil.
     /// See the type's documentation for the order.
     func backward(
@@ -41,6 +45,7 @@ extension LinearSiteHook {
     public func effectiveBias(for site: LinearSite) -> UnsafePointer<Float>? { nil }
     public func forward(site: LinearSite, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int) {}
     public func handlesInputGradient(for site: LinearSite) -> Bool { false }
+    public func accumulatesInputGradient(for site: LinearSite) -> Bool { true }
     public func backward(
         site: LinearSite, x: UnsafePointer<Float>, y: UnsafePointer<Float>,
         dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, rows: Int

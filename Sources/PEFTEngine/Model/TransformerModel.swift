@@ -119,19 +119,27 @@ public final class TransformerModel {
     /// gradient of the base output), then `dx += dy_base·W_eff` (unless the hook
     /// `handlesInputGradient` there and has added it itself),
     /// and the stored weight/bias gradients only where they require grad.
+    /// `overwritingInput`: dx holds nothing yet. Unless the hook may add into dx at this site
+    /// (`accumulatesInputGradient`/`handlesInputGradient`, then dx is zeroed first), the base
+    /// sgemm overwrites it (beta = 0): no zeroing pass, no read of the old dx.
     /// - x: [M, in] (forward input), y: [M, out] (forward output), dy: [M, out], dx: [M, in]
     func linearBackward(
         _ site: LinearSite, x: UnsafePointer<Float>, y: UnsafePointer<Float>,
-        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, M: Int
+        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, M: Int, overwritingInput: Bool = false
     ) {
         let (IC, OC) = site.features(config)
         let b = blocks[site.layer], kind = kindIndex(site.kind)
+        let hookHandlesDx = linearHook?.handlesInputGradient(for: site) ?? false
+        var overwrite = overwritingInput
+        if overwrite, let hook = linearHook, hookHandlesDx || hook.accumulatesInputGradient(for: site) {
+            dx.update(repeating: 0, count: M * IC)
+            overwrite = false
+        }
         let dyBase = linearHook?.backward(site: site, x: x, y: y, dy: dy, dx: dx, rows: M) ?? dy
         let weight = linearHook?.effectiveWeight(for: site) ?? UnsafePointer(value(b.linearW[kind]))
-        let hookHandlesDx = linearHook?.handlesInputGradient(for: site) ?? false
         Linear.backward(
             dx: hookHandlesDx ? nil : dx, dweight: grad(b.linearW[kind]), dbias: grad(b.linearB[kind]),
-            dout: dyBase, x: x, weight: weight, M: M, IC: IC, OC: OC)
+            dout: dyBase, x: x, weight: weight, M: M, IC: IC, OC: OC, accumulateInput: !overwrite)
     }
 
     // MARK: Forward
@@ -227,9 +235,8 @@ public final class TransformerModel {
         a.dlogits.zero(0..<(N * V))
         CrossEntropy.backward(dlogits: a.dlogits.pointer, probs: a.probs.pointer, targets: a.targets,
                               mask: a.mask.pointer, dloss: 1, N: N, V: V)
-        a.dln.zero(0..<(N * C))
         Linear.backward(dx: a.dln.pointer, dweight: grad(lmHead), dbias: nil, dout: a.dlogits.pointer,
-                        x: a.lnf.pointer, weight: value(lmHead), M: N, IC: C, OC: V)
+                        x: a.lnf.pointer, weight: value(lmHead), M: N, IC: C, OC: V, accumulateInput: false)
         a.dresid.zero(0..<(N * C))
         LayerNorm.backward(dx: g, dweight: grad(lnfW), dbias: grad(lnfB), dout: a.dln.pointer,
                            x: a.resid.at(L * N * C), weight: value(lnfW), mean: a.lnfMean.pointer,
@@ -274,22 +281,20 @@ public final class TransformerModel {
             let blk = blocks[l]
             let xC = l * N * C, xF = l * N * F, xN = l * N
             // MLP half: resid[l+1] = residMid + proj(gelu(fc(ln2(residMid))))
-            a.dfcAct.zero(0..<(N * F))
+            // Gradient buffers are overwritten, not zeroed then accumulated; `dfc` holds
+            // d gelu(fc) and, after GELU's in-place backward, d fc.
+            let dfc = a.dfc.pointer
             linearBackward(LinearSite(layer: l, kind: .proj), x: a.fcAct.at(xF), y: a.mlpOut.at(xC),
-                           dy: g, dx: a.dfcAct.pointer, M: N)
-            a.dfcPre.zero(0..<(N * F))
-            GELU.backward(dx: a.dfcPre.pointer, dout: a.dfcAct.pointer, x: a.fcPre.at(xF), gate: a.geluGate.at(xF), N: N * F)
-            a.dln.zero(0..<(N * C))
+                           dy: g, dx: dfc, M: N, overwritingInput: true)
+            GELU.backward(dx: dfc, dout: dfc, x: a.fcPre.at(xF), gate: a.geluGate.at(xF), N: N * F, accumulate: false)
             linearBackward(LinearSite(layer: l, kind: .fc), x: a.ln2.at(xC), y: a.fcPre.at(xF),
-                           dy: a.dfcPre.pointer, dx: a.dln.pointer, M: N)
+                           dy: dfc, dx: a.dln.pointer, M: N, overwritingInput: true)
             LayerNorm.backward(dx: g, dweight: grad(blk.ln2W), dbias: grad(blk.ln2B), dout: a.dln.pointer,
                                x: a.residMid.at(xC), weight: value(blk.ln2W), mean: a.ln2Mean.at(xN),
                                rstd: a.ln2Rstd.at(xN), N: N, C: C)
             // Attention half: residMid = resid[l] + o(attn(q, k, v of ln1(resid[l])))
-            a.dattnY.zero(0..<(N * C))
             linearBackward(LinearSite(layer: l, kind: .o), x: a.attnY.at(xC), y: a.attnO.at(xC),
-                           dy: g, dx: a.dattnY.pointer, M: N)
-            a.dq.zero(0..<(N * C)); a.dk.zero(0..<(N * C)); a.dv.zero(0..<(N * C))
+                           dy: g, dx: a.dattnY.pointer, M: N, overwritingInput: true)
             let trainPrefix = prefix?.requiresGrad ?? false
             let pk: UnsafePointer<Float>? = prefix.map { UnsafePointer($0.keys.at(l * $0.layerStride)) }
             let pv: UnsafePointer<Float>? = prefix.map { UnsafePointer($0.values.at(l * $0.layerStride)) }
@@ -299,11 +304,11 @@ public final class TransformerModel {
                                dprefixK: dpk ?? nil, dprefixV: dpv ?? nil, datt: a.datt.pointer,
                                dout: a.dattnY.pointer, att: a.att.at(l * B * NH * T * S),
                                q: a.q.at(xC), k: a.k.at(xC), v: a.v.at(xC), prefixK: pk, prefixV: pv,
-                               B: B, T: T, C: C, NH: NH, P: P)
+                               B: B, T: T, C: C, NH: NH, P: P, accumulate: false)
             if let injecting { Self.addKeyValueGradients(injecting, layer: l, dk: a.dk.pointer, dv: a.dv.pointer, C: C) }
             if l == 0 && !inputGradient { break }
-            a.dln.zero(0..<(N * C))
-            linearBackward(LinearSite(layer: l, kind: .q), x: a.ln1.at(xC), y: a.q.at(xC), dy: a.dq.pointer, dx: a.dln.pointer, M: N)
+            linearBackward(LinearSite(layer: l, kind: .q), x: a.ln1.at(xC), y: a.q.at(xC), dy: a.dq.pointer, dx: a.dln.pointer, M: N,
+                           overwritingInput: true)
             linearBackward(LinearSite(layer: l, kind: .k), x: a.ln1.at(xC), y: a.k.at(xC), dy: a.dk.pointer, dx: a.dln.pointer, M: N)
             linearBackward(LinearSite(layer: l, kind: .v), x: a.ln1.at(xC), y: a.v.at(xC), dy: a.dv.pointer, dx: a.dln.pointer, M: N)
             LayerNorm.backward(dx: g, dweight: grad(blk.ln1W), dbias: grad(blk.ln1B), dout: a.dln.pointer,

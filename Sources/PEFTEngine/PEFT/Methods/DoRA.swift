@@ -165,6 +165,9 @@ public final class DoRA: PEFTMethod, LinearSiteHook {
         return UnsafePointer(s.weight.pointer)
     }
 
+    /// DoRA never writes dx: the base backward forms dx = dy·W'.
+    public func accumulatesInputGradient(for site: LinearSite) -> Bool { false }
+
     /// G = dyᵀ·x, then dm, dB, dA through W' = diag(m/c)·V with c detached (see the type).
     /// The base backward then computes dx += dy·W'; the base output's gradient is dy (nil).
     public func backward(

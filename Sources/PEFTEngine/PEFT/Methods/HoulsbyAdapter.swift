@@ -176,16 +176,19 @@ public final class HoulsbyAdapter: PEFTMethod, LinearSiteHook {
         let bDown = parameters.value(s.downBias), bUp = parameters.value(s.upBias)
         h.update(from: y, count: rows * C)
         for r in 0..<rows { (z + r * m).update(from: bDown, count: m) }
-        BLAS.sgemm(transA: false, transB: true, m: rows, n: m, k: C, alpha: 1, a: h, lda: C,
-                   b: parameters.value(s.down), ldb: C, beta: 1, c: z, ldc: m)
+        BLAS.sgemmBlocked(transA: false, transB: true, m: rows, n: m, k: C, alpha: 1, a: h, lda: C,
+                          b: parameters.value(s.down), ldb: C, beta: 1, c: z, ldc: m)
         GELU.forward(out: a, gate: s.gate.pointer, x: z, N: rows * m)
         for r in 0..<rows {
             let row = y + r * C
             for c in 0..<C { row[c] += bUp[c] }
         }
-        BLAS.sgemm(transA: false, transB: true, m: rows, n: C, k: m, alpha: 1, a: a, lda: m,
-                   b: parameters.value(s.up), ldb: m, beta: 1, c: y, ldc: C)
+        BLAS.sgemmBlocked(transA: false, transB: true, m: rows, n: C, k: m, alpha: 1, a: a, lda: m,
+                          b: parameters.value(s.up), ldb: m, beta: 1, c: y, ldc: C)
     }
+
+    /// The adapter never writes dx: the base backward forms it from dy_base.
+    public func accumulatesInputGradient(for site: LinearSite) -> Bool { false }
 
     /// Accumulates the adapter's gradients; returns dy_base = dy + (gelu'(z) ⊙ dy·W_up)·W_down.
     public func backward(
@@ -197,28 +200,27 @@ public final class HoulsbyAdapter: PEFTMethod, LinearSiteHook {
         let dz = dz.pointer, out = dyBase.pointer
         let dbUp = parameters.gradient(s.upBias), dbDown = parameters.gradient(s.downBias)
         // dW_up [C, m] += dyᵀ·a;  db_up += Σ_rows dy
-        BLAS.sgemm(transA: true, transB: false, m: C, n: m, k: rows, alpha: 1, a: dy, lda: C,
-                   b: s.a.pointer, ldb: m, beta: 1, c: parameters.gradient(s.up), ldc: m)
+        BLAS.sgemmBlocked(transA: true, transB: false, m: C, n: m, k: rows, alpha: 1, a: dy, lda: C,
+                          b: s.a.pointer, ldb: m, beta: 1, c: parameters.gradient(s.up), ldc: m)
         for r in 0..<rows {
             let d = dy + r * C
             for c in 0..<C { dbUp[c] += d[c] }
         }
         // da = dy·W_up [rows, m] (into `out` as scratch), dz = gelu'(z) ⊙ da
-        BLAS.sgemm(transA: false, transB: false, m: rows, n: m, k: C, alpha: 1, a: dy, lda: C,
-                   b: parameters.value(s.up), ldb: m, beta: 0, c: out, ldc: m)
-        dz.update(repeating: 0, count: rows * m)
-        GELU.backward(dx: dz, dout: out, x: s.z.pointer, gate: s.gate.pointer, N: rows * m)
+        BLAS.sgemmBlocked(transA: false, transB: false, m: rows, n: m, k: C, alpha: 1, a: dy, lda: C,
+                          b: parameters.value(s.up), ldb: m, beta: 0, c: out, ldc: m)
+        GELU.backward(dx: dz, dout: out, x: s.z.pointer, gate: s.gate.pointer, N: rows * m, accumulate: false)
         // dW_down [m, C] += dzᵀ·h;  db_down += Σ_rows dz
-        BLAS.sgemm(transA: true, transB: false, m: m, n: C, k: rows, alpha: 1, a: dz, lda: m,
-                   b: s.h.pointer, ldb: C, beta: 1, c: parameters.gradient(s.down), ldc: C)
+        BLAS.sgemmBlocked(transA: true, transB: false, m: m, n: C, k: rows, alpha: 1, a: dz, lda: m,
+                          b: s.h.pointer, ldb: C, beta: 1, c: parameters.gradient(s.down), ldc: C)
         for r in 0..<rows {
             let d = dz + r * m
             for j in 0..<m { dbDown[j] += d[j] }
         }
         // dy_base = dy + dz·W_down
         out.update(from: dy, count: rows * C)
-        BLAS.sgemm(transA: false, transB: false, m: rows, n: C, k: m, alpha: 1, a: dz, lda: m,
-                   b: parameters.value(s.down), ldb: C, beta: 1, c: out, ldc: C)
+        BLAS.sgemmBlocked(transA: false, transB: false, m: rows, n: C, k: m, alpha: 1, a: dz, lda: m,
+                          b: parameters.value(s.down), ldb: C, beta: 1, c: out, ldc: C)
         return UnsafePointer(out)
     }
 

@@ -198,6 +198,11 @@ public final class IA3: PEFTMethod, LinearSiteHook {
         slot(site)?.scalesInput ?? false
     }
 
+    /// Output-scaled sites leave dx to the base; input-scaled ones add l ⊙ g themselves.
+    public func accumulatesInputGradient(for site: LinearSite) -> Bool {
+        slot(site)?.scalesInput ?? false
+    }
+
     /// Output scaling: dl += Σ_rows dy ⊙ y_unscaled, returns dy_base = l ⊙ dy.
     /// Input scaling: g = dy·W [rows, in] (one sgemm with the stored W), then
     /// dx += l ⊙ g and dl += Σ_rows x ⊙ g; dy_base is dy itself. This is the same GEMM the

@@ -87,6 +87,11 @@ public final class LoRA: PEFTMethod, LinearSiteHook {
         return UnsafePointer(folded.pointer)
     }
 
+    /// Only the additive form (dropout in effect) adds ĝ·A into dx itself.
+    public func accumulatesInputGradient(for site: LinearSite) -> Bool {
+        path?.addsInputGradient(at: site) ?? false
+    }
+
     public func forward(site: LinearSite, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int) {
         path?.forward(site: site, x: x, y: y, rows: rows, parameters: parameters)
     }

@@ -148,6 +148,11 @@ public final class QLoRA: PEFTMethod, LinearSiteHook {
         return UnsafePointer(scratch.pointer)
     }
 
+    /// Only the additive form (dropout in effect) adds ĝ·A into dx itself.
+    public func accumulatesInputGradient(for site: LinearSite) -> Bool {
+        path?.addsInputGradient(at: site) ?? false
+    }
+
     public func forward(site: LinearSite, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int) {
         path?.forward(site: site, x: x, y: y, rows: rows, parameters: parameters)
     }
