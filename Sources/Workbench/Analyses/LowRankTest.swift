@@ -45,7 +45,7 @@ public enum LowRankTest {
         "mode all truncates every linear matrix at once; mode attn.q (…) truncates only that type, the others keep their full ΔW.",
         "gain_recovered = (acc_k − acc_0)/(acc_full − acc_0) on the new task, acc_0/acc_full of the same mode; missing when acc_full ≈ acc_0 (no gain to recover).",
         "forgetting = mean over earlier tasks j of R[j][j] − acc_k[j] (stored accuracy right after task j minus now); missing for the first task and for per-task cells.",
-        "lora/qlora/dora rows: the stored accuracies at k = r; their gain_recovered uses full's acc_0/acc_full (mode all) of the same seed and stage.",
+        "lora/qlora/dora rows: the stored accuracies at k = r; their gain_recovered uses full's acc_0/acc_full (mode all) of the same seed and stage, from the study's first full configuration (the only one, unless full is swept).",
         "summary: mean and sample standard deviation (n − 1) across seeds; std missing when n < 2.",
     ]
 
