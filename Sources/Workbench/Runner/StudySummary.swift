@@ -2,8 +2,11 @@ import Foundation
 
 /// The end-of-study table, read back from a results file: one row per method configuration.
 ///
-/// From each cell's accuracy matrix R (exact match; row 0 = base, row T = after the last task):
-/// - final task accuracy = mean over tasks j of R[T, j];
+/// From each cell's accuracy matrix R (exact match; row 0 = base, row t = after task t, task
+/// columns in training order):
+/// - learned = mean over tasks j of R[j, j], each task's accuracy right after it was trained;
+/// - final task accuracy = mean over tasks j of R[T, j] (learned − final is what later tasks
+///   took away: the Avalanche forgetting, averaged over every task including the last);
 /// - base-skill retention = mean over skills k with R[0, k] > 0 of R[T, k] / R[0, k]
 ///   (1 = nothing forgotten; skills the base never solved are left out, nil if none);
 /// both averaged over the configuration's completed seeds; wall time summed over them.
@@ -12,11 +15,29 @@ public enum StudySummary {
         public var label: String
         public var method: String
         public var seeds: Int
+        public var learnedAccuracy: Double
         public var finalTaskAccuracy: Double
         public var baseSkillRetention: Double?
         public var wallTime: Double
         /// Seeds whose training diverged.
         public var diverged: Int
+    }
+
+    /// One cell's figures from its accuracy matrix `r`, [rows, columns] row-major, whose columns
+    /// are of the given kinds ("skill" or "task"): learned, final task accuracy and base-skill
+    /// retention (nil when the base solved no skill).
+    public static func cellFigures(_ r: [Double], rows: Int, kinds: [String]) -> (learned: Double, final: Double, retention: Double?) {
+        let cols = kinds.count
+        precondition(r.count == rows * cols, "accuracy matrix has \(r.count) entries, \(rows) × \(cols) expected")
+        let last = (rows - 1) * cols
+        let taskColumns = (0..<cols).filter { kinds[$0] == "task" }
+        precondition(rows == taskColumns.count + 1, "accuracy matrix has \(rows) rows for \(taskColumns.count) tasks")
+        let count = Double(max(taskColumns.count, 1))
+        let learned = taskColumns.enumerated().reduce(0) { $0 + r[($1.offset + 1) * cols + $1.element] } / count
+        let final = taskColumns.reduce(0) { $0 + r[last + $1] } / count
+        let skills = (0..<cols).filter { kinds[$0] == "skill" && r[$0] > 0 }
+        let retention = skills.isEmpty ? nil : skills.reduce(0) { $0 + r[last + $1] / r[$1] } / Double(skills.count)
+        return (learned, final, retention)
     }
 
     /// Rows for every configuration with at least one completed cell, in the file's cell order.
@@ -37,16 +58,13 @@ public enum StudySummary {
         }
         return try order.map { runPath in
             let cells = byRun[runPath]!
-            var final = 0.0, retention = 0.0, retained = 0, wall = 0.0, diverged = 0
+            var learned = 0.0, final = 0.0, retention = 0.0, retained = 0, wall = 0.0, diverged = 0
             for cell in cells {
-                let rows = cell.accuracy.shape[0], cols = cell.accuracy.shape[1]
-                let r = cell.accuracy.values
-                let last = (rows - 1) * cols
-                let taskColumns = (0..<cols).filter { cell.kinds[$0] == "task" }
-                final += taskColumns.reduce(0) { $0 + r[last + $1] } / Double(max(taskColumns.count, 1))
-                let skills = (0..<cols).filter { cell.kinds[$0] == "skill" && r[$0] > 0 }
-                if !skills.isEmpty {
-                    retention += skills.reduce(0) { $0 + r[last + $1] / r[$1] } / Double(skills.count)
+                let figures = cellFigures(cell.accuracy.values, rows: cell.accuracy.shape[0], kinds: cell.kinds)
+                learned += figures.learned
+                final += figures.final
+                if let r = figures.retention {
+                    retention += r
                     retained += 1
                 }
                 wall += try cell.group.doubleAttribute("wall_time")
@@ -54,7 +72,8 @@ public enum StudySummary {
             }
             let first = cells[0].group
             return Row(label: try first.stringAttribute("label"), method: try first.stringAttribute("method"),
-                       seeds: cells.count, finalTaskAccuracy: final / Double(cells.count),
+                       seeds: cells.count, learnedAccuracy: learned / Double(cells.count),
+                       finalTaskAccuracy: final / Double(cells.count),
                        baseSkillRetention: retained > 0 ? retention / Double(retained) : nil,
                        wallTime: wall, diverged: diverged)
         }
