@@ -72,11 +72,7 @@ enum GELU {
         _ range: Range<Int>, dx: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, x: UnsafePointer<Float>,
         gate: UnsafePointer<Float>
     ) {
-        for i in range {
-            let v = x[i], s = gate[i]
-            let local = s + 2 * v * s * (1 - s) * sqrt2OverPi * (1 + 3 * cubic * v * v)
-            dx[i] += local * dout[i]
-        }
+        for i in range { dx[i] += derivative(x[i], gate: gate[i]) * dout[i] }
     }
 
     @inline(__always)
@@ -84,10 +80,13 @@ enum GELU {
         _ range: Range<Int>, dx: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, x: UnsafePointer<Float>,
         gate: UnsafePointer<Float>
     ) {
-        for i in range {
-            let v = x[i], s = gate[i]
-            let local = s + 2 * v * s * (1 - s) * sqrt2OverPi * (1 + 3 * cubic * v * v)
-            dx[i] = local * dout[i]
-        }
+        for i in range { dx[i] = derivative(x[i], gate: gate[i]) * dout[i] }
+    }
+
+    /// GELU′(v) from the cached gate s = σ(2u), u = √(2/π)(v + c·v³):
+    /// s + 2·v·s·(1 − s)·√(2/π)·(1 + 3c·v²).
+    @inline(__always)
+    private static func derivative(_ v: Float, gate s: Float) -> Float {
+        s + 2 * v * s * (1 - s) * sqrt2OverPi * (1 + 3 * cubic * v * v)
     }
 }
