@@ -89,6 +89,37 @@ struct MethodLoRATests {
         #expect(folded.gradients.contains { $0 != 0 })
     }
 
+    @Test("folded backward over several 64-row blocks: same gradients as the additive path for 1–3 chunks, same bits when repeated",
+          arguments: [1, 2, 3])
+    func foldedBackwardChunks(workers: Int) throws {
+        // M = B·T = 200 rows: blocks of 64, 64, 64 and 8, cut into `workers` chunks.
+        let config = try ModelConfig(vocabSize: 11, dModel: 8, layers: 1, heads: 2, dFF: 16, contextLength: 40)
+        let B = 5, T = 40
+        var rnd = TestRandom(seed: 12)
+        let tokens = (0..<(B * T)).map { _ in Int32(rnd.int(config.vocabSize)) }
+        let targets = (0..<(B * T)).map { _ in Int32(rnd.int(config.vocabSize)) }
+        let mask = [Float](repeating: 1, count: B * T)
+        func run(additive: Bool) throws -> [Float] {
+            let model = TinyModel.makeRandom(config: config, maxB: B, maxT: T)
+            let lora = try Self.attach(.init(r: 2, loraAlpha: 4), to: model)
+            var rnd = TestRandom(seed: 8)
+            for v in lora.parameters.views where v.name.hasSuffix("lora_B") {
+                try lora.parameters.load(named: v.name, from: Tensor(shape: v.shape, storage: rnd.normals(v.count, scale: 0.3)))
+            }
+            lora.path!.forcesAdditive = additive
+            Parallel.$forcedWorkers.withValue(workers) {
+                model.forward(tokens: tokens, targets: targets, mask: mask, B: B, T: T)
+                model.backward()
+            }
+            return lora.parameters.gradients.copy(0..<lora.parameters.count)
+        }
+        let folded = try run(additive: false), again = try run(additive: false), additive = try run(additive: true)
+        let worst = zip(folded, additive).map { abs($0 - $1) }.max()!
+        #expect(worst <= LoRATolerance.reference, "largest difference \(worst) with \(workers) chunks")
+        #expect(folded == again, "the chunked sums are reproducible")
+        #expect(folded.contains { $0 != 0 })
+    }
+
     @Test("scaling is α/r, or α/√r with use_rslora; ΔW scales with it")
     func scaling() throws {
         #expect(LoRAHyperparameters(r: 4, loraAlpha: 8).scaling == 2)

@@ -24,13 +24,20 @@ public enum Parallel {
     /// BLAS thread count that concurrently running tests depend on.
     @TaskLocal static var forcedWorkers: Int?
 
+    /// How many chunks `forEachChunk(count, grain:)` cuts `0..<count` into right now (0 or 1:
+    /// one call on the calling thread), for callers that combine per-chunk results afterwards.
+    @inline(__always)
+    public static func chunkCount(_ count: Int, grain: Int = 1) -> Int {
+        forcedWorkers.map { min($0, maxWorkers, count) } ?? min(workers, count / grain)
+    }
+
     /// Calls `body(chunk, range)` for the contiguous chunks of `0..<count`, concurrently when
     /// there is more than one. At most `workers` chunks, and fewer so that each holds at least
     /// `grain` items (small calls stay on the calling thread). `chunk` is in `0..<workers`.
     @inline(__always)
     public static func forEachChunk(_ count: Int, grain: Int = 1, _ body: (_ chunk: Int, _ range: Range<Int>) -> Void) {
         precondition(count >= 0 && grain >= 1, "Parallel.forEachChunk: count \(count), grain \(grain)")
-        let n = forcedWorkers.map { min($0, maxWorkers, count) } ?? min(workers, count / grain)
+        let n = chunkCount(count, grain: grain)
         if n <= 1 {
             if count > 0 { body(0, 0..<count) }
             return

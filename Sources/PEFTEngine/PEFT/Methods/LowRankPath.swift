@@ -44,6 +44,10 @@ final class LowRankPath {
     private var hidden = FloatArena(count: 0)
     /// ĝ = s·dy·B, [maxRows, r] (shared by every site).
     private var hiddenGradient = FloatArena(count: 0)
+    /// Partial dB [out, r] then dA [r, in] of chunks 1… of the folded backward, one
+    /// `partialGradientStride` = (maxOut + maxIn)·r slice per chunk, `Parallel.maxWorkers − 1` slices.
+    private var partialGradients = FloatArena(count: 0)
+    private var partialGradientStride = 0
     /// x̃ or the masked input gradient, [maxRows, maxIn] (only with dropout).
     private var dropped = FloatArena(count: 0)
     /// Keep flags (1 = kept), [maxRows, in] per slot (only with dropout).
@@ -68,7 +72,7 @@ final class LowRankPath {
         var slotOfSite = Array(repeating: -1, count: config.layers * LinearSite.Kind.allCases.count)
         var slots: [Slot] = []
         dropoutRNG = rng.fork("lora_dropout")
-        var maskOffset = 0, maxIn = 0
+        var maskOffset = 0, maxIn = 0, maxOut = 0
         for (i, site) in sites.enumerated() {
             let (input, output) = site.features(config)
             let a = parameters.add(site.name + ".lora_A", shape: [h.r, input], decays: false)
@@ -78,6 +82,7 @@ final class LowRankPath {
             slotOfSite[site.index] = i
             maskOffset += maxRows * input
             maxIn = max(maxIn, input)
+            maxOut = max(maxOut, output)
         }
         self.slots = slots
         self.slotOfSite = slotOfSite
@@ -86,6 +91,8 @@ final class LowRankPath {
         masks.initialize(repeating: 1, count: max(maskCapacity, 1))
         hidden = FloatArena(count: sites.count * maxRows * h.r)
         hiddenGradient = FloatArena(count: maxRows * h.r)
+        partialGradientStride = (maxOut + maxIn) * h.r
+        partialGradients = FloatArena(count: (Parallel.maxWorkers - 1) * partialGradientStride)
         maskActive = Array(repeating: false, count: sites.count)
         if dropout > 0 { dropped = FloatArena(count: maxRows * maxIn) }
     }
@@ -160,23 +167,18 @@ final class LowRankPath {
         let index = slotOfSite[site.index]
         let r = rank, IC = slot.input, OC = slot.output, s = scaling
         let h = hidden.at(slot.hiddenOffset), g = hiddenGradient.pointer
-        let folded = isFolded
-        if folded && Parallel.workers == 1 {
+        if isFolded {
             foldedBackwardByBlocks(slot, x: x, dy: dy, rows: M, parameters: p)
             return
         }
-        if folded {
-            // h = x·Aᵀ was not formed in the folded forward.
-            BLAS.sgemmBlocked(transA: false, transB: true, m: M, n: r, k: IC, alpha: 1, a: x, lda: IC,
-                              b: p.value(slot.a), ldb: IC, beta: 0, c: h, ldc: r)
-        }
+        // Additive form (dropout in effect, or the test seam): six products over all M rows.
         // ĝ = s·dy·B  [M, r]
         BLAS.sgemmBlocked(transA: false, transB: false, m: M, n: r, k: OC, alpha: s, a: dy, lda: OC,
                           b: p.value(slot.b), ldb: r, beta: 0, c: g, ldc: r)
         // dB += s·dyᵀ·h  [out, r]
         BLAS.sgemmBlocked(transA: true, transB: false, m: OC, n: r, k: M, alpha: s, a: dy, lda: OC,
                           b: h, ldb: r, beta: 1, c: p.gradient(slot.b), ldc: r)
-        if !folded && maskActive[index] {
+        if maskActive[index] {
             let mask = masks + slot.maskOffset
             applyMask(out: dropped.pointer, x: x, mask: mask, count: M * IC)
             // dA += ĝᵀ·x̃  [r, in]
@@ -189,36 +191,51 @@ final class LowRankPath {
         } else {
             BLAS.sgemmBlocked(transA: true, transB: false, m: r, n: IC, k: M, alpha: 1, a: g, lda: r,
                               b: x, ldb: IC, beta: 1, c: p.gradient(slot.a), ldc: IC)
-            // Folded: the base backward's dx = dy·(W + s·B·A) already holds ĝ·A.
-            if !folded {
-                BLAS.sgemmBlocked(transA: false, transB: false, m: M, n: IC, k: r, alpha: 1, a: g, lda: r,
-                                  b: p.value(slot.a), ldb: IC, beta: 1, c: dx, ldc: IC)
-            }
+            BLAS.sgemmBlocked(transA: false, transB: false, m: M, n: IC, k: r, alpha: 1, a: g, lda: r,
+                              b: p.value(slot.a), ldb: IC, beta: 1, c: dx, ldc: IC)
         }
     }
 
-    /// The folded backward on one thread: the same four products as `backward` in the same
-    /// 64-row blocks (`BLAS.skinnyBlock`), hence the same bits, but block by block — h, ĝ,
-    /// then that block's share of dB and dA — so each block of x and dy is read from memory
-    /// once while it is still in cache, instead of once per product.
+    /// The folded backward: the same four products as `backward` in the same 64-row blocks
+    /// (`BLAS.skinnyBlock`), but block by block — h, ĝ, then that block's share of dB and dA —
+    /// so each block of x and dy is read from memory once while it is still in cache, and in
+    /// one `Parallel` call per site (the blocks cut into contiguous chunks) instead of one per
+    /// product. Chunk 0 accumulates into dB, dA; chunk c > 0 into its own partial sums
+    /// (`partialGradients`), added to dB, dA in chunk order afterwards. The summation order is
+    /// therefore fixed by the number of chunks: bit-reproducible per thread count, and on one
+    /// thread the plain block-ordered sums.
     private func foldedBackwardByBlocks(_ slot: Slot, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
                                         rows M: Int, parameters p: MethodParameters) {
         let r = rank, IC = slot.input, OC = slot.output, s = scaling, block = BLAS.skinnyBlock
         let h = hidden.at(slot.hiddenOffset), g = hiddenGradient.pointer
         let A = p.value(slot.a), B = p.value(slot.b), dA = p.gradient(slot.a), dB = p.gradient(slot.b)
-        for m0 in stride(from: 0, to: M, by: block) {
-            let rows = min(block, M - m0)
-            let xb = x + m0 * IC, dyb = dy + m0 * OC, hb = h + m0 * r, gb = g + m0 * r
-            // h = x·Aᵀ, ĝ = s·dy·B  [rows, r]
-            BLAS.sgemm(transA: false, transB: true, m: rows, n: r, k: IC, alpha: 1, a: xb, lda: IC,
-                       b: A, ldb: IC, beta: 0, c: hb, ldc: r)
-            BLAS.sgemm(transA: false, transB: false, m: rows, n: r, k: OC, alpha: s, a: dyb, lda: OC,
-                       b: B, ldb: r, beta: 0, c: gb, ldc: r)
-            // dB += s·dyᵀ·h [out, r];  dA += ĝᵀ·x [r, in]
-            BLAS.sgemm(transA: true, transB: false, m: OC, n: r, k: rows, alpha: s, a: dyb, lda: OC,
-                       b: hb, ldb: r, beta: 1, c: dB, ldc: r)
-            BLAS.sgemm(transA: true, transB: false, m: r, n: IC, k: rows, alpha: 1, a: gb, lda: r,
-                       b: xb, ldb: IC, beta: 1, c: dA, ldc: IC)
+        let partials = partialGradients.pointer, partialStride = partialGradientStride
+        let blockCount = (M + block - 1) / block
+        let grain = 4
+        Parallel.forEachChunk(blockCount, grain: grain) { chunk, blocks in
+            // Chunk 0 sums straight into dB [out, r] and dA [r, in]; the others start from zero.
+            let dBc = chunk == 0 ? dB : partials + (chunk - 1) * partialStride
+            let dAc = chunk == 0 ? dA : dBc + OC * r
+            for blockIndex in blocks {
+                let m0 = blockIndex * block, rows = min(block, M - m0)
+                let xb = x + m0 * IC, dyb = dy + m0 * OC, hb = h + m0 * r, gb = g + m0 * r
+                let beta: Float = chunk > 0 && blockIndex == blocks.lowerBound ? 0 : 1
+                // h = x·Aᵀ, ĝ = s·dy·B  [rows, r]
+                BLAS.sgemm(transA: false, transB: true, m: rows, n: r, k: IC, alpha: 1, a: xb, lda: IC,
+                           b: A, ldb: IC, beta: 0, c: hb, ldc: r)
+                BLAS.sgemm(transA: false, transB: false, m: rows, n: r, k: OC, alpha: s, a: dyb, lda: OC,
+                           b: B, ldb: r, beta: 0, c: gb, ldc: r)
+                // dB += s·dyᵀ·h [out, r];  dA += ĝᵀ·x [r, in]
+                BLAS.sgemm(transA: true, transB: false, m: OC, n: r, k: rows, alpha: s, a: dyb, lda: OC,
+                           b: hb, ldb: r, beta: beta, c: dBc, ldc: r)
+                BLAS.sgemm(transA: true, transB: false, m: r, n: IC, k: rows, alpha: 1, a: gb, lda: r,
+                           b: xb, ldb: IC, beta: beta, c: dAc, ldc: IC)
+            }
+        }
+        for chunk in stride(from: 1, to: Parallel.chunkCount(blockCount, grain: grain), by: 1) {
+            let dBc = partials + (chunk - 1) * partialStride, dAc = dBc + OC * r
+            for i in 0..<(OC * r) { dB[i] += dBc[i] }
+            for i in 0..<(r * IC) { dA[i] += dAc[i] }
         }
     }
 
