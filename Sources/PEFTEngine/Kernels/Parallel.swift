@@ -8,7 +8,9 @@ import Dispatch
 /// `DispatchQueue.concurrentPerform` (no allocation per call beyond what it does itself).
 /// Kernels only ever hand it work whose items are independent (rows, elements, columns of
 /// a reduction that each keep their serial summation order), so their results are
-/// bit-identical to the serial loop for every thread count. Nothing here reduces across chunks.
+/// bit-identical to the serial loop for every thread count. Nothing here reduces across
+/// chunks; a caller that does (LoRA's folded backward adds per-chunk partial gradients in
+/// chunk order) is bit-reproducible per thread count instead, and says so.
 ///
 /// The worker count follows `BLAS.threadCount` (the one thread knob of the engine), capped
 /// at `maxWorkers` so per-worker scratch (attention's `datt`) can be sized once.
@@ -37,7 +39,15 @@ public enum Parallel {
     @inline(__always)
     public static func forEachChunk(_ count: Int, grain: Int = 1, _ body: (_ chunk: Int, _ range: Range<Int>) -> Void) {
         precondition(count >= 0 && grain >= 1, "Parallel.forEachChunk: count \(count), grain \(grain)")
-        let n = chunkCount(count, grain: grain)
+        forEachChunk(count, chunks: chunkCount(count, grain: grain), body)
+    }
+
+    /// `forEachChunk` with the number of chunks fixed by the caller (from `chunkCount`), for
+    /// callers that must know it afterwards — e.g. to add per-chunk partial sums — without
+    /// asking `chunkCount` again while the thread count may have changed.
+    @inline(__always)
+    public static func forEachChunk(_ count: Int, chunks n: Int, _ body: (_ chunk: Int, _ range: Range<Int>) -> Void) {
+        precondition(count >= 0 && n >= 0, "Parallel.forEachChunk: count \(count), chunks \(n)")
         if n <= 1 {
             if count > 0 { body(0, 0..<count) }
             return

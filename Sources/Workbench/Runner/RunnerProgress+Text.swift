@@ -25,13 +25,13 @@ extension RunnerProgress {
 }
 
 extension StudySummary {
-    /// The summary as aligned text columns — method, seeds, learned (each task right after its
-    /// training), final mean task accuracy, mean base-skill retention, wall time — and a legend.
+    /// The summary as aligned text columns — method, seeds, just trained (each task right after
+    /// its training), final mean task accuracy, mean base-skill retention, wall time — and a legend.
     public static func table(_ rows: [Row]) -> String {
-        let header = ["method", "seeds", "learned", "final task acc", "skill retention", "wall time"]
+        let header = ["method", "seeds", "just trained", "final task acc", "skill retention", "wall time"]
         let body = rows.map { row in
             [row.label + (row.diverged > 0 ? " (diverged ×\(row.diverged))" : ""), "\(row.seeds)",
-             String(format: "%.3f", row.learnedAccuracy),
+             String(format: "%.3f", row.justTrainedAccuracy),
              String(format: "%.3f", row.finalTaskAccuracy),
              row.baseSkillRetention.map { String(format: "%.3f", $0) } ?? "n/a",
              String(format: "%.1fs", row.wallTime)]
@@ -48,7 +48,7 @@ extension StudySummary {
 
     /// What the columns mean, printed under the table.
     static let legend = [
-        "learned: exact-match accuracy on each task right after training it; final task acc: on every task",
+        "just trained: exact-match accuracy on each task right after training it; final task acc: on every task",
         "after the last one; skill retention: base skills after the last task / before any (1 = nothing",
         "forgotten). Means over tasks and seeds. More: workbench forgetting RESULTS.h5",
     ].joined(separator: "\n")

@@ -4,9 +4,10 @@ import Foundation
 ///
 /// From each cell's accuracy matrix R (exact match; row 0 = base, row t = after task t, task
 /// columns in training order):
-/// - learned = mean over tasks j of R[j, j], each task's accuracy right after it was trained;
-/// - final task accuracy = mean over tasks j of R[T, j] (learned − final is what later tasks
-///   took away: the Avalanche forgetting, averaged over every task including the last);
+/// - just trained = mean over tasks j of R[j, j], each task's accuracy right after it was
+///   trained (not `ContinualMetrics.learned`, which is the gain R[j][j] − R[0][j]);
+/// - final task accuracy = mean over tasks j of R[T, j] (just trained − final is what later
+///   tasks took away, averaged over all T tasks; the last one loses nothing by definition);
 /// - base-skill retention = mean over skills k with R[0, k] > 0 of R[T, k] / R[0, k]
 ///   (1 = nothing forgotten; skills the base never solved are left out, nil if none);
 /// both averaged over the configuration's completed seeds; wall time summed over them.
@@ -15,7 +16,7 @@ public enum StudySummary {
         public var label: String
         public var method: String
         public var seeds: Int
-        public var learnedAccuracy: Double
+        public var justTrainedAccuracy: Double
         public var finalTaskAccuracy: Double
         public var baseSkillRetention: Double?
         public var wallTime: Double
@@ -25,19 +26,19 @@ public enum StudySummary {
 
     /// One cell's figures from its accuracy matrix `r`, [rows, columns] row-major, whose columns
     /// are of the given kinds ("skill" or "task"): learned, final task accuracy and base-skill
-    /// retention (nil when the base solved no skill).
-    public static func cellFigures(_ r: [Double], rows: Int, kinds: [String]) -> (learned: Double, final: Double, retention: Double?) {
+    /// retention (nil when the base solved no skill); nil when the matrix's shape does not fit
+    /// its column kinds (one row per task plus the base row).
+    public static func cellFigures(_ r: [Double], rows: Int, kinds: [String]) -> (justTrained: Double, final: Double, retention: Double?)? {
         let cols = kinds.count
-        precondition(r.count == rows * cols, "accuracy matrix has \(r.count) entries, \(rows) × \(cols) expected")
-        let last = (rows - 1) * cols
         let taskColumns = (0..<cols).filter { kinds[$0] == "task" }
-        precondition(rows == taskColumns.count + 1, "accuracy matrix has \(rows) rows for \(taskColumns.count) tasks")
+        guard rows >= 1, r.count == rows * cols, rows == taskColumns.count + 1 else { return nil }
+        let last = (rows - 1) * cols
         let count = Double(max(taskColumns.count, 1))
-        let learned = taskColumns.enumerated().reduce(0) { $0 + r[($1.offset + 1) * cols + $1.element] } / count
+        let justTrained = taskColumns.enumerated().reduce(0) { $0 + r[($1.offset + 1) * cols + $1.element] } / count
         let final = taskColumns.reduce(0) { $0 + r[last + $1] } / count
         let skills = (0..<cols).filter { kinds[$0] == "skill" && r[$0] > 0 }
         let retention = skills.isEmpty ? nil : skills.reduce(0) { $0 + r[last + $1] / r[$1] } / Double(skills.count)
-        return (learned, final, retention)
+        return (justTrained, final, retention)
     }
 
     /// Rows for every configuration with at least one completed cell, in the file's cell order.
@@ -58,10 +59,12 @@ public enum StudySummary {
         }
         return try order.map { runPath in
             let cells = byRun[runPath]!
-            var learned = 0.0, final = 0.0, retention = 0.0, retained = 0, wall = 0.0, diverged = 0
+            var justTrained = 0.0, final = 0.0, retention = 0.0, retained = 0, wall = 0.0, diverged = 0
             for cell in cells {
-                let figures = cellFigures(cell.accuracy.values, rows: cell.accuracy.shape[0], kinds: cell.kinds)
-                learned += figures.learned
+                guard let figures = cellFigures(cell.accuracy.values, rows: cell.accuracy.shape[0], kinds: cell.kinds) else {
+                    throw RunnerError.io(path: url.path, detail: "\(runPath): accuracy matrix of shape \(cell.accuracy.shape) does not match its \(cell.kinds.count) column kinds")
+                }
+                justTrained += figures.justTrained
                 final += figures.final
                 if let r = figures.retention {
                     retention += r
@@ -72,7 +75,7 @@ public enum StudySummary {
             }
             let first = cells[0].group
             return Row(label: try first.stringAttribute("label"), method: try first.stringAttribute("method"),
-                       seeds: cells.count, learnedAccuracy: learned / Double(cells.count),
+                       seeds: cells.count, justTrainedAccuracy: justTrained / Double(cells.count),
                        finalTaskAccuracy: final / Double(cells.count),
                        baseSkillRetention: retained > 0 ? retention / Double(retained) : nil,
                        wallTime: wall, diverged: diverged)

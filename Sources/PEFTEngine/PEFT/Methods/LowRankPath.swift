@@ -211,8 +211,9 @@ final class LowRankPath {
         let A = p.value(slot.a), B = p.value(slot.b), dA = p.gradient(slot.a), dB = p.gradient(slot.b)
         let partials = partialGradients.pointer, partialStride = partialGradientStride
         let blockCount = (M + block - 1) / block
-        let grain = 4
-        Parallel.forEachChunk(blockCount, grain: grain) { chunk, blocks in
+        // The chunk count is read once: the partial sums below must match the chunks that ran.
+        let chunks = Parallel.chunkCount(blockCount, grain: 4)
+        Parallel.forEachChunk(blockCount, chunks: chunks) { chunk, blocks in
             // Chunk 0 sums straight into dB [out, r] and dA [r, in]; the others start from zero.
             let dBc = chunk == 0 ? dB : partials + (chunk - 1) * partialStride
             let dAc = chunk == 0 ? dA : dBc + OC * r
@@ -232,7 +233,7 @@ final class LowRankPath {
                            b: xb, ldb: IC, beta: beta, c: dAc, ldc: IC)
             }
         }
-        for chunk in stride(from: 1, to: Parallel.chunkCount(blockCount, grain: grain), by: 1) {
+        for chunk in stride(from: 1, to: chunks, by: 1) {
             let dBc = partials + (chunk - 1) * partialStride, dAc = dBc + OC * r
             for i in 0..<(OC * r) { dB[i] += dBc[i] }
             for i in 0..<(r * IC) { dA[i] += dAc[i] }
