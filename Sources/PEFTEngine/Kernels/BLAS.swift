@@ -30,8 +30,10 @@ public enum BLAS {
     /// `skinnyBlock` along the long dimension, each call is small enough for its unpacked
     /// small-matrix kernels (measured: LoRA's training step ≈ 1.15× faster). When k is the
     /// longest dimension, the k blocks accumulate in order (beta applies to the first); else
-    /// the rows of C are cut, leaving every element's sum as one call. These small calls are
-    /// single-threaded inside OpenBLAS, so the work is spread over `Parallel` chunks instead:
+    /// the rows of C are cut, leaving every element's sum as one call. These small calls mostly
+    /// stay on the calling thread inside OpenBLAS (it threads a GEMM only above m·n·k ≈ 2.6·10⁵;
+    /// a 64-row block with k = 512 sits at that edge), so the work is spread over `Parallel`
+    /// chunks instead:
     /// row blocks (m cut), or slices of the larger of C's two sides, each running the k blocks
     /// in order (k cut). Nothing is reduced across chunks, so the order of operations is fixed
     /// and results are reproducible for a given thread count.
