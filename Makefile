@@ -40,8 +40,10 @@ test: deps
 	if [ $$status -eq 0 ]; then echo "test: $${passed:-0} passed, 0 failed"; \
 	else echo "test: swift test failed ($${failed:-?} issues)"; fi; exit $$status
 
-bench: release
-	$(RELEASE_BIN) bench
+# stdout carries only the JSON lines (`make bench > figures.jsonl`); the build and the table go to stderr.
+bench:
+	@$(MAKE) --no-print-directory release >&2
+	@$(RELEASE_BIN) bench
 
 # What researchers would run instead (PyTorch + peft + bitsandbytes, scipy), measured on this
 # machine into bench/references.json for bench's "vs ref" column. Needs (pip): torch==2.15.0
