@@ -47,8 +47,10 @@ struct NF4Command: ParsableCommand {
     func run() throws {
         try runAnalysisCommand("nf4") {
             if let checkpoint {
+                let status = StatusLine()
                 let report = try CheckpointAnalysis.nf4(checkpoint: try CheckpointSet(path: checkpoint), match: options.match,
-                                                        blocksize: blocksize, progress: printProgress)
+                                                        blocksize: blocksize, progress: status.update)
+                status.finish()
                 try options.emitCheckpointReport(report, source: checkpoint)
                 return
             }

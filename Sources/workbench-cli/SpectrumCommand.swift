@@ -73,23 +73,20 @@ struct SpectrumCommand: ParsableCommand {
                 return
             }
             let report: AnalysisReport
+            let status = StatusLine()
             if let adapter {
                 report = try CheckpointAnalysis.spectrum(
                     adapter: try PEFTAdapter(folder: adapter), base: try base.map { try CheckpointSet(path: $0) },
-                    match: options.match, topK: topK, intruderK: intruderK, epsilon: epsilon, progress: printProgress)
+                    match: options.match, topK: topK, intruderK: intruderK, epsilon: epsilon, progress: status.update)
             } else {
                 report = try CheckpointAnalysis.spectrum(
                     base: try CheckpointSet(path: base!), tuned: try CheckpointSet(path: tuned!),
-                    match: options.match, topK: topK, progress: printProgress)
+                    match: options.match, topK: topK, progress: status.update)
             }
+            status.finish()
             try options.emitCheckpointReport(report, source: adapter ?? "\(base!) vs \(tuned!)")
         }
     }
-}
-
-/// One progress line on stderr.
-func printProgress(_ line: String) {
-    FileHandle.standardError.write(Data((line + "\n").utf8))
 }
 
 /// `AnalysisOptions` with RESULTS optional, plus `--match`, for the commands (`spectrum`, `nf4`)
