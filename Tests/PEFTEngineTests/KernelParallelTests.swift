@@ -58,7 +58,7 @@ import Testing
         }
     }
 
-    @Test(arguments: [1, 3, 17])
+    @Test(arguments: [1, 3, 17, 1_003])
     func geluAndResidualAreBitIdenticalToSerial(count N: Int) {
         var r = TestRandom(seed: UInt64(200 + N))
         let x = r.normals(N, scale: 3), dy = r.normals(N), dx0 = r.normals(N), y = r.normals(N)

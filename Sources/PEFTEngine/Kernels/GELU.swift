@@ -24,19 +24,38 @@ enum GELU {
     /// Elements per chunk below which a call stays on one thread.
     static let grain = 8_192
 
-    /// Plain serial loop of `forward` (the reference it is tested against).
+    /// Plain serial scalar loop of `forward` (the reference it is tested against).
     static func forwardReference(out: UnsafeMutablePointer<Float>, gate: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, N: Int) {
-        forwardElements(0..<N, out: out, gate: gate, x: x)
+        for i in 0..<N { (out[i], gate[i]) = forwardElement(x[i]) }
     }
 
+    /// gelu(v) and its gate σ(2u), one element.
+    @inline(__always)
+    private static func forwardElement(_ v: Float) -> (out: Float, gate: Float) {
+        let u = sqrt2OverPi * (v + cubic * v * v * v)
+        let s = 1 / (1 + FastExp.exp(-2 * u))
+        return (v * s, s)
+    }
+
+    /// Eight lanes at a time (`FastExp.exp` on `SIMD8`, lane by lane the scalar operations, so
+    /// every element equals the scalar loop's bit for bit), then the scalar tail.
     @inline(__always)
     private static func forwardElements(_ range: Range<Int>, out: UnsafeMutablePointer<Float>, gate: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>) {
-        for i in range {
-            let v = x[i]
+        typealias V = SIMD8<Float>
+        let w = V.scalarCount
+        let src = UnsafeRawPointer(x), gates = UnsafeMutableRawPointer(gate), outs = UnsafeMutableRawPointer(out)
+        var i = range.lowerBound
+        while i + w <= range.upperBound {
+            let v = src.loadUnaligned(fromByteOffset: i * 4, as: V.self)
             let u = sqrt2OverPi * (v + cubic * v * v * v)
             let s = 1 / (1 + FastExp.exp(-2 * u))
-            gate[i] = s
-            out[i] = v * s
+            gates.storeBytes(of: s, toByteOffset: i * 4, as: V.self)
+            outs.storeBytes(of: v * s, toByteOffset: i * 4, as: V.self)
+            i += w
+        }
+        while i < range.upperBound {
+            (out[i], gate[i]) = forwardElement(x[i])
+            i += 1
         }
     }
 
