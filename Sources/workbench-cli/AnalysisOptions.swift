@@ -2,11 +2,8 @@ import ArgumentParser
 import Foundation
 import Workbench
 
-/// Options shared by the analysis commands (`forgetting`, `spectrum`, `lowrank`, `subspace`, `nf4`).
-struct AnalysisOptions: ParsableArguments {
-    @Argument(help: "A study results file written by `workbench run`.")
-    var results: String
-
+/// The cell filters of every analysis command: each repeatable, all of them combined.
+struct CellFilterOptions: ParsableArguments {
     @Option(name: .customLong("method"), help: "Only cells of this method (repeatable), e.g. lora.")
     var methods: [String] = []
 
@@ -22,15 +19,31 @@ struct AnalysisOptions: ParsableArguments {
     @Option(name: .customLong("matrix"), help: "Only matrices whose name contains this, or matches it as a regex (repeatable), e.g. attn.q.")
     var matrices: [String] = []
 
+    var filter: AnalysisFilter {
+        AnalysisFilter(methods: methods, labels: labels, seeds: seeds, tasks: tasks, matrices: matrices)
+    }
+
+    /// The filter flags given on the command line, by name.
+    var given: [String] {
+        [("--method", !methods.isEmpty), ("--label", !labels.isEmpty), ("--seed", !seeds.isEmpty),
+         ("--task", !tasks.isEmpty), ("--matrix", !matrices.isEmpty)].filter(\.1).map(\.0)
+    }
+}
+
+/// Options shared by the analysis commands (`forgetting`, `spectrum`, `lowrank`, `subspace`, `nf4`).
+struct AnalysisOptions: ParsableArguments {
+    @Argument(help: "A study results file written by `workbench run`.")
+    var results: String
+
+    @OptionGroup var cells: CellFilterOptions
+
     @Flag(help: "Print JSON instead of tables.")
     var json = false
 
     @Flag(help: "Compute again even if the results file holds this analysis for these options.")
     var recompute = false
 
-    var filter: AnalysisFilter {
-        AnalysisFilter(methods: methods, labels: labels, seeds: seeds, tasks: tasks, matrices: matrices)
-    }
+    var filter: AnalysisFilter { cells.filter }
 
     /// Opens the results file and checks the filters against it.
     func open() throws -> StudyResults {

@@ -95,20 +95,7 @@ struct OptionalResultsOptions: ParsableArguments {
     @Argument(help: "A study results file written by `workbench run` (omit for the checkpoint modes).")
     var results: String?
 
-    @Option(name: .customLong("method"), help: "Only cells of this method (repeatable), e.g. lora.")
-    var methods: [String] = []
-
-    @Option(name: .customLong("label"), help: "Only this configuration label (repeatable), e.g. lora-r8.")
-    var labels: [String] = []
-
-    @Option(name: .customLong("seed"), help: "Only this seed (repeatable).")
-    var seeds: [Int] = []
-
-    @Option(name: .customLong("task"), help: "Only this task's stage (repeatable).")
-    var tasks: [String] = []
-
-    @Option(name: .customLong("matrix"), help: "Only matrices whose name contains this, or matches it as a regex (repeatable), e.g. attn.q.")
-    var matrices: [String] = []
+    @OptionGroup var cells: CellFilterOptions
 
     @Option(help: "Checkpoint modes: only tensors whose name matches this regular expression.")
     var match: String?
@@ -140,16 +127,14 @@ struct OptionalResultsOptions: ParsableArguments {
     var analysisOptions: AnalysisOptions {
         var o = AnalysisOptions()
         o.results = results ?? ""
-        o.methods = methods; o.labels = labels; o.seeds = seeds; o.tasks = tasks; o.matrices = matrices
+        o.cells = cells
         o.json = json; o.recompute = recompute
         return o
     }
 
     /// The study filters mean nothing for checkpoints: say so instead of ignoring them.
     func rejectStudyFilters() throws {
-        let given = [("--method", !methods.isEmpty), ("--label", !labels.isEmpty), ("--seed", !seeds.isEmpty),
-                     ("--task", !tasks.isEmpty), ("--matrix", !matrices.isEmpty), ("--recompute", recompute)]
-            .filter(\.1).map(\.0)
+        let given = cells.given + (recompute ? ["--recompute"] : [])
         guard given.isEmpty else {
             throw ValidationError("\(given.joined(separator: ", ")): only with a results file; with checkpoints use --match REGEX")
         }
