@@ -12,8 +12,8 @@ struct CheckpointModeTests {
     @Test("spectrum: a results file, --base with --tuned, or --adapter with an optional --base")
     func spectrumModes() throws {
         let results = try #require(try WorkbenchCommand.parseAsRoot(["spectrum", "r.h5", "--matrix", "q", "--top-k", "3"]) as? SpectrumCommand)
-        #expect(results.options.results == "r.h5" && results.options.matrices == ["q"] && results.topK == 3)
-        #expect(results.options.analysisOptions.results == "r.h5" && results.options.analysisOptions.matrices == ["q"])
+        #expect(results.options.results == "r.h5" && results.options.cells.matrices == ["q"] && results.topK == 3)
+        #expect(results.options.analysisOptions.results == "r.h5" && results.options.analysisOptions.cells.matrices == ["q"])
 
         let pair = try #require(try WorkbenchCommand.parseAsRoot(["spectrum", "--base", "b", "--tuned", "t", "--match", "q_proj", "--json"]) as? SpectrumCommand)
         #expect(pair.options.results == nil && pair.base == "b" && pair.tuned == "t" && pair.options.match == "q_proj" && pair.options.json)

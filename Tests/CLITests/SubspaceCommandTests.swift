@@ -11,7 +11,7 @@ struct SubspaceCommandTests {
             "--epsilon", "0.4", "--null-samples", "50", "--interference-rank", "2", "--json",
         ])
         let command = try #require(parsed as? SubspaceCommand)
-        #expect(command.options.results == "r.h5" && command.options.matrices == ["attn.q"] && command.options.seeds == [1])
+        #expect(command.options.results == "r.h5" && command.options.cells.matrices == ["attn.q"] && command.options.cells.seeds == [1])
         #expect(command.rank == 4 && command.intruderK == 6 && command.epsilon == 0.4)
         #expect(command.nullSamples == 50 && command.interferenceRank == 2 && command.options.json)
 
