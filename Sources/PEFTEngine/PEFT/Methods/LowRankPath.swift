@@ -50,6 +50,8 @@ final class LowRankPath {
     /// that chunk's dBᵀ [r, out], then (chunks 1…) its partial dA [r, in]; `Parallel.maxWorkers` slices.
     private var partialGradients = FloatArena(count: 0)
     private var partialGradientStride = 0
+    /// Where each chunk's `CacheWarming.touch` adds its unused sums, one cache line per chunk.
+    private let cacheWarmingSinks = FloatArena(count: Parallel.maxWorkers * CacheWarming.lineStride)
     /// x̃ or the masked input gradient, [maxRows, maxIn] (only with dropout).
     private var dropped = FloatArena(count: 0)
     /// Keep flags (1 = kept), [maxRows, in] per slot (only with dropout).
@@ -202,7 +204,8 @@ final class LowRankPath {
     /// (`BLAS.skinnyBlock`) taken one at a time — hᵀ, ĝ, then that block's share of dBᵀ and
     /// dA — so each block of x and dy is read from memory once while it is still in cache, and
     /// in one `Parallel` call per site (the blocks cut into contiguous chunks) instead of one
-    /// per product. Per block of rows, with x_b [rows, in] and dy_b [rows, out]:
+    /// per product. Each block of x and dy is first pulled into cache (`CacheWarming`).
+    /// Per block of rows, with x_b [rows, in] and dy_b [rows, out]:
     /// ```
     /// hᵀ = A·x_bᵀ [r, rows];  ĝ = s·dy_b·B [rows, r];  dBᵀ += s·hᵀ·dy_b [r, out];  dA += ĝᵀ·x_b [r, in]
     /// ```
@@ -218,10 +221,12 @@ final class LowRankPath {
         let h = hidden.at(slot.hiddenOffset), g = hiddenGradient.pointer
         let A = p.value(slot.a), B = p.value(slot.b), dA = p.gradient(slot.a), dB = p.gradient(slot.b)
         let partials = partialGradients.pointer, partialStride = partialGradientStride
+        let touchSinks = cacheWarmingSinks
         let blockCount = (M + block - 1) / block
         // The chunk count is read once: the partial sums below must match the chunks that ran.
         let chunks = max(Parallel.chunkCount(blockCount, grain: 4), 1)
         Parallel.forEachChunk(blockCount, chunks: chunks) { chunk, blocks in
+            let sink = touchSinks.at(chunk * CacheWarming.lineStride)
             // Slice c: dBᵀ [r, out] of chunk c, then (c > 0) its dA [r, in].
             let dBt = partials + chunk * partialStride
             let dAc = chunk == 0 ? dA : dBt + r * OC
@@ -229,6 +234,8 @@ final class LowRankPath {
                 let m0 = blockIndex * block, rows = min(block, M - m0)
                 let xb = x + m0 * IC, dyb = dy + m0 * OC, htb = h + m0 * r, gb = g + m0 * r
                 let first = blockIndex == blocks.lowerBound
+                CacheWarming.touch(xb, count: rows * IC, sink: sink)
+                CacheWarming.touch(dyb, count: rows * OC, sink: sink)
                 // hᵀ = A·x_bᵀ [r, rows];  ĝ = s·dy_b·B [rows, r]
                 BLAS.sgemm(transA: false, transB: true, m: r, n: rows, k: IC, alpha: 1, a: A, lda: IC,
                            b: xb, ldb: IC, beta: 0, c: htb, ldc: rows)
