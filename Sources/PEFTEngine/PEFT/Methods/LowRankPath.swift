@@ -41,15 +41,17 @@ final class LowRankPath {
     private(set) var slots: [Slot] = []
     /// slot index per site (`layer·6 + kind ordinal`), −1 where the site is not adapted.
     private var slotOfSite: [Int]
-    /// h = x̃·Aᵀ of the last additive forward at each site, [maxRows, r] per slot (the folded
-    /// backward uses the slot's region as scratch for its blocks' hᵀ).
+    /// h = x̃·Aᵀ of the last additive forward at each site, [maxRows, r] per slot.
     private var hidden = FloatArena(count: 0)
-    /// ĝ = s·dy·B, [maxRows, r] (shared by every site).
+    /// ĝ = s·dy·B of the additive backward, [maxRows, r] (shared by every site).
     private var hiddenGradient = FloatArena(count: 0)
     /// Per chunk of the folded backward, one `partialGradientStride` = (maxOut + maxIn)·r slice:
     /// that chunk's dBᵀ [r, out], then (chunks 1…) its partial dA [r, in]; `Parallel.maxWorkers` slices.
     private var partialGradients = FloatArena(count: 0)
     private var partialGradientStride = 0
+    /// hᵀ [r, block] then ĝ [block, r] of the folded backward's current block, one pair per
+    /// chunk (`Parallel.maxWorkers` pairs).
+    private let blockScratch: FloatArena
     /// Where each chunk's `CacheWarming.touch` adds its unused sums, one cache line per chunk.
     private let cacheWarmingSinks = FloatArena(count: Parallel.maxWorkers * CacheWarming.lineStride)
     /// x̃ or the masked input gradient, [maxRows, maxIn] (only with dropout).
@@ -95,6 +97,7 @@ final class LowRankPath {
         masks.initialize(repeating: 1, count: max(maskCapacity, 1))
         hidden = FloatArena(count: sites.count * maxRows * h.r)
         hiddenGradient = FloatArena(count: maxRows * h.r)
+        blockScratch = FloatArena(count: Parallel.maxWorkers * 2 * h.r * BLAS.skinnyBlock)
         partialGradientStride = (maxOut + maxIn) * h.r
         partialGradients = FloatArena(count: Parallel.maxWorkers * partialGradientStride)
         maskActive = Array(repeating: false, count: sites.count)
@@ -218,21 +221,22 @@ final class LowRankPath {
     private func foldedBackwardByBlocks(_ slot: Slot, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
                                         rows M: Int, parameters p: MethodParameters) {
         let r = rank, IC = slot.input, OC = slot.output, s = scaling, block = BLAS.skinnyBlock
-        let h = hidden.at(slot.hiddenOffset), g = hiddenGradient.pointer
         let A = p.value(slot.a), B = p.value(slot.b), dA = p.gradient(slot.a), dB = p.gradient(slot.b)
         let partials = partialGradients.pointer, partialStride = partialGradientStride
-        let touchSinks = cacheWarmingSinks
+        let touchSinks = cacheWarmingSinks, scratch = blockScratch.pointer
         let blockCount = (M + block - 1) / block
         // The chunk count is read once: the partial sums below must match the chunks that ran.
         let chunks = max(Parallel.chunkCount(blockCount, grain: 4), 1)
         Parallel.forEachChunk(blockCount, chunks: chunks) { chunk, blocks in
             let sink = touchSinks.at(chunk * CacheWarming.lineStride)
+            // hᵀ [r, block] and ĝ [block, r] of the chunk's current block (stay in L1).
+            let htb = scratch + chunk * 2 * r * block, gb = htb + r * block
             // Slice c: dBᵀ [r, out] of chunk c, then (c > 0) its dA [r, in].
             let dBt = partials + chunk * partialStride
             let dAc = chunk == 0 ? dA : dBt + r * OC
             for blockIndex in blocks {
                 let m0 = blockIndex * block, rows = min(block, M - m0)
-                let xb = x + m0 * IC, dyb = dy + m0 * OC, htb = h + m0 * r, gb = g + m0 * r
+                let xb = x + m0 * IC, dyb = dy + m0 * OC
                 let first = blockIndex == blocks.lowerBound
                 CacheWarming.touch(xb, count: rows * IC, sink: sink)
                 CacheWarming.touch(dyb, count: rows * OC, sink: sink)
