@@ -44,29 +44,22 @@ struct RunCommand: ParsableCommand {
     }
 }
 
-/// Draws progress on stderr: one line per phase redrawn in place on a terminal, plain lines
-/// every few seconds otherwise.
+/// Draws a study's progress through a `StatusLine`: one line per phase, redrawn in place on a
+/// terminal; plain lines every 10 s otherwise. Events other than training steps (a cell or
+/// base starting or ending) are always shown; the end of one closes its line.
 final class ProgressPrinter {
-    private let isTerminal = isatty(STDERR_FILENO) == 1
-    private var lastDraw = ContinuousClock.now - .seconds(60)
+    private let status: StatusLine
     private var lastPhase = ""
 
+    init(status: StatusLine = StatusLine()) { self.status = status }
+
     func handle(_ progress: RunnerProgress) -> RunnerControl {
-        let now = ContinuousClock.now
-        let final = progress.event != .step
-        let interval: Duration = isTerminal ? .milliseconds(100) : .seconds(10)
-        if progress.phase != lastPhase, isTerminal, !lastPhase.isEmpty, progress.event == .step { write("\n") }
-        guard final || now - lastDraw >= interval else { return .proceed }
-        lastDraw = now
+        // A new phase's steps start below the previous phase's last line.
+        if progress.phase != lastPhase, progress.event == .step { status.finish() }
         lastPhase = progress.phase
-        let line = progress.line()
-        if isTerminal {
-            write("\r\u{1B}[K" + line + (final && progress.event != .cellStarted && progress.event != .baseStarted ? "\n" : ""))
-        } else {
-            write(line + "\n")
-        }
+        let milestone = progress.event != .step
+        let starts = progress.event == .cellStarted || progress.event == .baseStarted
+        status.show(progress.line(), always: milestone, endsLine: milestone && !starts)
         return .proceed
     }
-
-    private func write(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }
 }
