@@ -27,6 +27,19 @@ import Testing
         #expect(abs(w.pointer[2] - 0.495) < 1e-7, "zero gradient and no decay: unchanged")
     }
 
+    @Test("a step's forward, backward and update times are positive and add up to at most the step's wall time")
+    func stepPhaseTimes() {
+        let model = TinyModel.make()
+        let trainer = Trainer(model: model)
+        #expect(trainer.lastStepTimes == Trainer.StepTimes(forward: .zero, backward: .zero, update: .zero))
+        let (tokens, targets, mask) = TinyModel.batch()
+        let clock = ContinuousClock()
+        let wall = clock.measure { trainer.step(tokens: tokens, targets: targets, mask: mask, B: TinyModel.B, T: TinyModel.T) }
+        let t = trainer.lastStepTimes
+        #expect(t.forward > .zero && t.backward > .zero && t.update > .zero, "\(t)")
+        #expect(t.forward + t.backward + t.update <= wall, "\(t) within \(wall)")
+    }
+
     @Test func clippingScalesToTheStatedNorm() {
         let g = FloatArena(count: 4)
         for (i, x) in [Float(3), 4, 100, 0].enumerated() { g.pointer[i] = x }

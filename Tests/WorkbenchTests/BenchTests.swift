@@ -8,7 +8,7 @@ private let figureKeys: Set<String> = [
     "name", "size", "threads", "cores", "blas_kernel", "value", "unit", "reps", "best", "median",
 ]
 /// Keys a line may carry in addition.
-private let optionalFigureKeys: Set<String> = ["detail", "fraction_of_peak", "method", "reference", "reference_source"]
+private let optionalFigureKeys: Set<String> = ["detail", "fraction_of_peak", "method", "reference", "reference_source", "phase_ms"]
 
 private func quickFigures(only: [String]? = nil) -> [BenchFigure] {
     var figures: [BenchFigure] = []
@@ -142,6 +142,22 @@ struct BenchTests {
         var figures: [BenchFigure] = []
         bench.run(BenchSettings(quick: false)) { figures.append($0) }
         #expect(figures.isEmpty)
+    }
+
+    @Test("training figures give their fastest step's forward, backward and update milliseconds; no other figure has phases")
+    func trainingPhases() throws {
+        for figure in quickFigures(only: ["train", "memcpy"]) {
+            guard figure.name == "train" else {
+                #expect(figure.phaseMilliseconds == nil, "\(figure.jsonLine)")
+                continue
+            }
+            let phases = try #require(figure.phaseMilliseconds, "\(figure.jsonLine)")
+            #expect(phases.keys.sorted() == ["backward", "forward", "update"])
+            #expect(phases.values.allSatisfy { $0 > 0 && $0.isFinite }, "\(figure.jsonLine)")
+            // The fastest step took (B·T = 2·8 tokens of the quick shape) / best seconds; its phases fit in it.
+            #expect(phases.values.reduce(0, +) <= 1e3 * 2 * 8 / figure.best * 1.000_001, "phases within the step: \(figure.jsonLine)")
+            #expect(figure.jsonLine.contains(#""phase_ms":{"backward":"#))
+        }
     }
 
     @Test("no figure carries a built-in external reference; train and eval figures name their method")

@@ -44,6 +44,16 @@ public final class Trainer {
     /// Learning rate used at the last step.
     public private(set) var lastLearningRate: Float = 0
 
+    /// Wall time of one `step`'s phases. forward: the method's `prepareForward` and the model's
+    /// forward with the loss; backward: the model's backward and the method's `finishBackward`;
+    /// update: zeroing the gradients, the global norm and clipping, and AdamW.
+    public struct StepTimes: Equatable, Sendable {
+        public var forward: Duration, backward: Duration, update: Duration
+    }
+
+    /// The phases of the last `step` (four clock reads per step; for benchmarks).
+    public private(set) var lastStepTimes = StepTimes(forward: .zero, backward: .zero, update: .zero)
+
     public init(model: TransformerModel, method: (any PEFTMethod)? = nil, settings: Settings = Settings()) {
         self.model = model
         self.method = method
@@ -59,15 +69,19 @@ public final class Trainer {
     /// (before the update). tokens, targets, mask are [B, T] row-major.
     @discardableResult
     public func step(tokens: [Int32], targets: [Int32], mask: [Float], B: Int, T: Int) -> Float {
+        let clock = ContinuousClock(), start = clock.now
         let store = model.parameters
         store.zeroGradients()
         model.prefix.map { p in p.keyGradients.zeroAll(); p.valueGradients.zeroAll() }
         method?.parameters.zeroGradients()
         method?.isTraining = true
+        let forwardStart = clock.now
         method?.prepareForward(model: model)
         let loss = model.forward(tokens: tokens, targets: targets, mask: mask, B: B, T: T)
+        let backwardStart = clock.now
         model.backward()
         method?.finishBackward(model: model)
+        let updateStart = clock.now
         let segments = store.trainableSegments
         let own = method?.parameters
         let ownSegments = own?.segments ?? []
@@ -86,6 +100,9 @@ public final class Trainer {
             methodOptimizer.hyperparameters = settings.adam
             methodOptimizer.update(values: own.values, gradients: own.gradients, segments: ownSegments, lr: lastLearningRate)
         }
+        let end = clock.now
+        lastStepTimes = StepTimes(forward: backwardStart - forwardStart, backward: updateStart - backwardStart,
+                                  update: (forwardStart - start) + (end - updateStart))
         return loss
     }
 

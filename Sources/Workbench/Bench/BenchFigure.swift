@@ -38,10 +38,14 @@ public struct BenchFigure: Codable, Sendable, Equatable {
     public var reference: Double?
     /// Where `reference` comes from: the tool and the references file, or the same-run figure.
     public var referenceSource: String?
+    /// Milliseconds of the best repetition's phases, for figures that have them (training:
+    /// "forward", "backward", "update", see `Trainer.StepTimes`); absent when nil.
+    public var phaseMilliseconds: [String: Double]?
 
     enum CodingKeys: String, CodingKey {
         case name, size, threads, cores, blasKernel = "blas_kernel", value, unit, reps, best, median
         case detail, fractionOfPeak = "fraction_of_peak", method, reference, referenceSource = "reference_source"
+        case phaseMilliseconds = "phase_ms"
     }
 
     public init(

@@ -6,7 +6,8 @@ public enum BenchTable {
     ])
 
     /// One row; "of peak" is `fraction_of_peak` in percent, "vs ref" is best / reference
-    /// (for rates; reference / best for times), "detail" what was measured.
+    /// (for rates; reference / best for times), "detail" what was measured (and, for training,
+    /// the fastest step's phases).
     public static func row(_ figure: BenchFigure) -> String {
         let ofPeak = figure.fractionOfPeak.map { String(format: "%.0f%%", 100 * $0) } ?? ""
         let versus = figure.reference.map { reference in
@@ -15,8 +16,14 @@ public enum BenchTable {
         return row([
             figure.name, "\(figure.size)", "\(figure.threads)", format(figure.best),
             format(figure.median), figure.unit, "\(figure.reps)", figure.blasKernel, ofPeak, versus,
-            figure.detail ?? "",
+            [figure.detail, phases(figure)].compactMap { $0 }.joined(separator: " · "),
         ])
+    }
+
+    /// "fwd 27.5 bwd 27.1 upd 0.3 ms" from `phase_ms`, nil without phases.
+    private static func phases(_ figure: BenchFigure) -> String? {
+        guard let p = figure.phaseMilliseconds, let f = p["forward"], let b = p["backward"], let u = p["update"] else { return nil }
+        return String(format: "fwd %.1f bwd %.1f upd %.1f ms", f, b, u)
     }
 
     private static let widths = [14, 10, 7, 11, 11, 8, 5, 12, 7, 7, 0]

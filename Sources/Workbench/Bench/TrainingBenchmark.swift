@@ -15,6 +15,10 @@ import PEFTEngine
 /// so full fine-tuning is the familiar 6N + 12·L·T·C; a frozen-base method needs 4N + 12·L·T·C
 /// (the small matmuls of its own tensors are not counted).
 ///
+/// `phase_ms` of a training figure: forward, backward and update milliseconds of its fastest
+/// step (`Trainer.StepTimes`) — where a method's time goes, e.g. that every method shares
+/// the forward pass.
+///
 /// `reference` (from `bench/references.json`, see `BenchReferences`): the same method, shape,
 /// batch and thread count in PyTorch eager + peft (+ bitsandbytes for QLoRA), best training
 /// tokens/s after a warm-up step, measured on this machine by `scripts/bench_pytorch.py`;
@@ -94,9 +98,13 @@ public struct TrainingBenchmark: Benchmark {
         let tokens = (0..<(B * rowT)).map { _ in Int32(data.next() % UInt64(config.vocabSize)) }
         let targets = (0..<(B * rowT)).map { _ in Int32(data.next() % UInt64(config.vocabSize)) }
         let mask = [Float](repeating: 1, count: B * rowT)
+        var phases: [Trainer.StepTimes] = []
         let stepTimes = BenchTiming.seconds(reps: steps, warmUp: !quick) {
             trainer.step(tokens: tokens, targets: targets, mask: mask, B: B, T: rowT)
+            phases.append(trainer.lastStepTimes)
         }
+        // The timed steps are the last `steps` (after the warm-up); report the fastest one's phases.
+        let fastest = phases[phases.count - steps + stepTimes.indices.min { stepTimes[$0] < stepTimes[$1] }!]
         let evalTimes = BenchTiming.seconds(reps: steps, warmUp: !quick) {
             _ = trainer.evaluate(tokens: tokens, targets: targets, mask: mask, B: B, T: rowT)
         }
@@ -108,6 +116,8 @@ public struct TrainingBenchmark: Benchmark {
         train.detail = label
         train.method = type.methodName
         train.fractionOfPeak = train.best * flops.train / 1e9 / peak
+        train.phaseMilliseconds = ["forward": fastest.forward, "backward": fastest.backward, "update": fastest.update]
+            .mapValues(Self.milliseconds)
         report(train)
         var eval = BenchTiming.rateFigure(name: "eval", size: config.dModel, threads: threads, unit: "tokens/s",
                                           work: tokensPerStep, seconds: evalTimes)
@@ -115,6 +125,10 @@ public struct TrainingBenchmark: Benchmark {
         eval.method = type.methodName
         eval.fractionOfPeak = eval.best * flops.forward / 1e9 / peak
         report(eval)
+    }
+
+    static func milliseconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) * 1e3 + Double(d.components.attoseconds) * 1e-15
     }
 
     /// Model FLOPs per token for a training step and for a forward pass (see the type's doc).
