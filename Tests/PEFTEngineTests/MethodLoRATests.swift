@@ -120,6 +120,37 @@ struct MethodLoRATests {
         #expect(folded.contains { $0 != 0 })
     }
 
+    @Test("the folded backward adds to the gradients: two backwards without zeroing give twice one (to rounding), for 1–3 chunks",
+          arguments: [1, 2, 3])
+    func foldedBackwardAccumulates(workers: Int) throws {
+        // M = B·T = 200 rows: blocks of 64, 64, 64 and 8, cut into `workers` chunks.
+        let config = try ModelConfig(vocabSize: 11, dModel: 8, layers: 1, heads: 2, dFF: 16, contextLength: 40)
+        let B = 5, T = 40
+        var rnd = TestRandom(seed: 13)
+        let tokens = (0..<(B * T)).map { _ in Int32(rnd.int(config.vocabSize)) }
+        let targets = (0..<(B * T)).map { _ in Int32(rnd.int(config.vocabSize)) }
+        let mask = [Float](repeating: 1, count: B * T)
+        let model = TinyModel.makeRandom(config: config, maxB: B, maxT: T)
+        let lora = try Self.attach(.init(r: 2, loraAlpha: 4), to: model)
+        for v in lora.parameters.views where v.name.hasSuffix("lora_B") {
+            try lora.parameters.load(named: v.name, from: Tensor(shape: v.shape, storage: rnd.normals(v.count, scale: 0.3)))
+        }
+        #expect(lora.path!.isFolded)
+        var once: [Float] = []
+        Parallel.$forcedWorkers.withValue(workers) {
+            model.forward(tokens: tokens, targets: targets, mask: mask, B: B, T: T)
+            model.backward()
+            once = lora.parameters.gradients.copy(0..<lora.parameters.count)
+            model.backward()
+        }
+        let twice = lora.parameters.gradients.copy(0..<lora.parameters.count)
+        // Not bit-exact: the second backward adds its blocks onto the first's sums one at a time.
+        let scale = once.map(abs).max()!
+        let worst = zip(twice, once).map { abs($0 - 2 * $1) }.max()!
+        #expect(scale > 0)
+        #expect(worst <= 1e-5 * scale, "largest |twice − 2·once| = \(worst), gradients up to \(scale)")
+    }
+
     @Test("scaling is α/r, or α/√r with use_rslora; ΔW scales with it")
     func scaling() throws {
         #expect(LoRAHyperparameters(r: 4, loraAlpha: 8).scaling == 2)

@@ -146,7 +146,9 @@ struct BenchTests {
 
     @Test("training figures give their fastest step's forward, backward and update milliseconds; no other figure has phases")
     func trainingPhases() throws {
-        for figure in quickFigures(only: ["train", "memcpy"]) {
+        let figures = quickFigures(only: ["train", "memcpy"])
+        #expect(figures.contains { $0.name == "train" } && figures.contains { $0.name == "memcpy" })
+        for figure in figures {
             guard figure.name == "train" else {
                 #expect(figure.phaseMilliseconds == nil, "\(figure.jsonLine)")
                 continue

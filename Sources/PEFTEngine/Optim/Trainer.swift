@@ -51,7 +51,7 @@ public final class Trainer {
         public var forward: Duration, backward: Duration, update: Duration
     }
 
-    /// The phases of the last `step` (four clock reads per step; for benchmarks).
+    /// The phases of the last `step` (five clock reads per step; for benchmarks).
     public private(set) var lastStepTimes = StepTimes(forward: .zero, backward: .zero, update: .zero)
 
     public init(model: TransformerModel, method: (any PEFTMethod)? = nil, settings: Settings = Settings()) {

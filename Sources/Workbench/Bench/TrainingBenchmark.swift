@@ -99,6 +99,7 @@ public struct TrainingBenchmark: Benchmark {
         let targets = (0..<(B * rowT)).map { _ in Int32(data.next() % UInt64(config.vocabSize)) }
         let mask = [Float](repeating: 1, count: B * rowT)
         var phases: [Trainer.StepTimes] = []
+        phases.reserveCapacity(steps + 1)
         let stepTimes = BenchTiming.seconds(reps: steps, warmUp: !quick) {
             trainer.step(tokens: tokens, targets: targets, mask: mask, B: B, T: rowT)
             phases.append(trainer.lastStepTimes)

@@ -220,6 +220,7 @@ final class LowRankPath {
     /// order is therefore fixed by the number of chunks: bit-reproducible per thread count.
     private func foldedBackwardByBlocks(_ slot: Slot, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
                                         rows M: Int, parameters p: MethodParameters) {
+        guard M > 0 else { return }
         let r = rank, IC = slot.input, OC = slot.output, s = scaling, block = BLAS.skinnyBlock
         let A = p.value(slot.a), B = p.value(slot.b), dA = p.gradient(slot.a), dB = p.gradient(slot.b)
         let partials = partialGradients.pointer, partialStride = partialGradientStride
