@@ -89,26 +89,40 @@ struct MethodLoRATests {
         #expect(folded.gradients.contains { $0 != 0 })
     }
 
-    @Test("folded backward over several 64-row blocks: same gradients as the additive path for 1–3 chunks, same bits when repeated",
-          arguments: [1, 2, 3])
-    func foldedBackwardChunks(workers: Int) throws {
-        // M = B·T = 200 rows: blocks of 64, 64, 64 and 8, cut into `workers` chunks.
-        let config = try ModelConfig(vocabSize: 11, dModel: 8, layers: 1, heads: 2, dFF: 16, contextLength: 40)
-        let B = 5, T = 40
-        var rnd = TestRandom(seed: 12)
-        let tokens = (0..<(B * T)).map { _ in Int32(rnd.int(config.vocabSize)) }
-        let targets = (0..<(B * T)).map { _ in Int32(rnd.int(config.vocabSize)) }
-        let mask = [Float](repeating: 1, count: B * T)
-        func run(additive: Bool) throws -> [Float] {
+    /// M = B·T = 200 rows, so the folded backward sees blocks of 64, 64, 64 and 8.
+    private enum TwoHundredRows {
+        static let B = 5, T = 40
+        static let config = try! ModelConfig(vocabSize: 11, dModel: 8, layers: 1, heads: 2, dFF: 16, contextLength: 40)
+
+        /// Random tokens and targets [B, T], every position counted.
+        static func batch(seed: UInt64) -> (tokens: [Int32], targets: [Int32], mask: [Float]) {
+            var rnd = TestRandom(seed: seed)
+            let tokens = (0..<(B * T)).map { _ in Int32(rnd.int(config.vocabSize)) }
+            let targets = (0..<(B * T)).map { _ in Int32(rnd.int(config.vocabSize)) }
+            return (tokens, targets, [Float](repeating: 1, count: B * T))
+        }
+
+        /// A random model with LoRA r = 2, α = 4 on every site and a random (not zero) B.
+        static func model() throws -> (TransformerModel, LoRA) {
             let model = TinyModel.makeRandom(config: config, maxB: B, maxT: T)
-            let lora = try Self.attach(.init(r: 2, loraAlpha: 4), to: model)
+            let lora = try MethodLoRATests.attach(.init(r: 2, loraAlpha: 4), to: model)
             var rnd = TestRandom(seed: 8)
             for v in lora.parameters.views where v.name.hasSuffix("lora_B") {
                 try lora.parameters.load(named: v.name, from: Tensor(shape: v.shape, storage: rnd.normals(v.count, scale: 0.3)))
             }
+            return (model, lora)
+        }
+    }
+
+    @Test("folded backward over several 64-row blocks: same gradients as the additive path for 1–3 chunks, same bits when repeated",
+          arguments: [1, 2, 3])
+    func foldedBackwardChunks(workers: Int) throws {
+        let (B, T) = (TwoHundredRows.B, TwoHundredRows.T), batch = TwoHundredRows.batch(seed: 12)
+        func run(additive: Bool) throws -> [Float] {
+            let (model, lora) = try TwoHundredRows.model()
             lora.path!.forcesAdditive = additive
             Parallel.$forcedWorkers.withValue(workers) {
-                model.forward(tokens: tokens, targets: targets, mask: mask, B: B, T: T)
+                model.forward(tokens: batch.tokens, targets: batch.targets, mask: batch.mask, B: B, T: T)
                 model.backward()
             }
             return lora.parameters.gradients.copy(0..<lora.parameters.count)
@@ -123,22 +137,12 @@ struct MethodLoRATests {
     @Test("the folded backward adds to the gradients: two backwards without zeroing give twice one (to rounding), for 1–3 chunks",
           arguments: [1, 2, 3])
     func foldedBackwardAccumulates(workers: Int) throws {
-        // M = B·T = 200 rows: blocks of 64, 64, 64 and 8, cut into `workers` chunks.
-        let config = try ModelConfig(vocabSize: 11, dModel: 8, layers: 1, heads: 2, dFF: 16, contextLength: 40)
-        let B = 5, T = 40
-        var rnd = TestRandom(seed: 13)
-        let tokens = (0..<(B * T)).map { _ in Int32(rnd.int(config.vocabSize)) }
-        let targets = (0..<(B * T)).map { _ in Int32(rnd.int(config.vocabSize)) }
-        let mask = [Float](repeating: 1, count: B * T)
-        let model = TinyModel.makeRandom(config: config, maxB: B, maxT: T)
-        let lora = try Self.attach(.init(r: 2, loraAlpha: 4), to: model)
-        for v in lora.parameters.views where v.name.hasSuffix("lora_B") {
-            try lora.parameters.load(named: v.name, from: Tensor(shape: v.shape, storage: rnd.normals(v.count, scale: 0.3)))
-        }
+        let (B, T) = (TwoHundredRows.B, TwoHundredRows.T), batch = TwoHundredRows.batch(seed: 13)
+        let (model, lora) = try TwoHundredRows.model()
         #expect(lora.path!.isFolded)
         var once: [Float] = []
         Parallel.$forcedWorkers.withValue(workers) {
-            model.forward(tokens: tokens, targets: targets, mask: mask, B: B, T: T)
+            model.forward(tokens: batch.tokens, targets: batch.targets, mask: batch.mask, B: B, T: T)
             model.backward()
             once = lora.parameters.gradients.copy(0..<lora.parameters.count)
             model.backward()
