@@ -36,6 +36,9 @@ struct MethodCase: CustomTestStringConvertible, Sendable {
                        numVirtualTokens: 1, promptTuningInit: "TEXT", promptTuningInitTokenIDs: [3, 5]),
                    preservesFreshLogits: false, lossBound: 2.72, learningRate: 5e-2),
         MethodCase(name: "ia3", configuration: IA3.Configuration(), trainingSteps: 200, lossBound: 1.3, learningRate: 3e-2),
+        // Input-scaled q: the site in block 0 whose gradient is formed without any dx.
+        MethodCase(name: "ia3 input-scaled q", configuration: IA3.Configuration(targetModules: ["q", "v", "proj"], feedforwardModules: ["q", "proj"]),
+                   trainingSteps: 200, lossBound: 1.3, learningRate: 3e-2),
         MethodCase(name: "adapter rf=4", configuration: HoulsbyAdapter.Configuration(reductionFactor: 4), lossBound: 1.35),
         MethodCase(name: "adapter size=2", configuration: HoulsbyAdapter.Configuration(adapterSize: 2), lossBound: 1.35),
         MethodCase(name: "lora r=2 alpha=4", configuration: LoRA.Configuration(.init(r: 2, loraAlpha: 4)), lossBound: 1.0),  // measured 0.84
@@ -181,6 +184,36 @@ struct MethodContractTests {
             check(v.name, value: store.values.at(v.offset), gradient: store.gradients.at(v.offset), count: v.count)
         }
         #expect(failures.isEmpty, "\(c.name): \(failures.prefix(5).joined(separator: "; "))")
+    }
+
+    @Test("backward stopping at block 0's q/k/v changes no gradient", .tags(.contract), arguments: MethodCase.all)
+    func stoppingBelowTheFirstTrainedSiteChangesNoGradient(_ c: MethodCase) throws {
+        let (model, method) = try Self.attached(c)
+        let trainer = Trainer(model: model, method: method, settings: .init(learningRate: 3e-2))
+        let (tokens, targets, mask) = TinyModel.batch()
+        for _ in 0..<3 { trainer.step(tokens: tokens, targets: targets, mask: mask, B: Self.B, T: Self.T) }
+        method.isTraining = false
+        let store = model.parameters, own = method.parameters
+        func gradients() -> (model: [Float], method: [Float]) {
+            store.zeroGradients()
+            model.prefix.map { p in p.keyGradients.zeroAll(); p.valueGradients.zeroAll() }
+            own.zeroGradients()
+            method.prepareForward(model: model)
+            model.forward(tokens: tokens, targets: targets, mask: mask, B: Self.B, T: Self.T)
+            model.backward()
+            method.finishBackward(model: model)
+            let modelGradients = store.views.indices.filter { store.requiresGrad[$0] && store.views[$0].name != "wpe" }
+                .flatMap { store.gradients.copy(store.views[$0].range) }
+            return (modelGradients, own.gradients.copy(0..<own.count))
+        }
+        let stopping = model.needsInputGradient
+        let short = gradients()
+        // Training the position embedding forces the backward through block 0 to resid[0].
+        store.setRequiresGrad(true, named: "wpe")
+        #expect(model.needsInputGradient)
+        let through = gradients()
+        #expect(short.model == through.model && short.method == through.method,
+                "\(c.name): gradients differ when backward \(stopping ? "runs through" : "stops at") block 0")
     }
 
     @Test("training on a fixed toy batch drives the loss below the stated bound", .tags(.contract), arguments: MethodCase.all)

@@ -122,7 +122,7 @@ struct MethodPrefixTuningTests {
     @Test func attachFreezesTheBaseAndDetachRemovesThePrefix() throws {
         let (model, method) = try Self.attached(.init(numVirtualTokens: 2))
         #expect(model.parameters.trainableCount == 0)
-        // Nothing below the first block's attention trains: backward may stop there.
+        // Nothing below the first block's q/k/v trains: backward may stop there.
         #expect(!model.needsInputGradient)
         #expect(method.delta(for: LinearSite(layer: 0, kind: .q), model: model) == nil)
         #expect(!method.canMerge)
@@ -132,7 +132,9 @@ struct MethodPrefixTuningTests {
         #expect(model.needsInputGradient)
         model.parameters.setRequiresGradForAll(false)
         model.parameters.setRequiresGrad(true, named: "blocks.0.attn.v.bias")
-        #expect(model.needsInputGradient, "block 0's v bias trains")
+        #expect(!model.needsInputGradient, "block 0's v bias needs only dv, not the input gradient")
+        model.parameters.setRequiresGrad(true, named: "blocks.0.ln1.bias")
+        #expect(model.needsInputGradient, "block 0's ln1 shift trains")
     }
 
     @Test func parameterCountsFollowThePaperAndPeft() {

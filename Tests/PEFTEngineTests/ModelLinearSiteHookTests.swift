@@ -46,7 +46,7 @@ import Testing
         }
 
         func backward(site s: LinearSite, x: UnsafePointer<Float>, y: UnsafePointer<Float>,
-                      dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, rows: Int) -> UnsafePointer<Float>? {
+                      dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, rows: Int) -> UnsafePointer<Float>? {
             guard s == site else { return nil }
             BLAS.sgemm(transA: false, transB: false, m: rows, n: r, k: output, alpha: 1, a: dy, lda: output,
                        b: B.pointer, ldb: r, beta: 0, c: dHidden.pointer, ldc: r)
@@ -54,6 +54,7 @@ import Testing
                        b: hidden.pointer, ldb: r, beta: 1, c: dB.pointer, ldc: r)
             BLAS.sgemm(transA: true, transB: false, m: r, n: input, k: rows, alpha: 1, a: dHidden.pointer, lda: r,
                        b: x, ldb: input, beta: 1, c: dA.pointer, ldc: input)
+            guard let dx else { return nil }
             BLAS.sgemm(transA: false, transB: false, m: rows, n: input, k: r, alpha: 1, a: dHidden.pointer, lda: r,
                        b: A.pointer, ldb: input, beta: 1, c: dx, ldc: input)
             return nil

@@ -34,10 +34,12 @@ public protocol LinearSiteHook: AnyObject {
     /// `dx = dy_base·W_eff` sgemm overwrite dx instead of zeroing it first.
     func accumulatesInputGradient(for site: LinearSite) -> Bool
     /// Backward of `forward`; returns dLoss/d(base output) if it differs from `dy`, else nil.
+    /// dx is nil where nothing needs the input gradient (block 0's q/k/v when the embeddings
+    /// and ln1 are frozen): the hook then forms only its own gradients.
     /// See the type's documentation for the order.
     func backward(
         site: LinearSite, x: UnsafePointer<Float>, y: UnsafePointer<Float>,
-        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, rows: Int) -> UnsafePointer<Float>?
+        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, rows: Int) -> UnsafePointer<Float>?
 }
 
 extension LinearSiteHook {
@@ -48,6 +50,6 @@ extension LinearSiteHook {
     public func accumulatesInputGradient(for site: LinearSite) -> Bool { true }
     public func backward(
         site: LinearSite, x: UnsafePointer<Float>, y: UnsafePointer<Float>,
-        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, rows: Int
+        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, rows: Int
     ) -> UnsafePointer<Float>? { nil }
 }

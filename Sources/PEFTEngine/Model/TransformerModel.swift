@@ -122,16 +122,17 @@ public final class TransformerModel {
     /// `overwritingInput`: dx holds nothing yet. Unless the hook may add into dx at this site
     /// (`accumulatesInputGradient`/`handlesInputGradient`, then dx is zeroed first), the base
     /// sgemm overwrites it (beta = 0): no zeroing pass, no read of the old dx.
+    /// dx nil: nothing needs the input gradient here; only parameter gradients are formed.
     /// - x: [M, in] (forward input), y: [M, out] (forward output), dy: [M, out], dx: [M, in]
     func linearBackward(
         _ site: LinearSite, x: UnsafePointer<Float>, y: UnsafePointer<Float>,
-        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, M: Int, overwritingInput: Bool = false
+        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, M: Int, overwritingInput: Bool = false
     ) {
         let (IC, OC) = site.features(config)
         let b = blocks[site.layer], kind = kindIndex(site.kind)
         let hookHandlesDx = linearHook?.handlesInputGradient(for: site) ?? false
         var overwrite = overwritingInput
-        if overwrite, let hook = linearHook, hookHandlesDx || hook.accumulatesInputGradient(for: site) {
+        if overwrite, let dx, let hook = linearHook, hookHandlesDx || hook.accumulatesInputGradient(for: site) {
             dx.update(repeating: 0, count: M * IC)
             overwrite = false
         }
@@ -253,25 +254,23 @@ public final class TransformerModel {
         if Q > 0 { promptBackward() }
     }
 
-    /// Whether anything at or below block 0's q, k, v needs a gradient: the embeddings, ln1 or
-    /// q/k/v of block 0, or a linear hook (which may train there). When nothing does (prefix
-    /// and prompt tuning: frozen base, gradients leave through the prefix), backward skips
-    /// block 0's q/k/v input-gradient GEMMs and ln1 backward.
+    /// Whether anything below block 0's q, k, v needs a gradient: the embeddings or block 0's
+    /// ln1. When nothing does (every PEFT method but full fine-tuning and BitFit: frozen
+    /// base below the first trained site), backward forms only block 0's q/k/v parameter
+    /// gradients there and skips their input-gradient GEMMs, ln1's backward and the
+    /// embeddings' (autograd skips them the same way: nothing there requires grad).
     var needsInputGradient: Bool {
-        if linearHook != nil || grad(wte) != nil || grad(wpe) != nil { return true }
+        if grad(wte) != nil || grad(wpe) != nil { return true }
         let b = blocks[0], trains = parameters.requiresGrad
-        if trains[b.ln1W] || trains[b.ln1B] { return true }
-        for kind in [LinearSite.Kind.q, .k, .v] where trains[b.linearW[kindIndex(kind)]] || trains[b.linearB[kindIndex(kind)]] {
-            return true
-        }
-        return false
+        return trains[b.ln1W] || trains[b.ln1B]
     }
 
     /// Backpropagates dLoss/d resid[L] (in `a.dresid`) through the L blocks in place, leaving
     /// dLoss/d resid[0] there. `injecting`: extra gradients of every layer's keys and values
     /// ([L, NH, T, HS] in its gradient arenas) added to dk, dv — the soft-prompt pass's way of
     /// receiving what the main pass sent to its prompt keys/values. `inputGradient` false:
-    /// stop after block 0's attention (a.dresid then does not hold dLoss/d resid[0]).
+    /// block 0's q/k/v get no input gradient (their parameter gradients are still formed) and
+    /// ln1's backward is skipped, so a.dresid then does not hold dLoss/d resid[0].
     func blocksBackward(_ a: Activations, B: Int, T: Int, prefix: PrefixKV?, injecting: PrefixKV?, inputGradient: Bool = true) {
         let N = B * T
         let C = config.dModel, F = config.dFF, NH = config.heads, L = config.layers
@@ -306,11 +305,12 @@ public final class TransformerModel {
                                q: a.q.at(xC), k: a.k.at(xC), v: a.v.at(xC), prefixK: pk, prefixV: pv,
                                B: B, T: T, C: C, NH: NH, P: P, accumulate: false)
             if let injecting { Self.addKeyValueGradients(injecting, layer: l, dk: a.dk.pointer, dv: a.dv.pointer, C: C) }
-            if l == 0 && !inputGradient { break }
-            linearBackward(LinearSite(layer: l, kind: .q), x: a.ln1.at(xC), y: a.q.at(xC), dy: a.dq.pointer, dx: a.dln.pointer, M: N,
+            let dln: UnsafeMutablePointer<Float>? = l > 0 || inputGradient ? a.dln.pointer : nil
+            linearBackward(LinearSite(layer: l, kind: .q), x: a.ln1.at(xC), y: a.q.at(xC), dy: a.dq.pointer, dx: dln, M: N,
                            overwritingInput: true)
-            linearBackward(LinearSite(layer: l, kind: .k), x: a.ln1.at(xC), y: a.k.at(xC), dy: a.dk.pointer, dx: a.dln.pointer, M: N)
-            linearBackward(LinearSite(layer: l, kind: .v), x: a.ln1.at(xC), y: a.v.at(xC), dy: a.dv.pointer, dx: a.dln.pointer, M: N)
+            linearBackward(LinearSite(layer: l, kind: .k), x: a.ln1.at(xC), y: a.k.at(xC), dy: a.dk.pointer, dx: dln, M: N)
+            linearBackward(LinearSite(layer: l, kind: .v), x: a.ln1.at(xC), y: a.v.at(xC), dy: a.dv.pointer, dx: dln, M: N)
+            if dln == nil { break }
             LayerNorm.backward(dx: g, dweight: grad(blk.ln1W), dbias: grad(blk.ln1B), dout: a.dln.pointer,
                                x: a.resid.at(xC), weight: value(blk.ln1W), mean: a.ln1Mean.at(xN),
                                rstd: a.ln1Rstd.at(xN), N: N, C: C)

@@ -172,7 +172,7 @@ public final class DoRA: PEFTMethod, LinearSiteHook {
     /// The base backward then computes dx += dy·W'; the base output's gradient is dy (nil).
     public func backward(
         site: LinearSite, x: UnsafePointer<Float>, y: UnsafePointer<Float>,
-        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, rows M: Int
+        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, rows M: Int
     ) -> UnsafePointer<Float>? {
         guard !merged, let s = sites[site], let path else { return nil }
         let IC = s.slot.input, OC = s.slot.output, r = path.rank, g = weightGradient.pointer

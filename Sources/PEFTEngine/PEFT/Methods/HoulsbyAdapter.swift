@@ -193,7 +193,7 @@ public final class HoulsbyAdapter: PEFTMethod, LinearSiteHook {
     /// Accumulates the adapter's gradients; returns dy_base = dy + (gelu'(z) ⊙ dy·W_up)·W_down.
     public func backward(
         site: LinearSite, x: UnsafePointer<Float>, y: UnsafePointer<Float>,
-        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, rows: Int
+        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, rows: Int
     ) -> UnsafePointer<Float>? {
         guard let s = slot(site) else { return nil }
         let C = C, m = m

@@ -205,11 +205,12 @@ public final class IA3: PEFTMethod, LinearSiteHook {
 
     /// Output scaling: dl += Σ_rows dy ⊙ y_unscaled, returns dy_base = l ⊙ dy.
     /// Input scaling: g = dy·W [rows, in] (one sgemm with the stored W), then
-    /// dx += l ⊙ g and dl += Σ_rows x ⊙ g; dy_base is dy itself. This is the same GEMM the
-    /// base would spend on dx = dy·W_eff, so dl costs only one elementwise pass.
+    /// dx += l ⊙ g (when dx is given) and dl += Σ_rows x ⊙ g; dy_base is dy itself. This is
+    /// the same GEMM the base would spend on dx = dy·W_eff, so dl costs only one elementwise
+    /// pass.
     public func backward(
         site: LinearSite, x: UnsafePointer<Float>, y: UnsafePointer<Float>,
-        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, rows: Int
+        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, rows: Int
     ) -> UnsafePointer<Float>? {
         guard let s = slot(site) else { return nil }
         let l = parameters.value(s.view), dl = parameters.gradient(s.view)
@@ -218,6 +219,14 @@ public final class IA3: PEFTMethod, LinearSiteHook {
             let input = s.input, output = s.output
             BLAS.sgemm(transA: false, transB: false, m: rows, n: input, k: output, alpha: 1, a: dy, lda: output,
                        b: s.weight, ldb: input, beta: 0, c: g, ldc: input)
+            guard let dx else {
+                // Nothing needs dx here: only dl += Σ_rows x ⊙ g.
+                for m in 0..<rows {
+                    let gRow = g + m * input, xRow = x + m * input
+                    for i in 0..<input { dl[i] += xRow[i] * gRow[i] }
+                }
+                return nil
+            }
             for m in 0..<rows {
                 Self.fusedRow(n: input, b: g + m * input, a: x + m * input, acc: dl,
                               scale: l, out: dx + m * input, accumulateOut: true)

@@ -166,10 +166,10 @@ final class LowRankPath {
                           b: p.value(slot.b), ldb: r, beta: 1, c: y, ldc: OC)
     }
 
-    /// Accumulates dA, dB (and, additive mode only, dx) for the path; dy [rows, out] is the
-    /// site output's gradient.
+    /// Accumulates dA, dB (and, additive mode only and when dx is given, dx) for the path;
+    /// dy [rows, out] is the site output's gradient.
     func backward(site: LinearSite, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
-                  dx: UnsafeMutablePointer<Float>, rows M: Int, parameters p: MethodParameters) {
+                  dx: UnsafeMutablePointer<Float>?, rows M: Int, parameters p: MethodParameters) {
         guard !isMerged, let slot = slot(for: site) else { return }
         let index = slotOfSite[site.index]
         let r = rank, IC = slot.input, OC = slot.output, s = scaling
@@ -192,12 +192,14 @@ final class LowRankPath {
             BLAS.sgemmBlocked(transA: true, transB: false, m: r, n: IC, k: M, alpha: 1, a: g, lda: r,
                               b: dropped.pointer, ldb: IC, beta: 1, c: p.gradient(slot.a), ldc: IC)
             // dx += (ĝ·A) ⊙ mask/(1−p)
+            guard let dx else { return }
             BLAS.sgemmBlocked(transA: false, transB: false, m: M, n: IC, k: r, alpha: 1, a: g, lda: r,
                               b: p.value(slot.a), ldb: IC, beta: 0, c: dropped.pointer, ldc: IC)
             addMasked(dx: dx, gradient: dropped.pointer, mask: mask, count: M * IC)
         } else {
             BLAS.sgemmBlocked(transA: true, transB: false, m: r, n: IC, k: M, alpha: 1, a: g, lda: r,
                               b: x, ldb: IC, beta: 1, c: p.gradient(slot.a), ldc: IC)
+            guard let dx else { return }
             BLAS.sgemmBlocked(transA: false, transB: false, m: M, n: IC, k: r, alpha: 1, a: g, lda: r,
                               b: p.value(slot.a), ldb: IC, beta: 1, c: dx, ldc: IC)
         }

@@ -159,7 +159,7 @@ public final class QLoRA: PEFTMethod, LinearSiteHook {
 
     public func backward(
         site: LinearSite, x: UnsafePointer<Float>, y: UnsafePointer<Float>,
-        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, rows: Int
+        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, rows: Int
     ) -> UnsafePointer<Float>? {
         path?.backward(site: site, x: x, dy: dy, dx: dx, rows: rows, parameters: parameters)
         return nil
