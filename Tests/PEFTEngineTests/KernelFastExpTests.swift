@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import PEFTEngine
 
-/// `FastExp.exp` against glibc's `expf`.
+/// `FastExp.exp` against glibc's `expf`, `FastExp.exp2` against `exp2` in Double.
 @Suite struct KernelFastExpTests {
     /// Relative error bound: a few Float32 ulps (ulp/2 ≈ 6e-8).
     static let relativeTolerance: Float = 5e-7
@@ -34,6 +34,34 @@ import Testing
             let lanes = SIMD8<Float>(x[start..<(start + 8)])
             let fast = FastExp.exp(lanes)
             for i in 0..<8 { #expect(fast[i].bitPattern == FastExp.exp(x[start + i]).bitPattern, "x = \(x[start + i])") }
+        }
+    }
+
+    @Test func exp2MatchesDoubleAcrossTheRange() {
+        var worst: Double = 0, worstY: Float = 0
+        var y: Float = -126
+        while y <= 126 {
+            let rel = abs(Double(FastExp.exp2(y)) / Foundation.exp2(Double(y)) - 1)
+            if rel > worst { worst = rel; worstY = y }
+            y += 0.000_93
+        }
+        // The polynomial's own error is ≤ 1e-7 (two Float32 ulps at most, with its rounding).
+        #expect(worst < 2e-7, "worst relative error \(worst) at y = \(worstY)")
+        for n in -126...126 { #expect(FastExp.exp2(Float(n)) == Float(Foundation.exp2(Double(n))), "2^\(n) is exact") }
+    }
+
+    @Test func exp2ClampsToNormalFloats() {
+        #expect(FastExp.exp2(-1000) == Float.leastNormalMagnitude, "2^−126")
+        #expect(FastExp.exp2(1000) == Float(Foundation.exp2(126.0)))
+        #expect(FastExp.exp2(-.infinity).isNormal && FastExp.exp2(.infinity).isNormal)
+    }
+
+    @Test func exp2EightLanesEqualTheScalarBitForBit() {
+        var r = TestRandom(seed: 12)
+        let y = r.normals(64, scale: 60) + [-1000, 1000, -126, 126, 0, -0.5, 0.5, -.infinity]
+        for start in stride(from: 0, to: y.count, by: 8) {
+            let fast = FastExp.exp2(SIMD8<Float>(y[start..<(start + 8)]))
+            for i in 0..<8 { #expect(fast[i].bitPattern == FastExp.exp2(y[start + i]).bitPattern, "y = \(y[start + i])") }
         }
     }
 

@@ -33,6 +33,54 @@ enum FastExp {
 }
 
 extension FastExp {
+    /// 2^y for y clamped to [−126, 126], cheaper than `exp` where the caller can fold log₂e
+    /// into its own constants (GELU does): n = round(y), f = y − n ∈ [−½, ½] (exact), 2^f by a
+    /// degree-6 polynomial fitted to minimise the relative error on that interval (Lawson's
+    /// weighted least squares; ≤ 1e-7 relative evaluated in Float32, see KernelFastExpTests),
+    /// 2ⁿ assembled in the exponent bits. No Cody–Waite split is needed (f is exact), so this
+    /// is four operations shorter than `exp`; the clamp keeps 2ⁿ a normal float.
+    @inline(__always)
+    static func exp2(_ y: Float) -> Float {
+        let low: Float = -126, high: Float = 126
+        let yc = y < low ? low : (y > high ? high : y)
+        let t = yc + roundingMagic
+        let f = yc - (t - roundingMagic)
+        var p: Float = exp2Coefficients.6
+        p = p * f + exp2Coefficients.5
+        p = p * f + exp2Coefficients.4
+        p = p * f + exp2Coefficients.3
+        p = p * f + exp2Coefficients.2
+        p = p * f + exp2Coefficients.1
+        p = p * f + exp2Coefficients.0
+        return p * Float(bitPattern: (t.bitPattern &+ 127) &<< 23)
+    }
+
+    /// `exp2` on eight lanes: the same operations lane by lane (bit-identical to the scalar).
+    @inline(__always)
+    static func exp2(_ y: SIMD8<Float>) -> SIMD8<Float> {
+        typealias V = SIMD8<Float>
+        let low = V(repeating: -126), high = V(repeating: 126)
+        let yc = y.replacing(with: low, where: y .< low).replacing(with: high, where: y .> high)
+        let t = yc + roundingMagic
+        let f = yc - (t - roundingMagic)
+        var p = V(repeating: exp2Coefficients.6)
+        p = p * f + exp2Coefficients.5
+        p = p * f + exp2Coefficients.4
+        p = p * f + exp2Coefficients.3
+        p = p * f + exp2Coefficients.2
+        p = p * f + exp2Coefficients.1
+        p = p * f + exp2Coefficients.0
+        // t's low mantissa bits hold n; shifted left by 23 with the bias, they are 2ⁿ's exponent.
+        let scale = unsafeBitCast((unsafeBitCast(t, to: SIMD8<UInt32>.self) &+ 127) &<< 23, to: V.self)
+        return p * scale
+    }
+
+    /// c₀…c₆ of 2^f ≈ Σ c_k f^k on [−½, ½] (c_k ≈ ln2^k / k!, adjusted for minimal relative error).
+    static let exp2Coefficients: (Float, Float, Float, Float, Float, Float, Float) = (
+        1.0, 0.693_147_18, 0.240_226_46, 0.055_503_286, 0.009_618_489, 0.001_339_993_1, 0.000_153_458_12)
+}
+
+extension FastExp {
     /// `exp` on eight lanes at once: the same operations lane by lane, so every lane equals
     /// the scalar `exp` of it bit for bit.
     @inline(__always)
