@@ -65,18 +65,27 @@ import Testing
         }
     }
 
-    /// The softmax helper against its serial reference on odd lengths (tail-only, one vector, both).
-    @Test(arguments: [1, 3, 8, 13, 64, 81])
-    func exponentiateMatchesItsReference(count n: Int) {
+    /// The softmax helpers (base e and base 2) against their serial reference on odd lengths
+    /// (tail-only, one vector, both).
+    @Test(arguments: [1, 3, 8, 13, 64, 81], [false, true])
+    func exponentiateMatchesItsReference(count n: Int, base2: Bool) {
         var r = TestRandom(seed: UInt64(30 + n))
         let x = r.normals(n, scale: 5)
+        func fastPowers(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>) -> (max: Float, sum: Float) {
+            base2 ? FastExp.exponentiate2(out: out, x: x, count: n) : FastExp.exponentiate(out: out, x: x, count: n)
+        }
         var fast = [Float](repeating: 0, count: n), slow = fast
-        let f = FastExp.exponentiate(out: &fast, x: x, count: n)
-        let s = FastExp.exponentiateReference(out: &slow, x: x, count: n)
+        let f = fastPowers(&fast, x)
+        let s = FastExp.exponentiateReference(out: &slow, x: x, count: n, base2: base2)
         #expect(f.max == s.max && fast == slow, "count \(n)")
         #expect(abs(f.sum - s.sum) <= 1e-6 * s.sum, "sum \(f.sum) vs \(s.sum), count \(n)")
         var inPlace = x
-        let p = inPlace.withUnsafeMutableBufferPointer { FastExp.exponentiate(out: $0.baseAddress!, x: $0.baseAddress!, count: n) }
+        let p = inPlace.withUnsafeMutableBufferPointer { fastPowers($0.baseAddress!, $0.baseAddress!) }
         #expect(inPlace == fast && p.max == f.max && p.sum == f.sum, "in place, count \(n)")
+        if base2 {
+            // Against 2^d in Double for the same Float difference d = x − max (its rounding is the input's).
+            let worst = zip(x, slow).map { abs(Double($1) / Foundation.exp2(Double($0 - s.max)) - 1) }.max() ?? 0
+            #expect(worst < 2e-7, "2^(x − max) off by \(worst) relative")
+        }
     }
 }

@@ -42,7 +42,8 @@ extension FastExp {
     @inline(__always)
     static func exp2(_ y: Float) -> Float {
         let low: Float = -126, high: Float = 126
-        let yc = y < low ? low : (y > high ? high : y)
+        let yl = y < low ? low : y
+        let yc = yl > high ? high : yl
         let t = yc + roundingMagic
         let f = yc - (t - roundingMagic)
         var p: Float = exp2Coefficients.6
@@ -60,7 +61,9 @@ extension FastExp {
     static func exp2(_ y: SIMD8<Float>) -> SIMD8<Float> {
         typealias V = SIMD8<Float>
         let low = V(repeating: -126), high = V(repeating: 126)
-        let yc = y.replacing(with: low, where: y .< low).replacing(with: high, where: y .> high)
+        // Each bound on the previous result, so the compiler emits maxps then minps.
+        let yl = y.replacing(with: low, where: y .< low)
+        let yc = yl.replacing(with: high, where: yl .> high)
         let t = yc + roundingMagic
         let f = yc - (t - roundingMagic)
         var p = V(repeating: exp2Coefficients.6)
@@ -86,9 +89,11 @@ extension FastExp {
     @inline(__always)
     static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
         typealias V = SIMD8<Float>
-        // Clamp to [−87, 88] (mask-and-replace: the stdlib's pointwiseMin/Max stay out of line).
+        // Clamp to [−87, 88] (mask-and-replace: the stdlib's pointwiseMin/Max stay out of line),
+        // each bound on the previous result, so the compiler emits maxps then minps.
         let low = V(repeating: -87), high = V(repeating: 88)
-        let xc = x.replacing(with: low, where: x .< low).replacing(with: high, where: x .> high)
+        let xl = x.replacing(with: low, where: x .< low)
+        let xc = xl.replacing(with: high, where: xl .> high)
         let t = xc * log2e + roundingMagic
         let n = t - roundingMagic
         let r = (xc - n * ln2High) - n * ln2Low
@@ -110,6 +115,18 @@ extension FastExp {
     /// reproducible; `exponentiateReference` is the plain serial loop it is tested against).
     @inline(__always)
     static func exponentiate(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, count n: Int) -> (max: Float, sum: Float) {
+        shiftedPowers(out: out, x: x, count: n, base2: false)
+    }
+
+    /// `exponentiate` in base 2: out[i] = 2^(x[i] − max x), by `exp2`. For a softmax whose
+    /// scores were scaled by log₂e beforehand (the same probabilities, fewer operations).
+    @inline(__always)
+    static func exponentiate2(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, count n: Int) -> (max: Float, sum: Float) {
+        shiftedPowers(out: out, x: x, count: n, base2: true)
+    }
+
+    @inline(__always)
+    private static func shiftedPowers(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, count n: Int, base2: Bool) -> (max: Float, sum: Float) {
         typealias V = SIMD8<Float>
         let w = V.scalarCount
         let src = UnsafeRawPointer(x), dst = UnsafeMutableRawPointer(out)
@@ -128,14 +145,15 @@ extension FastExp {
         var sumV = V()
         i = 0
         while i + w <= n {
-            let e = exp(src.loadUnaligned(fromByteOffset: i * 4, as: V.self) - m)
+            let shifted = src.loadUnaligned(fromByteOffset: i * 4, as: V.self) - m
+            let e = base2 ? exp2(shifted) : exp(shifted)
             dst.storeBytes(of: e, toByteOffset: i * 4, as: V.self)
             sumV += e
             i += w
         }
         var sum = sumV.sum()
         while i < n {
-            let e = exp(x[i] - m)
+            let e = base2 ? exp2(x[i] - m) : exp(x[i] - m)
             out[i] = e
             sum += e
             i += 1
@@ -143,13 +161,15 @@ extension FastExp {
         return (m, sum)
     }
 
-    /// Plain serial loop of `exponentiate` (tests): same max, sums in index order.
-    static func exponentiateReference(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, count n: Int) -> (max: Float, sum: Float) {
+    /// Plain serial loop of `exponentiate` (`base2`: of `exponentiate2`) for tests: same max,
+    /// sums in index order.
+    static func exponentiateReference(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, count n: Int,
+                                      base2: Bool = false) -> (max: Float, sum: Float) {
         var m = -Float.infinity
         for i in 0..<n where x[i] > m { m = x[i] }
         var sum: Float = 0
         for i in 0..<n {
-            out[i] = exp(x[i] - m)
+            out[i] = base2 ? exp2(x[i] - m) : exp(x[i] - m)
             sum += out[i]
         }
         return (m, sum)
