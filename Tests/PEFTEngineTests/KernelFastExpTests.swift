@@ -45,7 +45,7 @@ import Testing
             if rel > worst { worst = rel; worstY = y }
             y += 0.000_93
         }
-        // The polynomial's own error is ≤ 1e-7 (two Float32 ulps at most, with its rounding).
+        // Worst over every Float32 y in range ≈ 1.04e-7 (the polynomial ≈ 2e-9, the rest rounding).
         #expect(worst < 2e-7, "worst relative error \(worst) at y = \(worstY)")
         for n in -126...126 { #expect(FastExp.exp2(Float(n)) == Float(Foundation.exp2(Double(n))), "2^\(n) is exact") }
     }
@@ -59,9 +59,13 @@ import Testing
     @Test func exp2EightLanesEqualTheScalarBitForBit() {
         var r = TestRandom(seed: 12)
         let y = r.normals(64, scale: 60) + [-1000, 1000, -126, 126, 0, -0.5, 0.5, -.infinity]
+            + [.infinity, .nan, -126.5, 126.5, -125.5, 125.5, -0.0, Float.leastNonzeroMagnitude]
         for start in stride(from: 0, to: y.count, by: 8) {
             let fast = FastExp.exp2(SIMD8<Float>(y[start..<(start + 8)]))
-            for i in 0..<8 { #expect(fast[i].bitPattern == FastExp.exp2(y[start + i]).bitPattern, "y = \(y[start + i])") }
+            for i in 0..<8 {
+                let scalar = FastExp.exp2(y[start + i])
+                #expect(fast[i].bitPattern == scalar.bitPattern || (fast[i].isNaN && scalar.isNaN), "y = \(y[start + i])")
+            }
         }
     }
 

@@ -206,14 +206,56 @@ struct MethodContractTests {
                 .flatMap { store.gradients.copy(store.views[$0].range) }
             return (modelGradients, own.gradients.copy(0..<own.count))
         }
-        let stopping = model.needsInputGradient
+        let runsThrough = model.needsInputGradient
         let short = gradients()
         // Training the position embedding forces the backward through block 0 to resid[0].
         store.setRequiresGrad(true, named: "wpe")
         #expect(model.needsInputGradient)
         let through = gradients()
         #expect(short.model == through.model && short.method == through.method,
-                "\(c.name): gradients differ when backward \(stopping ? "runs through" : "stops at") block 0")
+                "\(c.name): gradients differ when backward \(runsThrough ? "runs through" : "stops at") block 0")
+    }
+
+    /// Configurations the table does not reach: dropout masks and the additive LoRA form (one
+    /// forward, then a backward that stops and one that runs through, over the same cached
+    /// activations and masks), and full fine-tuning with the embeddings, LM head and block 0's
+    /// ln1 frozen by hand (block 0's q/k/v weight gradients formed with no dx).
+    @Test("stopping at block 0 changes no gradient: dropout, additive LoRA, hand-frozen full", .tags(.contract),
+          arguments: ["lora dropout 0.3", "lora additive", "qlora dropout 0.3", "full, embeddings and ln1 frozen"])
+    func stoppingBelowTheFirstTrainedSiteOutsideTheTable(_ name: String) throws {
+        let configuration: any PEFTMethodConfiguration = switch name {
+        case "lora dropout 0.3", "lora additive": LoRA.Configuration(.init(r: 2, loraAlpha: 4, loraDropout: name == "lora additive" ? 0 : 0.3))
+        case "qlora dropout 0.3": QLoRA.Configuration(.init(r: 2, loraAlpha: 4, loraDropout: 0.3))
+        default: FullFineTuning.Configuration()
+        }
+        let (model, method) = try Self.attached(MethodCase(name: name, configuration: configuration))
+        let trainer = Trainer(model: model, method: method, settings: .init(learningRate: 3e-2))
+        let (tokens, targets, mask) = TinyModel.batch()
+        for _ in 0..<3 { trainer.step(tokens: tokens, targets: targets, mask: mask, B: Self.B, T: Self.T) }
+        let store = model.parameters, own = method.parameters
+        if let lora = method as? LoRA { lora.path!.forcesAdditive = name == "lora additive" }
+        if name.hasPrefix("full") {
+            for frozen in ["wte", "wpe", "lm_head.weight", "blocks.0.ln1.weight", "blocks.0.ln1.bias"] {
+                store.setRequiresGrad(false, named: frozen)
+            }
+        }
+        method.isTraining = true
+        method.prepareForward(model: model)
+        model.forward(tokens: tokens, targets: targets, mask: mask, B: Self.B, T: Self.T)
+        func gradients() -> (model: [Float], method: [Float]) {
+            store.zeroGradients()
+            own.zeroGradients()
+            model.backward()
+            method.finishBackward(model: model)
+            let trained = store.views.indices.filter { store.requiresGrad[$0] && store.views[$0].name != "wpe" }
+            return (trained.flatMap { store.gradients.copy(store.views[$0].range) }, own.gradients.copy(0..<own.count))
+        }
+        #expect(!model.needsInputGradient, "\(name): backward should stop at block 0")
+        let short = gradients()
+        store.setRequiresGrad(true, named: "wpe")
+        let through = gradients()
+        #expect(short.model.contains { $0 != 0 } || short.method.contains { $0 != 0 }, "\(name): no gradient at all")
+        #expect(short.model == through.model && short.method == through.method, "\(name): gradients differ")
     }
 
     @Test("training on a fixed toy batch drives the loss below the stated bound", .tags(.contract), arguments: MethodCase.all)

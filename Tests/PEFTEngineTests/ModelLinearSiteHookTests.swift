@@ -15,6 +15,9 @@ import Testing
         func effectiveWeight(for s: LinearSite) -> UnsafePointer<Float>? {
             s == site ? UnsafePointer(weight.pointer) : nil
         }
+        /// No parameters of its own: the base output's gradient is dy.
+        func backward(site: LinearSite, x: UnsafePointer<Float>, y: UnsafePointer<Float>,
+                      dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, rows: Int) -> UnsafePointer<Float>? { nil }
     }
 
     /// A LoRA-shaped extra path at one site: y += (x·Aᵀ)·Bᵀ, A [r, in], B [out, r].

@@ -4,18 +4,20 @@
 /// Order of calls at a site with base weight W (possibly substituted) and bias b:
 /// - forward: `y = x·W_effᵀ + b`, then `forward(site:x:y:…)` may modify y in place
 ///   (add a low-rank path, scale outputs);
-/// - backward: `backward(site:x:y:dy:dx:…)` runs first and accumulates into dx and the
-///   method's own gradients (dy, the gradient of the site's final output, is read-only: for
-///   o and proj it is the residual stream's gradient). It returns the gradient with respect
-///   to the *base* output `x·W_effᵀ + b_eff` when that differs from dy (a method that
-///   transforms the output, like IA3's scaling or a Houlsby adapter, must return it), or nil
-///   when it is dy itself (an additive path like LoRA). Then the base backward computes
-///   `dx += dy_base·W_eff` and, only where the stored weight/bias require grad,
-///   `dW += dy_baseᵀ·x`, `db += Σ dy_base` (gradients with respect to the *stored* tensors,
-///   exact when no substitution is active).
+/// - backward: `backward(site:x:y:dy:dx:…)` runs first and accumulates into the method's own
+///   gradients and, when dx is given, into dx (dy, the gradient of the site's final output,
+///   is read-only: for o and proj it is the residual stream's gradient). It returns the
+///   gradient with respect to the *base* output `x·W_effᵀ + b_eff` when that differs from dy
+///   (a method that transforms the output, like IA3's scaling or a Houlsby adapter, must
+///   return it), or nil when it is dy itself (an additive path like LoRA). Then the base
+///   backward computes `dx += dy_base·W_eff` (when dx is given) and, only where the stored
+///   weight/bias require grad, `dW += dy_baseᵀ·x`, `db += Σ dy_base` (gradients with respect
+///   to the *stored* tensors, exact when no substitution is active). dx is nil where nothing
+///   needs the input gradient: block 0's q/k/v when the embeddings and ln1 are frozen.
 /// A method that scales outputs (IA3) substitutes both weight and bias; a method that
-/// adds a path (LoRA) only implements `forward`/`backward`. Every verb has a default
-/// (no effect), so a method implements only what it needs.
+/// adds a path (LoRA) only implements `forward`/`backward`. Every verb but `backward` has a
+/// default (no effect), so a method implements only what it needs; `backward` has none, so
+/// a conformer whose signature does not match fails to compile instead of being skipped.
 public protocol LinearSiteHook: AnyObject {
     /// The weight [out, in] this site multiplies by instead of the stored one, or nil to
     /// use the stored weight. The pointer must stay valid until the next call.
@@ -48,8 +50,4 @@ extension LinearSiteHook {
     public func forward(site: LinearSite, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int) {}
     public func handlesInputGradient(for site: LinearSite) -> Bool { false }
     public func accumulatesInputGradient(for site: LinearSite) -> Bool { true }
-    public func backward(
-        site: LinearSite, x: UnsafePointer<Float>, y: UnsafePointer<Float>,
-        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, rows: Int
-    ) -> UnsafePointer<Float>? { nil }
 }

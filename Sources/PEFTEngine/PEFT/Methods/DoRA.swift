@@ -169,7 +169,8 @@ public final class DoRA: PEFTMethod, LinearSiteHook {
     public func accumulatesInputGradient(for site: LinearSite) -> Bool { false }
 
     /// G = dyᵀ·x, then dm, dB, dA through W' = diag(m/c)·V with c detached (see the type).
-    /// The base backward then computes dx += dy·W'; the base output's gradient is dy (nil).
+    /// The base backward then computes dx += dy·W' (where dx is wanted); the base output's
+    /// gradient is dy (nil).
     public func backward(
         site: LinearSite, x: UnsafePointer<Float>, y: UnsafePointer<Float>,
         dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, rows M: Int

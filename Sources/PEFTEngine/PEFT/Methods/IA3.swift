@@ -221,10 +221,7 @@ public final class IA3: PEFTMethod, LinearSiteHook {
                        b: s.weight, ldb: input, beta: 0, c: g, ldc: input)
             guard let dx else {
                 // Nothing needs dx here: only dl += Σ_rows x ⊙ g.
-                for m in 0..<rows {
-                    let gRow = g + m * input, xRow = x + m * input
-                    for i in 0..<input { dl[i] += xRow[i] * gRow[i] }
-                }
+                for m in 0..<rows { Self.accumulateProducts(n: input, a: x + m * input, b: g + m * input, acc: dl) }
                 return nil
             }
             for m in 0..<rows {
@@ -239,6 +236,25 @@ public final class IA3: PEFTMethod, LinearSiteHook {
                           scale: l, out: g + m * out, accumulateOut: false)
         }
         return UnsafePointer(g)
+    }
+
+    /// For i in 0..<n: `acc[i] += a[i]·b[i]` — `fusedRow` without its output, for an
+    /// input-scaled site whose dx nothing needs. Eight lanes at a time, then the tail.
+    @inline(__always)
+    static func accumulateProducts(n: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, acc: UnsafeMutablePointer<Float>) {
+        typealias V = SIMD8<Float>
+        var i = 0
+        while i + V.scalarCount <= n {
+            let av = UnsafeRawPointer(a + i).loadUnaligned(as: V.self)
+            let bv = UnsafeRawPointer(b + i).loadUnaligned(as: V.self)
+            let accv = UnsafeRawPointer(acc + i).loadUnaligned(as: V.self)
+            UnsafeMutableRawPointer(acc + i).storeBytes(of: accv + av * bv, as: V.self)
+            i += V.scalarCount
+        }
+        while i < n {
+            acc[i] += a[i] * b[i]
+            i += 1
+        }
     }
 
     /// For i in 0..<n: `acc[i] += a[i]·b[i]` and `out[i] = (accumulateOut ? out[i] : 0) + scale[i]·b[i]`
