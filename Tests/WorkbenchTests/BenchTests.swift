@@ -8,7 +8,9 @@ private let figureKeys: Set<String> = [
     "name", "size", "threads", "cores", "blas_kernel", "value", "unit", "reps", "best", "median",
 ]
 /// Keys a line may carry in addition.
-private let optionalFigureKeys: Set<String> = ["detail", "fraction_of_peak", "method", "reference", "reference_source", "phase_ms"]
+private let optionalFigureKeys: Set<String> = [
+    "detail", "fraction_of_peak", "method", "reference", "reference_source", "phase_ms", "vs_full",
+]
 
 private func quickFigures(only: [String]? = nil) -> [BenchFigure] {
     var figures: [BenchFigure] = []
@@ -160,6 +162,23 @@ struct BenchTests {
             #expect(phases.values.reduce(0, +) <= 1e3 * 2 * 8 / figure.best * 1.000_001, "phases within the step: \(figure.jsonLine)")
             #expect(figure.jsonLine.contains(#""phase_ms":{"backward":"#))
         }
+    }
+
+    @Test("every method's training figure but full's gives its speed over full fine-tuning's, best over best")
+    func trainingVersusFull() throws {
+        let figures = quickFigures(only: ["train"])
+        for threads in [1, 2] {
+            let train = figures.filter { $0.name == "train" && $0.threads == threads }
+            let full = try #require(train.first { $0.method == "full" })
+            #expect(full.versusFull == nil && !full.jsonLine.contains("vs_full"))
+            for figure in train where figure.method != "full" {
+                let ratio = try #require(figure.versusFull, "\(figure.jsonLine)")
+                #expect(abs(ratio - figure.best / full.best) <= 1e-9 * ratio, "\(figure.jsonLine)")
+                #expect(figure.jsonLine.contains(#""vs_full":"#))
+                #expect(BenchTable.row(figure).contains(String(format: "%.2f× full", ratio)))
+            }
+        }
+        #expect(figures.filter { $0.name != "train" }.allSatisfy { $0.versusFull == nil })
     }
 
     @Test("no figure carries a built-in external reference; train and eval figures name their method")

@@ -41,11 +41,15 @@ public struct BenchFigure: Codable, Sendable, Equatable {
     /// Milliseconds of the best repetition's phases, for figures that have them (training:
     /// "forward", "backward", "update", see `Trainer.StepTimes`); absent when nil.
     public var phaseMilliseconds: [String: Double]?
+    /// For a training figure of a method other than full fine-tuning: its best tokens/s over
+    /// full fine-tuning's, same shape and threads, steps interleaved (`TrainingBenchmark`);
+    /// absent when nil.
+    public var versusFull: Double?
 
     enum CodingKeys: String, CodingKey {
         case name, size, threads, cores, blasKernel = "blas_kernel", value, unit, reps, best, median
         case detail, fractionOfPeak = "fraction_of_peak", method, reference, referenceSource = "reference_source"
-        case phaseMilliseconds = "phase_ms"
+        case phaseMilliseconds = "phase_ms", versusFull = "vs_full"
     }
 
     public init(

@@ -7,7 +7,7 @@ public enum BenchTable {
 
     /// One row; "of peak" is `fraction_of_peak` in percent, "vs ref" is best / reference
     /// (for rates; reference / best for times), "detail" what was measured (and, for training,
-    /// the fastest step's phases).
+    /// the fastest step's phases and the speed over full fine-tuning).
     public static func row(_ figure: BenchFigure) -> String {
         let ofPeak = figure.fractionOfPeak.map { String(format: "%.0f%%", 100 * $0) } ?? ""
         let versus = figure.reference.map { reference in
@@ -16,7 +16,8 @@ public enum BenchTable {
         return row([
             figure.name, "\(figure.size)", "\(figure.threads)", format(figure.best),
             format(figure.median), figure.unit, "\(figure.reps)", figure.blasKernel, ofPeak, versus,
-            [figure.detail, phases(figure)].compactMap { $0 }.joined(separator: " · "),
+            [figure.detail, phases(figure), figure.versusFull.map { String(format: "%.2f× full", $0) }]
+                .compactMap { $0 }.joined(separator: " · "),
         ])
     }
 

@@ -19,6 +19,12 @@ import PEFTEngine
 /// step (`Trainer.StepTimes`) — where a method's time goes, e.g. that every method shares
 /// the forward pass.
 ///
+/// Methods are measured interleaved: every method's model is built first, then each timed
+/// round runs one step of every method in turn (evaluation likewise). A burst of load from
+/// elsewhere on the host then falls on all methods alike instead of on whichever ran during
+/// it, so `vs_full` — a method's best training tokens/s over full fine-tuning's, same shape
+/// and threads — compares like with like.
+///
 /// `reference` (from `bench/references.json`, see `BenchReferences`): the same method, shape,
 /// batch and thread count in PyTorch eager + peft (+ bitsandbytes for QLoRA), best training
 /// tokens/s after a warm-up step, measured on this machine by `scripts/bench_pytorch.py`;
@@ -52,9 +58,10 @@ public struct TrainingBenchmark: Benchmark {
             BenchTiming.withBLASThreads(threads) {
                 let peak = sgemmPeak(quick: settings.quick)
                 for shape in shapes {
-                    for type in MethodRegistry.configurations where shape.methods?.contains(type.methodName) ?? true {
-                        measure(type, shape: shape, threads: threads, steps: steps, peak: peak, quick: settings.quick, report: report)
-                    }
+                    let candidates = MethodRegistry.configurations
+                        .filter { shape.methods?.contains($0.methodName) ?? true }
+                        .compactMap { Candidate($0, shape: shape) }
+                    measure(candidates, shape: shape, threads: threads, steps: steps, peak: peak, quick: settings.quick, report: report)
                 }
             }
         }
@@ -78,54 +85,88 @@ public struct TrainingBenchmark: Benchmark {
         return 2 * Double(n * n * n) / seconds.min()! / 1e9
     }
 
+    /// One method attached to its own model, with the fixed batch it trains on.
+    struct Candidate {
+        let methodName: String
+        let label: String
+        let trainer: Trainer
+        let flops: (train: Double, forward: Double)
+        let tokens: [Int32], targets: [Int32], mask: [Float]
+        let B: Int, T: Int
+
+        /// The method with its defaults (its configuration decoded from an empty object) on a
+        /// model seeded like every other candidate's; nil when it does not apply to the shape.
+        init?(_ type: any PEFTMethodConfiguration.Type, shape: Shape) {
+            let config = shape.config, B = shape.B, T = shape.T
+            guard let configuration = try? JSONDecoder().decode(type, from: Data("{}".utf8)),
+                  (try? configuration.validate(for: config)) != nil
+            else { return nil }
+            let method = configuration.makeMethod()
+            let model = TransformerModel(config: config, maxB: B, maxT: config.contextLength, maxP: config.contextLength - T)
+            model.parameters.initialize(seed: 1)
+            var rng = SeededRNG(seed: 2)
+            guard (try? method.attach(to: model, rng: &rng)) != nil else { return nil }
+            trainer = Trainer(model: model, method: method, settings: .init(learningRate: 1e-4))
+            var data = SeededRNG(seed: 3)
+            tokens = (0..<(B * T)).map { _ in Int32(data.next() % UInt64(config.vocabSize)) }
+            targets = (0..<(B * T)).map { _ in Int32(data.next() % UInt64(config.vocabSize)) }
+            mask = [Float](repeating: 1, count: B * T)
+            methodName = type.methodName
+            label = "\(method.label) · d\(config.dModel) L\(config.layers) B\(B) T\(T)"
+            flops = TrainingBenchmark.flopsPerToken(model: model, T: T)
+            self.B = B; self.T = T
+        }
+
+        func step() { trainer.step(tokens: tokens, targets: targets, mask: mask, B: B, T: T) }
+        func evaluate() { _ = trainer.evaluate(tokens: tokens, targets: targets, mask: mask, B: B, T: T) }
+    }
+
+    /// Times `steps` rounds of one training step per candidate, then `steps` rounds of one
+    /// evaluation each (after one untimed round of each unless quick), and reports a training
+    /// and an evaluation figure per candidate.
     private func measure(
-        _ type: any PEFTMethodConfiguration.Type, shape: Shape, threads: Int, steps: Int, peak: Double, quick: Bool,
+        _ candidates: [Candidate], shape: Shape, threads: Int, steps: Int, peak: Double, quick: Bool,
         report: (BenchFigure) -> Void
     ) {
-        let config = shape.config, B = shape.B, T = shape.T
-        // The method's defaults: its configuration decoded from an empty object.
-        guard let configuration = try? JSONDecoder().decode(type, from: Data("{}".utf8)),
-              (try? configuration.validate(for: config)) != nil
-        else { return }
-        let method = configuration.makeMethod()
-        let model = TransformerModel(config: config, maxB: B, maxT: config.contextLength, maxP: config.contextLength - T)
-        model.parameters.initialize(seed: 1)
-        var rng = SeededRNG(seed: 2)
-        guard (try? method.attach(to: model, rng: &rng)) != nil else { return }
-        let trainer = Trainer(model: model, method: method, settings: .init(learningRate: 1e-4))
-        let rowT = T
-        var data = SeededRNG(seed: 3)
-        let tokens = (0..<(B * rowT)).map { _ in Int32(data.next() % UInt64(config.vocabSize)) }
-        let targets = (0..<(B * rowT)).map { _ in Int32(data.next() % UInt64(config.vocabSize)) }
-        let mask = [Float](repeating: 1, count: B * rowT)
-        var phases: [Trainer.StepTimes] = []
-        phases.reserveCapacity(steps + 1)
-        let stepTimes = BenchTiming.seconds(reps: steps, warmUp: !quick) {
-            trainer.step(tokens: tokens, targets: targets, mask: mask, B: B, T: rowT)
-            phases.append(trainer.lastStepTimes)
+        let clock = ContinuousClock()
+        func seconds(_ d: Duration) -> Double { Self.milliseconds(d) / 1e3 }
+        var stepSeconds = [[Double]](repeating: [], count: candidates.count)
+        var evalSeconds = stepSeconds
+        var fastestPhases = [Trainer.StepTimes?](repeating: nil, count: candidates.count)
+        if !quick { candidates.forEach { $0.step() } }
+        for _ in 0..<steps {
+            for (i, candidate) in candidates.enumerated() {
+                let elapsed = seconds(clock.measure(candidate.step))
+                // The fastest step's phases (`lastStepTimes` is that step's).
+                if elapsed < (stepSeconds[i].min() ?? .infinity) { fastestPhases[i] = candidate.trainer.lastStepTimes }
+                stepSeconds[i].append(elapsed)
+            }
         }
-        // The timed steps are the last `steps` (after the warm-up); report the fastest one's phases.
-        let fastest = phases[phases.count - steps + stepTimes.indices.min { stepTimes[$0] < stepTimes[$1] }!]
-        let evalTimes = BenchTiming.seconds(reps: steps, warmUp: !quick) {
-            _ = trainer.evaluate(tokens: tokens, targets: targets, mask: mask, B: B, T: rowT)
+        if !quick { candidates.forEach { $0.evaluate() } }
+        for _ in 0..<steps {
+            for (i, candidate) in candidates.enumerated() { evalSeconds[i].append(seconds(clock.measure(candidate.evaluate))) }
         }
-        let tokensPerStep = Double(B * rowT)
-        let label = "\(method.label) · d\(config.dModel) L\(config.layers) B\(B) T\(rowT)"
-        let flops = Self.flopsPerToken(model: model, T: rowT)
-        var train = BenchTiming.rateFigure(name: "train", size: config.dModel, threads: threads, unit: "tokens/s",
-                                           work: tokensPerStep, seconds: stepTimes)
-        train.detail = label
-        train.method = type.methodName
-        train.fractionOfPeak = train.best * flops.train / 1e9 / peak
-        train.phaseMilliseconds = ["forward": fastest.forward, "backward": fastest.backward, "update": fastest.update]
-            .mapValues(Self.milliseconds)
-        report(train)
-        var eval = BenchTiming.rateFigure(name: "eval", size: config.dModel, threads: threads, unit: "tokens/s",
-                                          work: tokensPerStep, seconds: evalTimes)
-        eval.detail = label
-        eval.method = type.methodName
-        eval.fractionOfPeak = eval.best * flops.forward / 1e9 / peak
-        report(eval)
+        let fullBest = candidates.firstIndex { $0.methodName == "full" }.map { stepSeconds[$0].min()! }
+        for (i, candidate) in candidates.enumerated() {
+            let tokensPerStep = Double(candidate.B * candidate.T)
+            var train = BenchTiming.rateFigure(name: "train", size: shape.config.dModel, threads: threads, unit: "tokens/s",
+                                               work: tokensPerStep, seconds: stepSeconds[i])
+            train.detail = candidate.label
+            train.method = candidate.methodName
+            train.fractionOfPeak = train.best * candidate.flops.train / 1e9 / peak
+            if let fastest = fastestPhases[i] {
+                train.phaseMilliseconds = ["forward": fastest.forward, "backward": fastest.backward, "update": fastest.update]
+                    .mapValues(Self.milliseconds)
+            }
+            if let fullBest, candidate.methodName != "full" { train.versusFull = fullBest / stepSeconds[i].min()! }
+            report(train)
+            var eval = BenchTiming.rateFigure(name: "eval", size: shape.config.dModel, threads: threads, unit: "tokens/s",
+                                              work: tokensPerStep, seconds: evalSeconds[i])
+            eval.detail = candidate.label
+            eval.method = candidate.methodName
+            eval.fractionOfPeak = eval.best * candidate.flops.forward / 1e9 / peak
+            report(eval)
+        }
     }
 
     static func milliseconds(_ d: Duration) -> Double {
