@@ -14,23 +14,10 @@ enum FastExp {
     /// 1.5·2²³: adding it rounds a float in ±2²² to an integer held in the low mantissa bits.
     static let roundingMagic: Float = 12_582_912
 
+    /// One value: lane 0 of the eight-lane `exp`, so scalar and vector results are the same
+    /// bits by construction.
     @inline(__always)
-    static func exp(_ x: Float) -> Float {
-        let xc = Swift.min(Swift.max(x, -87), 88)
-        let t = xc * log2e + roundingMagic
-        let n = t - roundingMagic
-        let r = (xc - n * ln2High) - n * ln2Low
-        var p: Float = 1.0 / 720
-        p = p * r + 1.0 / 120
-        p = p * r + 1.0 / 24
-        p = p * r + 1.0 / 6
-        p = p * r + 0.5
-        p = p * r + 1
-        p = p * r + 1
-        let nInt = Int32(bitPattern: t.bitPattern &- 0x4B40_0000)
-        let scale = Float(bitPattern: UInt32(bitPattern: (nInt &+ 127) &<< 23))
-        return p * scale
-    }
+    static func exp(_ x: Float) -> Float { exp(SIMD8(repeating: x))[0] }
 }
 
 extension FastExp {
@@ -41,24 +28,6 @@ extension FastExp {
     /// y with its rounding; see KernelFastExpTests),
     /// 2ⁿ assembled in the exponent bits. No Cody–Waite split is needed (f is exact), so this
     /// is four operations shorter than `exp`; the clamp keeps 2ⁿ a normal float.
-    @inline(__always)
-    static func exp2(_ y: Float) -> Float {
-        let low: Float = -126, high: Float = 126
-        let yl = y < low ? low : y
-        let yc = yl > high ? high : yl
-        let t = yc + roundingMagic
-        let f = yc - (t - roundingMagic)
-        var p: Float = exp2Coefficients.6
-        p = p * f + exp2Coefficients.5
-        p = p * f + exp2Coefficients.4
-        p = p * f + exp2Coefficients.3
-        p = p * f + exp2Coefficients.2
-        p = p * f + exp2Coefficients.1
-        p = p * f + exp2Coefficients.0
-        return p * Float(bitPattern: (t.bitPattern &+ 127) &<< 23)
-    }
-
-    /// `exp2` on eight lanes: the same operations lane by lane (bit-identical to the scalar).
     @inline(__always)
     static func exp2(_ y: SIMD8<Float>) -> SIMD8<Float> {
         typealias V = SIMD8<Float>
@@ -80,14 +49,17 @@ extension FastExp {
         return p * scale
     }
 
+    /// 2^y of one value: lane 0 of the eight-lane version (the same bits by construction).
+    @inline(__always)
+    static func exp2(_ y: Float) -> Float { exp2(SIMD8(repeating: y))[0] }
+
     /// c₀…c₆ of 2^f ≈ Σ c_k f^k on [−½, ½] (c_k ≈ ln2^k / k!, adjusted for minimal relative error).
     static let exp2Coefficients: (Float, Float, Float, Float, Float, Float, Float) = (
         1.0, 0.693_147_18, 0.240_226_46, 0.055_503_286, 0.009_618_489, 0.001_339_993_1, 0.000_153_458_12)
 }
 
 extension FastExp {
-    /// `exp` on eight lanes at once: the same operations lane by lane, so every lane equals
-    /// the scalar `exp` of it bit for bit.
+    /// `exp` on eight lanes at once.
     @inline(__always)
     static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
         typealias V = SIMD8<Float>
@@ -154,11 +126,15 @@ extension FastExp {
             i += w
         }
         var sum = sumV.sum()
-        while i < n {
-            let e = base2 ? exp2(x[i] - m) : exp(x[i] - m)
-            out[i] = e
-            sum += e
-            i += 1
+        if i < n {
+            // The last 1–7 elements as one vector (lanes past the end unused), added in order.
+            var shifted = V()
+            for j in 0..<(n - i) { shifted[j] = x[i + j] - m }
+            let e = base2 ? exp2(shifted) : exp(shifted)
+            for j in 0..<(n - i) {
+                out[i + j] = e[j]
+                sum += e[j]
+            }
         }
         return (m, sum)
     }
