@@ -8,81 +8,84 @@
 /// exponent bits. x is clamped to [−87, 88], so the result stays a normal float (no
 /// infinities or subnormals). Measured relative error against `expf`: see KernelFastExpTests.
 enum FastExp {
+    typealias V = SIMD8<Float>
+    typealias Coefficients = (Float, Float, Float, Float, Float, Float, Float)
+
     static let log2e: Float = 1.442_695_04
     static let ln2High: Float = 0.693_145_751_953_125  // 0x3F317200: exact in 15 bits
     static let ln2Low: Float = 1.428_606_765_330_187_045_e-6  // ln 2 − ln2High
     /// 1.5·2²³: adding it rounds a float in ±2²² to an integer held in the low mantissa bits.
     static let roundingMagic: Float = 12_582_912
 
-    /// One value: lane 0 of the eight-lane `exp`, so scalar and vector results are the same
-    /// bits by construction.
+    /// e^x on eight lanes (see the type).
     @inline(__always)
-    static func exp(_ x: Float) -> Float { exp(SIMD8(repeating: x))[0] }
-}
+    static func exp(_ x: V) -> V {
+        let xc = clamp(x, -87, 88)
+        let t = xc * log2e + roundingMagic
+        let n = t - roundingMagic
+        let r = (xc - n * ln2High) - n * ln2Low
+        return horner(r, expCoefficients) * powerOfTwo(rounded: t)
+    }
 
-extension FastExp {
-    /// 2^y for y clamped to [−126, 126], cheaper than `exp` where the caller can fold log₂e
-    /// into its own constants (GELU does): n = round(y), f = y − n ∈ [−½, ½] (exact), 2^f by a
-    /// degree-6 polynomial fitted to minimise the relative error on that interval (Lawson's
-    /// weighted least squares: ≈ 2e-9 in exact arithmetic, ≈ 1.04e-7 worst over every Float32
-    /// y with its rounding; see KernelFastExpTests),
-    /// 2ⁿ assembled in the exponent bits. No Cody–Waite split is needed (f is exact), so this
-    /// is four operations shorter than `exp`; the clamp keeps 2ⁿ a normal float.
+    /// e^x of one value: lane 0 of the eight-lane version (the same bits by construction).
     @inline(__always)
-    static func exp2(_ y: SIMD8<Float>) -> SIMD8<Float> {
-        typealias V = SIMD8<Float>
-        let low = V(repeating: -126), high = V(repeating: 126)
-        // Each bound on the previous result, so the compiler emits maxps then minps.
-        let yl = y.replacing(with: low, where: y .< low)
-        let yc = yl.replacing(with: high, where: yl .> high)
+    static func exp(_ x: Float) -> Float { exp(V(repeating: x))[0] }
+
+    /// 2^y for y clamped to [−126, 126], cheaper than `exp` where the caller can fold log₂e
+    /// into its own constants (GELU and attention do): n = round(y), f = y − n ∈ [−½, ½]
+    /// (exact), 2^f by a degree-6 polynomial fitted to minimise the relative error on that
+    /// interval (Lawson's weighted least squares: ≈ 2e-9 in exact arithmetic, ≈ 1.04e-7 worst
+    /// over every Float32 y with its rounding; see KernelFastExpTests), 2ⁿ assembled in the
+    /// exponent bits. No Cody–Waite split is needed (f is exact), so this is four operations
+    /// shorter than `exp`; the clamp keeps 2ⁿ a normal float.
+    @inline(__always)
+    static func exp2(_ y: V) -> V {
+        let yc = clamp(y, -126, 126)
         let t = yc + roundingMagic
         let f = yc - (t - roundingMagic)
-        var p = V(repeating: exp2Coefficients.6)
-        p = p * f + exp2Coefficients.5
-        p = p * f + exp2Coefficients.4
-        p = p * f + exp2Coefficients.3
-        p = p * f + exp2Coefficients.2
-        p = p * f + exp2Coefficients.1
-        p = p * f + exp2Coefficients.0
-        // t's low mantissa bits hold n; shifted left by 23 with the bias, they are 2ⁿ's exponent.
-        let scale = unsafeBitCast((unsafeBitCast(t, to: SIMD8<UInt32>.self) &+ 127) &<< 23, to: V.self)
-        return p * scale
+        return horner(f, exp2Coefficients) * powerOfTwo(rounded: t)
     }
 
     /// 2^y of one value: lane 0 of the eight-lane version (the same bits by construction).
     @inline(__always)
-    static func exp2(_ y: Float) -> Float { exp2(SIMD8(repeating: y))[0] }
+    static func exp2(_ y: Float) -> Float { exp2(V(repeating: y))[0] }
 
+    /// c₀…c₆ of e^r ≈ Σ r^k / k! (Taylor).
+    static let expCoefficients: Coefficients = (1, 1, 0.5, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720)
     /// c₀…c₆ of 2^f ≈ Σ c_k f^k on [−½, ½] (c_k ≈ ln2^k / k!, adjusted for minimal relative error).
-    static let exp2Coefficients: (Float, Float, Float, Float, Float, Float, Float) = (
+    static let exp2Coefficients: Coefficients = (
         1.0, 0.693_147_18, 0.240_226_46, 0.055_503_286, 0.009_618_489, 0.001_339_993_1, 0.000_153_458_12)
+
+    /// x clamped to [low, high] (mask-and-replace: the stdlib's pointwiseMin/Max stay out of
+    /// line), each bound on the previous result, so the compiler emits maxps then minps.
+    @inline(__always)
+    private static func clamp(_ x: V, _ low: Float, _ high: Float) -> V {
+        let lowV = V(repeating: low), highV = V(repeating: high)
+        let xl = x.replacing(with: lowV, where: x .< lowV)
+        return xl.replacing(with: highV, where: xl .> highV)
+    }
+
+    /// Σ c_k·x^k, k = 0…6, by Horner's rule from c₆.
+    @inline(__always)
+    private static func horner(_ x: V, _ c: Coefficients) -> V {
+        var p = V(repeating: c.6)
+        p = p * x + c.5
+        p = p * x + c.4
+        p = p * x + c.3
+        p = p * x + c.2
+        p = p * x + c.1
+        return p * x + c.0
+    }
+
+    /// 2ⁿ for t = n + `roundingMagic` (n in −126…127): t's low mantissa bits hold n, and shifted
+    /// left by 23 with the bias they are 2ⁿ's exponent (the bits above them shift out).
+    @inline(__always)
+    private static func powerOfTwo(rounded t: V) -> V {
+        unsafeBitCast((unsafeBitCast(t, to: SIMD8<UInt32>.self) &+ 127) &<< 23, to: V.self)
+    }
 }
 
 extension FastExp {
-    /// `exp` on eight lanes at once.
-    @inline(__always)
-    static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        typealias V = SIMD8<Float>
-        // Clamp to [−87, 88] (mask-and-replace: the stdlib's pointwiseMin/Max stay out of line),
-        // each bound on the previous result, so the compiler emits maxps then minps.
-        let low = V(repeating: -87), high = V(repeating: 88)
-        let xl = x.replacing(with: low, where: x .< low)
-        let xc = xl.replacing(with: high, where: xl .> high)
-        let t = xc * log2e + roundingMagic
-        let n = t - roundingMagic
-        let r = (xc - n * ln2High) - n * ln2Low
-        var p = V(repeating: 1.0 / 720)
-        p = p * r + 1.0 / 120
-        p = p * r + 1.0 / 24
-        p = p * r + 1.0 / 6
-        p = p * r + 0.5
-        p = p * r + 1
-        p = p * r + 1
-        let bits = unsafeBitCast(t, to: SIMD8<UInt32>.self)
-        let scale = unsafeBitCast((bits &- 0x4B40_0000 &+ 127) &<< 23, to: V.self)
-        return p * scale
-    }
-
     /// The shifted exponentials of a softmax row: out[i] = e^(x[i] − max x) for i in 0..<count
     /// (out may be x itself); returns max x and Σ out. Eight lanes at a time, with the max and
     /// the sum kept in eight partial lanes then reduced (a fixed order, so results are
