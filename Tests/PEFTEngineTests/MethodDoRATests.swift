@@ -47,8 +47,21 @@ struct MethodDoRATests {
         let r5 = Float(5).squareRoot()
         let expected: [Float] = [10 / r5, 0, 20 / r5, 0, 3, 0]
         dora.prepareForward(model: model)
-        let w = try #require(dora.effectiveWeight(for: TwoByThreeModel.fc))
-        for i in 0..<6 { #expect(abs(w[i] - expected[i]) <= LoRATolerance.handComputed, "W'[\(i)] = \(w[i])") }
+        // The base linear multiplies by V with a zero bias; the hook scales by m/‖V‖ and adds b.
+        let v = try #require(dora.effectiveWeight(for: TwoByThreeModel.fc))
+        #expect((0..<6).map { v[$0] } == [1, 0, 2, 0, 2, 0], "V = W0 + s·B·A")
+        let zero = try #require(dora.effectiveBias(for: TwoByThreeModel.fc))
+        #expect(zero[0] == 0 && zero[1] == 0)
+        let b = model.parameters.tensor(named: "blocks.0.mlp.fc.bias").storage
+        var y: [Float] = [3, 2]  // z = x·Vᵀ for x = (1, 1, 1)
+        let x: [Float] = [1, 1, 1]
+        y.withUnsafeMutableBufferPointer { yp in
+            x.withUnsafeBufferPointer { dora.forward(site: TwoByThreeModel.fc, x: $0.baseAddress!, y: yp.baseAddress!, rows: 1) }
+        }
+        for o in 0..<2 {
+            let wx = expected[3 * o] + expected[3 * o + 1] + expected[3 * o + 2]
+            #expect(abs(y[o] - (wx + b[o])) <= LoRATolerance.handComputed, "y[\(o)] = \(y[o]), W'·x + b = \(wx + b[o])")
+        }
         let delta = try #require(dora.delta(for: TwoByThreeModel.fc, model: model))
         let w0: [Float] = [1, 0, 0, 0, 2, 0]
         for i in 0..<6 { #expect(abs(delta.storage[i] - (expected[i] - w0[i])) <= LoRATolerance.handComputed) }
@@ -67,14 +80,21 @@ struct MethodDoRATests {
         try dora.parameters.load(named: "blocks.0.mlp.fc.lora_A", from: Tensor(shape: [1, 3], storage: [0, 0, 1]))
         try dora.parameters.load(named: "blocks.0.mlp.fc.lora_B", from: Tensor(shape: [2, 1], storage: [1, 0]))
         dora.prepareForward(model: model)
-        // One row x = (1, 1, 1), dy = (1, 1): dW' = dyᵀ·x = all ones.
-        let x: [Float] = [1, 1, 1], dy: [Float] = [1, 1], y: [Float] = [0, 0]
-        var dx: [Float] = [0, 0, 0]
+        // One row x = (1, 1, 1), dy = (1, 1): dW' = dyᵀ·x = all ones. Forward first: the hook
+        // caches z = x·Vᵀ = (3, 2), which backward's dm uses.
+        let x: [Float] = [1, 1, 1], dy: [Float] = [1, 1]
+        var y: [Float] = [3, 2]
+        y.withUnsafeMutableBufferPointer { yp in
+            x.withUnsafeBufferPointer { dora.forward(site: TwoByThreeModel.fc, x: $0.baseAddress!, y: yp.baseAddress!, rows: 1) }
+        }
+        var dyBase: [Float] = []
         x.withUnsafeBufferPointer { xp in dy.withUnsafeBufferPointer { dyp in y.withUnsafeBufferPointer { yp in
-            dx.withUnsafeMutableBufferPointer {
-                #expect(dora.backward(site: TwoByThreeModel.fc, x: xp.baseAddress!, y: yp.baseAddress!, dy: dyp.baseAddress!, dx: $0.baseAddress!, rows: 1) == nil)
-            }
+            let returned = dora.backward(site: TwoByThreeModel.fc, x: xp.baseAddress!, y: yp.baseAddress!, dy: dyp.baseAddress!, dx: nil, rows: 1)
+            dyBase = returned.map { Array(UnsafeBufferPointer(start: $0, count: 2)) } ?? []
         } } }
+        // dy_base = dy ⊙ m/c with m = ‖W0‖ = (1, 2), c = ‖V‖ = (√5, 2).
+        #expect(dyBase.count == 2 && abs(dyBase[0] - 1 / Float(5).squareRoot()) <= LoRATolerance.handComputed
+                && abs(dyBase[1] - 1) <= LoRATolerance.handComputed, "dy_base = \(dyBase)")
         // V = [[1, 0, 2], [0, 2, 0]]: dm = ((1 + 2)/√5, 2/2).
         let dm = dora.parameters.gradientTensor(named: "blocks.0.mlp.fc.lora_magnitude_vector").storage
         #expect(abs(dm[0] - 3 / Float(5).squareRoot()) <= LoRATolerance.handComputed)

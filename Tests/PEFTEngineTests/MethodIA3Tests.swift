@@ -167,19 +167,6 @@ import Testing
         #expect(Self.maxDifference(gradients[0], gradients[1]) <= Self.foldTolerance)
     }
 
-    @Test(arguments: [1, 7, 8, 13, 16])
-    func fusedRowMatchesItsPlainLoopReference(_ n: Int) {
-        var r = TestRandom(seed: UInt64(n))
-        let a = r.normals(n), b = r.normals(n), scale = r.normals(n), acc0 = r.normals(n), out0 = r.normals(n)
-        for accumulate in [false, true] {
-            var acc = acc0, out = out0, accRef = acc0, outRef = out0
-            IA3.fusedRow(n: n, b: b, a: a, acc: &acc, scale: scale, out: &out, accumulateOut: accumulate)
-            IA3.fusedRowReference(n: n, b: b, a: a, acc: &accRef, scale: scale, out: &outRef, accumulateOut: accumulate)
-            #expect(Self.maxDifference(acc, accRef) <= Self.exactTolerance && Self.maxDifference(out, outRef) <= Self.exactTolerance,
-                    "n = \(n), accumulateOut = \(accumulate)")
-        }
-    }
-
     @Test func configurationUsesPeftFieldNamesAndDefaults() throws {
         let json = #"{"target_modules": ["q", "v", "fc"], "feedforward_modules": ["fc"]}"#
         let decoded = try JSONDecoder().decode(IA3.Configuration.self, from: Data(json.utf8))

@@ -10,17 +10,24 @@
 ///
 /// Gradient, as peft: §4.3 of the paper suggests treating ‖V‖_c as a constant; peft does
 /// (`weight_norm = weight_norm.detach()` in `DoraLinearLayer.forward`), and so does this file.
-/// With G = dW' = dyᵀ·x (one sgemm per site in the hook's backward):
+/// With G = dW' = dyᵀ·x and k = m / c:
 ///
-///     dm_o = Σ_i G_oi·V_oi / c_o,   dV = diag(m / c)·G,   dB = s·dV·Aᵀ,   dA = s·Bᵀ·dV
+///     dm_o = Σ_i G_oi·V_oi / c_o,   dV = diag(k)·G,   dB = s·dV·Aᵀ,   dA = s·Bᵀ·dV
 ///
 /// — the exact gradient minus the term through c. It is therefore checked against finite
 /// differences of the loss with c held at its current value (`holdsNormsConstant`).
 ///
-/// Implemented by weight substitution: `prepareForward` computes V, c and W' into per-site
-/// scratch and `effectiveWeight` hands W' to the base linear. peft applies `lora_dropout` to
-/// the DoRA input only when dropout is on, which has no single-weight form: `lora_dropout`
-/// must be 0 here. Trainable parameters: Σ over adapted sites of r·(in + out) + out.
+/// Execution, without ever forming G (an [out, in] product over all rows per site): the base
+/// linear multiplies by V (`effectiveWeight`, with a zero bias), so its output is z = x·Vᵀ;
+/// `forward` caches z and writes y = z ⊙ k + b. Then, per site, with dy_base = dy ⊙ k:
+///
+///     dm_o = Σ_rows dy_o·z_o / c_o,   dV = dy_baseᵀ·x,   dx = dy_base·V
+///
+/// so dB and dA are LoRA's folded backward run on dy_base (`LowRankPath`), and the base forms
+/// dx from the returned dy_base — the same products as LoRA plus two passes over the rows.
+/// `prepareForward` computes V, c and k per site. peft applies `lora_dropout` to the DoRA
+/// input only when dropout is on, which has no single-weight form: `lora_dropout` must be 0
+/// here. Trainable parameters: Σ over adapted sites of r·(in + out) + out.
 public final class DoRA: PEFTMethod, LinearSiteHook {
     /// peft's `LoraConfig` fields with `use_dora=True` (see `LoRAHyperparameters`).
     public struct Configuration: PEFTMethodConfiguration, Equatable {
@@ -47,13 +54,18 @@ public final class DoRA: PEFTMethod, LinearSiteHook {
         public func makeMethod() -> any PEFTMethod { DoRA(self) }
     }
 
-    /// Per-site state: the magnitude view and the derived tensors of the last `prepareForward`.
+    /// Per-site state: the magnitude view, the derived tensors of the last `prepareForward`
+    /// and the forward's cached z.
     private struct Site {
         let slot: LowRankPath.Slot
         /// View index of lora_magnitude_vector [out].
         let magnitude: Int
-        /// V = W0 + s·B·A [out, in], W' = diag(m/c)·V [out, in], c [out].
-        let direction: FloatArena, weight: FloatArena, norms: FloatArena
+        /// V = W0 + s·B·A [out, in], c [out], k = m / c [out].
+        let direction: FloatArena, norms: FloatArena, scale: FloatArena
+        /// z = x·Vᵀ of the last forward, [rows, out].
+        let output: FloatArena
+        /// Offset of the site's stored bias in the model's parameter values.
+        let biasOffset: Int
     }
 
     public static let methodName = Configuration.methodName
@@ -63,8 +75,13 @@ public final class DoRA: PEFTMethod, LinearSiteHook {
     public var label: String { "dora " + configuration.hyperparameters.labelFragment }
     private var path: LowRankPath?
     private var sites: [LinearSite: Site] = [:]
-    /// dW' of one site, [maxOut·maxIn] (shared).
-    private var weightGradient = FloatArena(count: 0)
+    /// The model's parameter values (the stored biases b added back in `forward`).
+    private var baseValues: FloatArena?
+    /// Zeros [max out]: the bias the base linear adds to z.
+    private var zeroBias = FloatArena(count: 0)
+    /// dy_base = dy ⊙ k [maxRows·max out] and Σ_rows dy ⊙ z [max out] of one site (shared).
+    private var scaledGradient = FloatArena(count: 0), magnitudeSums = FloatArena(count: 0)
+    private var maxRows = 0
     /// W0 of every adapted site while merged.
     private var savedBase: [LinearSite: [Float]] = [:]
     private var merged = false
@@ -91,14 +108,20 @@ public final class DoRA: PEFTMethod, LinearSiteHook {
         parameters.seal()
         path.initialize(parameters: parameters, rng: rng)
         sites = [:]
-        var largest = 0
+        maxRows = model.activations.maxB * model.activations.maxT
+        var widest = 0
         for (slot, m) in zip(path.slots, magnitudes) {
             let n = slot.output * slot.input
             sites[slot.site] = Site(slot: slot, magnitude: m, direction: FloatArena(count: n),
-                                    weight: FloatArena(count: n), norms: FloatArena(count: slot.output))
-            largest = max(largest, n)
+                                    norms: FloatArena(count: slot.output), scale: FloatArena(count: slot.output),
+                                    output: FloatArena(count: maxRows * slot.output),
+                                    biasOffset: model.parameters.view(named: slot.site.biasName).offset)
+            widest = max(widest, slot.output)
         }
-        weightGradient = FloatArena(count: largest)
+        baseValues = model.parameters.values
+        zeroBias = FloatArena(count: widest)
+        scaledGradient = FloatArena(count: maxRows * widest)
+        magnitudeSums = FloatArena(count: widest)
         self.path = path
         merged = false
         // m = ‖W0‖ per row (B = 0, so V = W0), then the derived tensors.
@@ -107,7 +130,7 @@ public final class DoRA: PEFTMethod, LinearSiteHook {
             computeDirection(site, model: model)
             computeNorms(site)
             parameters.value(site.magnitude).update(from: site.norms.pointer, count: site.slot.output)
-            computeWeight(site)
+            computeScale(site)
         }
         model.linearHook = self
     }
@@ -136,65 +159,69 @@ public final class DoRA: PEFTMethod, LinearSiteHook {
         }
     }
 
-    /// W' = diag(m / c)·V.
-    private func computeWeight(_ site: Site) {
-        let v = site.direction.pointer, w = site.weight.pointer, c = site.norms.pointer
-        let m = parameters.value(site.magnitude), IC = site.slot.input
-        for o in 0..<site.slot.output {
-            let k = m[o] / max(c[o], Self.normFloor)
-            for i in 0..<IC { w[o * IC + i] = k * v[o * IC + i] }
-        }
+    /// k = m / c (W' = diag(k)·V).
+    private func computeScale(_ site: Site) {
+        let k = site.scale.pointer, c = site.norms.pointer, m = parameters.value(site.magnitude)
+        for o in 0..<site.slot.output { k[o] = m[o] / max(c[o], Self.normFloor) }
     }
 
-    /// Recomputes V, c (unless held) and W' from the current A, B, m.
+    /// Recomputes V, c (unless held) and k from the current A, B, m.
     public func prepareForward(model: TransformerModel) {
         guard !merged else { return }
         let recomputeNorms = !holdsNormsConstant || !normsAreHeld
         for site in sites.values {
             computeDirection(site, model: model)
             if recomputeNorms { computeNorms(site) }
-            computeWeight(site)
+            computeScale(site)
         }
         if holdsNormsConstant { normsAreHeld = true }
     }
 
-    // MARK: LinearSiteHook (weight substitution)
+    // MARK: LinearSiteHook (V substituted, outputs scaled by k)
 
+    /// V = W0 + s·B·A: the base linear computes z = x·Vᵀ.
     public func effectiveWeight(for site: LinearSite) -> UnsafePointer<Float>? {
         guard !merged, let s = sites[site] else { return nil }
-        return UnsafePointer(s.weight.pointer)
+        return UnsafePointer(s.direction.pointer)
     }
 
-    /// DoRA never writes dx: the base backward forms dx = dy·W'.
+    /// Zero: `forward` adds the stored bias after scaling.
+    public func effectiveBias(for site: LinearSite) -> UnsafePointer<Float>? {
+        guard !merged, sites[site] != nil else { return nil }
+        return UnsafePointer(zeroBias.pointer)
+    }
+
+    /// Caches z = x·Vᵀ, then y = z ⊙ k + b (= x·W'ᵀ + b).
+    public func forward(site: LinearSite, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int) {
+        guard !merged, let s = sites[site], let base = baseValues else { return }
+        precondition(rows <= maxRows, "DoRA: \(rows) rows exceed the capacity \(maxRows) sized at attach")
+        let OC = s.slot.output, z = s.output.pointer, k = UnsafePointer(s.scale.pointer), b = UnsafePointer(base.at(s.biasOffset))
+        for m in 0..<rows {
+            ScaledRows.cacheAndScale(n: OC, y: y + m * OC, cache: z + m * OC, scale: k, shift: b)
+        }
+    }
+
+    /// DoRA never writes dx: the base backward forms dx = dy_base·V.
     public func accumulatesInputGradient(for site: LinearSite) -> Bool { false }
 
-    /// G = dyᵀ·x, then dm, dB, dA through W' = diag(m/c)·V with c detached (see the type).
-    /// The base backward then computes dx += dy·W' (where dx is wanted); the base output's
-    /// gradient is dy (nil).
+    /// dy_base = dy ⊙ k and dm += Σ_rows dy ⊙ z / c in one pass, then dA, dB by LoRA's folded
+    /// backward on dy_base (see the type); returns dy_base, from which the base forms dx.
     public func backward(
         site: LinearSite, x: UnsafePointer<Float>, y: UnsafePointer<Float>,
         dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, rows M: Int
     ) -> UnsafePointer<Float>? {
         guard !merged, let s = sites[site], let path else { return nil }
-        let IC = s.slot.input, OC = s.slot.output, r = path.rank, g = weightGradient.pointer
-        BLAS.sgemm(transA: true, transB: false, m: OC, n: IC, k: M, alpha: 1, a: dy, lda: OC,
-                   b: x, ldb: IC, beta: 0, c: g, ldc: IC)
-        let v = s.direction.pointer, c = s.norms.pointer
-        let m = parameters.value(s.magnitude), dm = parameters.gradient(s.magnitude)
-        for o in 0..<OC {
-            let invC = 1 / max(c[o], Self.normFloor)
-            var dot: Float = 0
-            for i in 0..<IC { dot += g[o * IC + i] * v[o * IC + i] }
-            dm[o] += dot * invC
-            let k = m[o] * invC
-            for i in 0..<IC { g[o * IC + i] *= k }
+        let OC = s.slot.output, z = s.output.pointer, k = s.scale.pointer, c = s.norms.pointer
+        let dyBase = scaledGradient.pointer, sums = magnitudeSums.pointer
+        sums.update(repeating: 0, count: OC)
+        for m in 0..<M {
+            ScaledRows.fusedRow(n: OC, b: dy + m * OC, a: z + m * OC, acc: sums, scale: k,
+                                out: dyBase + m * OC, accumulateOut: false)
         }
-        // dB += s·dV·Aᵀ [out, r];  dA += s·Bᵀ·dV [r, in]
-        BLAS.sgemm(transA: false, transB: true, m: OC, n: r, k: IC, alpha: path.scaling, a: g, lda: IC,
-                   b: parameters.value(s.slot.a), ldb: IC, beta: 1, c: parameters.gradient(s.slot.b), ldc: r)
-        BLAS.sgemm(transA: true, transB: false, m: r, n: IC, k: OC, alpha: path.scaling, a: parameters.value(s.slot.b), lda: r,
-                   b: g, ldb: IC, beta: 1, c: parameters.gradient(s.slot.a), ldc: IC)
-        return nil
+        let dm = parameters.gradient(s.magnitude)
+        for o in 0..<OC { dm[o] += sums[o] / max(c[o], Self.normFloor) }
+        path.backward(site: site, x: x, dy: dyBase, dx: nil, rows: M, parameters: parameters)
+        return UnsafePointer(dyBase)
     }
 
     // MARK: Weight space

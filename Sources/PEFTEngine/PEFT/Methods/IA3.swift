@@ -221,81 +221,21 @@ public final class IA3: PEFTMethod, LinearSiteHook {
                        b: s.weight, ldb: input, beta: 0, c: g, ldc: input)
             guard let dx else {
                 // Nothing needs dx here: only dl += Σ_rows x ⊙ g.
-                for m in 0..<rows { Self.accumulateProducts(n: input, a: x + m * input, b: g + m * input, acc: dl) }
+                for m in 0..<rows { ScaledRows.accumulateProducts(n: input, a: x + m * input, b: g + m * input, acc: dl) }
                 return nil
             }
             for m in 0..<rows {
-                Self.fusedRow(n: input, b: g + m * input, a: x + m * input, acc: dl,
+                ScaledRows.fusedRow(n: input, b: g + m * input, a: x + m * input, acc: dl,
                               scale: l, out: dx + m * input, accumulateOut: true)
             }
             return nil
         }
         let out = s.length, cache = s.cache.pointer
         for m in 0..<rows {
-            Self.fusedRow(n: out, b: dy + m * out, a: cache + m * out, acc: dl,
+            ScaledRows.fusedRow(n: out, b: dy + m * out, a: cache + m * out, acc: dl,
                           scale: l, out: g + m * out, accumulateOut: false)
         }
         return UnsafePointer(g)
-    }
-
-    /// For i in 0..<n: `acc[i] += a[i]·b[i]` — `fusedRow` without its output, for an
-    /// input-scaled site whose dx nothing needs. Eight lanes at a time, then the tail.
-    @inline(__always)
-    static func accumulateProducts(n: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, acc: UnsafeMutablePointer<Float>) {
-        typealias V = SIMD8<Float>
-        var i = 0
-        while i + V.scalarCount <= n {
-            let av = UnsafeRawPointer(a + i).loadUnaligned(as: V.self)
-            let bv = UnsafeRawPointer(b + i).loadUnaligned(as: V.self)
-            let accv = UnsafeRawPointer(acc + i).loadUnaligned(as: V.self)
-            UnsafeMutableRawPointer(acc + i).storeBytes(of: accv + av * bv, as: V.self)
-            i += V.scalarCount
-        }
-        while i < n {
-            acc[i] += a[i] * b[i]
-            i += 1
-        }
-    }
-
-    /// For i in 0..<n: `acc[i] += a[i]·b[i]` and `out[i] = (accumulateOut ? out[i] : 0) + scale[i]·b[i]`
-    /// — one row of both backward cases (input scaling: b = g, a = x, out = dx; output
-    /// scaling: b = dy, a = y_unscaled, out = dy_base). Eight lanes at a time (the
-    /// pointers may alias as far as the compiler knows, so it would not vectorise the
-    /// plain loop), plain-loop tail; `fusedRowReference` is the specification.
-    @inline(__always)
-    static func fusedRow(
-        n: Int, b: UnsafePointer<Float>, a: UnsafePointer<Float>, acc: UnsafeMutablePointer<Float>,
-        scale: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, accumulateOut: Bool
-    ) {
-        typealias V = SIMD8<Float>
-        let w = V.scalarCount
-        var i = 0
-        while i + w <= n {
-            let bv = UnsafeRawPointer(b + i).loadUnaligned(as: V.self)
-            let av = UnsafeRawPointer(a + i).loadUnaligned(as: V.self)
-            let sv = UnsafeRawPointer(scale + i).loadUnaligned(as: V.self)
-            let accv = UnsafeRawPointer(acc + i).loadUnaligned(as: V.self)
-            let prior = accumulateOut ? UnsafeRawPointer(out + i).loadUnaligned(as: V.self) : V()
-            UnsafeMutableRawPointer(acc + i).storeBytes(of: accv + av * bv, as: V.self)
-            UnsafeMutableRawPointer(out + i).storeBytes(of: prior + sv * bv, as: V.self)
-            i += w
-        }
-        while i < n {
-            acc[i] += a[i] * b[i]
-            out[i] = (accumulateOut ? out[i] : 0) + scale[i] * b[i]
-            i += 1
-        }
-    }
-
-    /// Plain-loop reference of `fusedRow` (tests).
-    static func fusedRowReference(
-        n: Int, b: UnsafePointer<Float>, a: UnsafePointer<Float>, acc: UnsafeMutablePointer<Float>,
-        scale: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, accumulateOut: Bool
-    ) {
-        for i in 0..<n {
-            acc[i] += a[i] * b[i]
-            out[i] = (accumulateOut ? out[i] : 0) + scale[i] * b[i]
-        }
     }
 
     // MARK: Weight space
