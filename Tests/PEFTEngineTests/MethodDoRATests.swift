@@ -104,13 +104,55 @@ struct MethodDoRATests {
         #expect(dA.allSatisfy { abs($0 - 2 / Float(5).squareRoot()) <= LoRATolerance.handComputed }, "dA = \(dA)")
     }
 
+    /// The stored bias is added after DoRA's scaling, so its gradient is Σ dy, not the base's
+    /// Σ dy ⊙ m/‖V‖; and the stored weight's is dy_baseᵀ·x. Checked with m/‖V‖ far from 1.
+    @Test("a base bias or weight made trainable after attach gets its true gradient")
+    func unfrozenBaseTensors() throws {
+        let model = TinyModel.make()
+        let dora = try Self.attach(.init(r: 2, loraAlpha: 4), to: model)
+        for view in dora.parameters.views.indices where dora.parameters.views[view].name.hasSuffix("magnitude_vector") {
+            let m = dora.parameters.value(view)
+            for o in 0..<dora.parameters.views[view].count { m[o] *= 2.5 }
+        }
+        let names = ["blocks.1.mlp.fc.bias", "blocks.0.attn.q.bias", "blocks.1.attn.o.weight"]
+        for name in names { model.parameters.setRequiresGrad(true, named: name) }
+        dora.holdsNormsConstant = true
+        let (tokens, targets, mask) = TinyModel.batch()
+        func loss() -> Double {
+            dora.prepareForward(model: model)
+            return Double(model.forward(tokens: tokens, targets: targets, mask: mask, B: TinyModel.B, T: TinyModel.T))
+        }
+        model.parameters.zeroGradients()
+        dora.parameters.zeroGradients()
+        _ = loss()
+        model.backward()
+        var failures: [String] = []
+        for name in names {
+            let view = model.parameters.view(named: name)
+            let value = model.parameters.values.at(view.offset), gradient = model.parameters.gradients.at(view.offset)
+            for i in [0, view.count / 2, view.count - 1] {
+                let saved = value[i]
+                value[i] = saved + GradCheck.epsilon
+                let plus = loss()
+                value[i] = saved - GradCheck.epsilon
+                let minus = loss()
+                value[i] = saved
+                let numeric = (plus - minus) / (2 * Double(GradCheck.epsilon)), analytic = Double(gradient[i])
+                if abs(analytic - numeric) > GradCheck.absoluteTolerance + GradCheck.relativeTolerance * max(abs(analytic), abs(numeric)) {
+                    failures.append("\(name)[\(i)]: analytic \(analytic), numeric \(numeric)")
+                }
+            }
+        }
+        #expect(failures.isEmpty, "\(failures)")
+    }
+
     @Test("the count is Σ r·(in + out) + out; lora_dropout must be 0")
     func countAndValidation() throws {
         let dora = try Self.attach(.init(r: 2, targetModules: ["fc"]), to: TinyModel.make())
         #expect(dora.parameters.count == 2 * (2 * (8 + 16) + 16))
         #expect(dora.expectedTrainableParameterCount(config: TinyModel.config) == dora.parameters.count)
         #expect(throws: PEFTMethodError.invalidConfiguration(method: "dora", key: "lora_dropout",
-                reason: "must be 0 for DoRA here (weight substitution has no form for a dropped input), got 0.1")) {
+                reason: "must be 0 for DoRA here (peft applies both DoRA terms to the dropped input, which has no form on one weight V), got 0.1")) {
             try DoRA.Configuration(.init(loraDropout: 0.1)).validate(for: TinyModel.config)
         }
         #expect(throws: PEFTMethodError.self) { try DoRA.Configuration(.init(r: 0)).validate(for: TinyModel.config) }

@@ -14,7 +14,7 @@
 ///   weight/bias require grad, `dW += dy_baseᵀ·x`, `db += Σ dy_base` (gradients with respect
 ///   to the *stored* tensors, exact when no substitution is active). dx is nil where nothing
 ///   needs the input gradient: block 0's q/k/v when the embeddings and ln1 are frozen.
-/// A method that scales outputs (IA3) substitutes both weight and bias; a method that
+/// A method that scales outputs (IA3, DoRA) substitutes both weight and bias; a method that
 /// adds a path (LoRA) only implements `forward`/`backward`. Every verb but `backward` has a
 /// default (no effect), so a method implements only what it needs; `backward` has none, so
 /// a conformer whose signature does not match fails to compile instead of being skipped.

@@ -32,7 +32,7 @@ public protocol PEFTMethod: AnyObject {
     /// Removes hooks and makes every base view trainable again (the model's default).
     func detach(from model: TransformerModel)
     /// Before every forward: recompute tensors derived from `parameters` (e.g. prefix keys
-    /// from the reparametrisation MLP, DoRA's column norms).
+    /// from the reparametrisation MLP, DoRA's row norms).
     func prepareForward(model: TransformerModel)
     /// After every backward: chain gradients of derived tensors into `parameters`.
     func finishBackward(model: TransformerModel)

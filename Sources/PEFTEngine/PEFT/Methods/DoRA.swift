@@ -47,7 +47,7 @@ public final class DoRA: PEFTMethod, LinearSiteHook {
             guard hyperparameters.loraDropout == 0 else {
                 throw PEFTMethodError.invalidConfiguration(
                     method: Self.methodName, key: "lora_dropout",
-                    reason: "must be 0 for DoRA here (weight substitution has no form for a dropped input), got \(hyperparameters.loraDropout)")
+                    reason: "must be 0 for DoRA here (peft applies both DoRA terms to the dropped input, which has no form on one weight V), got \(hyperparameters.loraDropout)")
             }
         }
 
@@ -64,8 +64,8 @@ public final class DoRA: PEFTMethod, LinearSiteHook {
         let direction: FloatArena, norms: FloatArena, scale: FloatArena
         /// z = x·Vᵀ of the last forward, [rows, out].
         let output: FloatArena
-        /// Offset of the site's stored bias in the model's parameter values.
-        let biasOffset: Int
+        /// View index of the site's stored bias in the model's parameters.
+        let bias: Int
     }
 
     public static let methodName = Configuration.methodName
@@ -75,8 +75,8 @@ public final class DoRA: PEFTMethod, LinearSiteHook {
     public var label: String { "dora " + configuration.hyperparameters.labelFragment }
     private var path: LowRankPath?
     private var sites: [LinearSite: Site] = [:]
-    /// The model's parameter values (the stored biases b added back in `forward`).
-    private var baseValues: FloatArena?
+    /// The model's parameters (the stored biases b added back in `forward`).
+    private var base: ParameterStore?
     /// Zeros [max out]: the bias the base linear adds to z.
     private var zeroBias = FloatArena(count: 0)
     /// dy_base = dy ⊙ k [maxRows·max out] and Σ_rows dy ⊙ z [max out] of one site (shared).
@@ -115,10 +115,10 @@ public final class DoRA: PEFTMethod, LinearSiteHook {
             sites[slot.site] = Site(slot: slot, magnitude: m, direction: FloatArena(count: n),
                                     norms: FloatArena(count: slot.output), scale: FloatArena(count: slot.output),
                                     output: FloatArena(count: maxRows * slot.output),
-                                    biasOffset: model.parameters.view(named: slot.site.biasName).offset)
+                                    bias: model.parameters.index(of: slot.site.biasName))
             widest = max(widest, slot.output)
         }
-        baseValues = model.parameters.values
+        base = model.parameters
         zeroBias = FloatArena(count: widest)
         scaledGradient = FloatArena(count: maxRows * widest)
         magnitudeSums = FloatArena(count: widest)
@@ -193,9 +193,10 @@ public final class DoRA: PEFTMethod, LinearSiteHook {
 
     /// Caches z = x·Vᵀ, then y = z ⊙ k + b (= x·W'ᵀ + b).
     public func forward(site: LinearSite, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int) {
-        guard !merged, let s = sites[site], let base = baseValues else { return }
+        guard !merged, let s = sites[site], let base else { return }
         precondition(rows <= maxRows, "DoRA: \(rows) rows exceed the capacity \(maxRows) sized at attach")
-        let OC = s.slot.output, z = s.output.pointer, k = UnsafePointer(s.scale.pointer), b = UnsafePointer(base.at(s.biasOffset))
+        let OC = s.slot.output, z = s.output.pointer, k = UnsafePointer(s.scale.pointer)
+        let b = UnsafePointer(base.values.at(base.views[s.bias].offset))
         for m in 0..<rows {
             ScaledRows.cacheAndScale(n: OC, y: y + m * OC, cache: z + m * OC, scale: k, shift: b)
         }
@@ -220,7 +221,15 @@ public final class DoRA: PEFTMethod, LinearSiteHook {
         }
         let dm = parameters.gradient(s.magnitude)
         for o in 0..<OC { dm[o] += sums[o] / max(c[o], Self.normFloor) }
-        path.backward(site: site, x: x, dy: dyBase, dx: nil, rows: M, parameters: parameters)
+        path.foldedBackward(site: site, x: x, dy: dyBase, rows: M, parameters: parameters)
+        // A stored bias made trainable after attach is added after the scaling: its gradient is
+        // Σ dy, of which the base will add Σ dy_base = Σ dy ⊙ k; add the rest, Σ dy ⊙ (1 − k).
+        if let base, base.requiresGrad[s.bias] {
+            let db = base.gradients.at(base.views[s.bias].offset)
+            for m in 0..<M {
+                for o in 0..<OC { db[o] += dy[m * OC + o] * (1 - k[o]) }
+            }
+        }
         return UnsafePointer(dyBase)
     }
 

@@ -1,5 +1,6 @@
 /// The low-rank pairs of the LoRA family and LoRA's additive path, shared by `LoRA`, `QLoRA`
-/// (which runs the same path on a quantized base) and `DoRA` (which only uses A, B and ΔV = s·B·A).
+/// (which runs the same path on a quantized base) and `DoRA` (which uses A, B, ΔV = s·B·A and
+/// the folded backward, on its own scaled output gradient: `foldedBackward`).
 ///
 /// Per adapted site with input `in`, output `out` and rank r:
 /// ```
@@ -203,6 +204,14 @@ final class LowRankPath {
             BLAS.sgemmBlocked(transA: false, transB: false, m: M, n: IC, k: r, alpha: 1, a: g, lda: r,
                               b: p.value(slot.a), ldb: IC, beta: 1, c: dx, ldc: IC)
         }
+    }
+
+    /// dA, dB of the folded form at `site` for output gradient dy, whatever the mode (DoRA's
+    /// entry: it substitutes V itself and never runs the additive path).
+    func foldedBackward(site: LinearSite, x: UnsafePointer<Float>, dy: UnsafePointer<Float>, rows M: Int,
+                        parameters p: MethodParameters) {
+        guard let slot = slot(for: site) else { return }
+        foldedBackwardByBlocks(slot, x: x, dy: dy, rows: M, parameters: p)
     }
 
     /// The folded backward: the same gradients as `backward`, in 64-row blocks
