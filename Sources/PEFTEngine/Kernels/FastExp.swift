@@ -103,7 +103,9 @@ extension FastExp {
     }
 
     @inline(__always)
-    private static func shiftedPowers(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, count n: Int, base2: Bool) -> (max: Float, sum: Float) {
+    private static func shiftedPowers(
+        out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, count n: Int, base2: Bool
+    ) -> (max: Float, sum: Float) {
         typealias V = SIMD8<Float>
         let w = V.scalarCount
         let src = UnsafeRawPointer(x), dst = UnsafeMutableRawPointer(out)

@@ -47,7 +47,8 @@ public final class DoRA: PEFTMethod, LinearSiteHook {
             guard hyperparameters.loraDropout == 0 else {
                 throw PEFTMethodError.invalidConfiguration(
                     method: Self.methodName, key: "lora_dropout",
-                    reason: "must be 0 for DoRA here (peft applies both DoRA terms to the dropped input, which has no form on one weight V), got \(hyperparameters.loraDropout)")
+                    reason: "must be 0 for DoRA here (peft applies both DoRA terms to the dropped input, "
+                        + "which has no form on one weight V), got \(hyperparameters.loraDropout)")
             }
         }
 
