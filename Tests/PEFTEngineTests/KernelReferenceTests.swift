@@ -34,7 +34,7 @@ import Testing
         #expect(Self.maxDifference(dbF, dbS) < Self.tolerance * Float(M), "db \(shape)")
     }
 
-    @Test(arguments: [(1, 1, 2, 1, 0), (2, 5, 6, 3, 0), (3, 7, 8, 2, 2), (1, 1, 4, 4, 5)])
+    @Test(arguments: [(1, 1, 2, 1, 0), (2, 5, 6, 3, 0), (3, 7, 8, 2, 2), (1, 1, 4, 4, 5), (2, 33, 8, 2, 0), (1, 64, 8, 2, 3)])
     func attentionMatchesReference(shape: (Int, Int, Int, Int, Int)) {
         let (B, T, C, NH, P) = shape
         let HS = C / NH, S = P + T

@@ -10,8 +10,10 @@ import Foundation
 ///
 /// Every query sees all P prefix rows, then the causal part. The prefix is shared across
 /// the batch. Head h occupies channels h·HS ..< (h+1)·HS of q, k, v and out.
-/// Per (b, h) the products are small sgemms over the full T×(P+T) block; the masked upper
-/// triangle holds probability 0, so it contributes nothing forward or backward. The score
+/// Per (b, h) the products are small sgemms over the T×(P+T) block; the masked upper
+/// triangle holds probability 0, so it contributes nothing forward or backward, and the
+/// products that multiply by the causal T×T block skip its zero upper-right quarter
+/// (`causalTimes`, `causalTransposedTimes`; from T = 32 rows). The score
 /// sgemm folds log₂e into its scale, so the softmax runs in base 2 (`FastExp.exponentiate2`):
 /// 2^(y·log₂e) = e^y, the same probabilities for fewer operations.
 ///
@@ -69,8 +71,7 @@ enum Attention {
             softmaxRow(scores + t * S, visible: P + t + 1, width: S)
         }
         let obh = out + b * T * C + h * HS
-        BLAS.sgemm(transA: false, transB: false, m: T, n: HS, k: T, alpha: 1, a: scores + P, lda: S,
-                   b: vbh, ldb: C, beta: 0, c: obh, ldc: C)
+        causalTimes(scores + P, ld: S, b: vbh, ldb: C, beta: 0, c: obh, ldc: C, T: T, N: HS)
         if P > 0 {
             BLAS.sgemm(transA: false, transB: false, m: T, n: HS, k: P, alpha: 1, a: scores, lda: S,
                        b: prefixV! + h * P * HS, ldb: HS, beta: 1, c: obh, ldc: C)
@@ -154,8 +155,7 @@ enum Attention {
         // dA = dout · valuesᵀ
         BLAS.sgemm(transA: false, transB: true, m: T, n: T, k: HS, alpha: 1, a: dobh, lda: C,
                    b: vbh, ldb: C, beta: 0, c: datt + P, ldc: S)
-        BLAS.sgemm(transA: true, transB: false, m: T, n: HS, k: T, alpha: 1, a: A + P, lda: S,
-                   b: dobh, ldb: C, beta: beta, c: dv + off, ldc: C)
+        causalTransposedTimes(A + P, ld: S, b: dobh, ldb: C, beta: beta, c: dv + off, ldc: C, T: T, N: HS)
         if P > 0 {
             BLAS.sgemm(transA: false, transB: true, m: T, n: P, k: HS, alpha: 1, a: dobh, lda: C,
                        b: prefixV! + h * P * HS, ldb: HS, beta: 0, c: datt, ldc: S)
@@ -172,10 +172,8 @@ enum Attention {
             for s in 0..<visible { d[s] = a[s] * (d[s] - dot) * scale }
             for s in visible..<S { d[s] = 0 }
         }
-        BLAS.sgemm(transA: false, transB: false, m: T, n: HS, k: T, alpha: 1, a: datt + P, lda: S,
-                   b: kbh, ldb: C, beta: beta, c: dq + off, ldc: C)
-        BLAS.sgemm(transA: true, transB: false, m: T, n: HS, k: T, alpha: 1, a: datt + P, lda: S,
-                   b: qbh, ldb: C, beta: beta, c: dk + off, ldc: C)
+        causalTimes(datt + P, ld: S, b: kbh, ldb: C, beta: beta, c: dq + off, ldc: C, T: T, N: HS)
+        causalTransposedTimes(datt + P, ld: S, b: qbh, ldb: C, beta: beta, c: dk + off, ldc: C, T: T, N: HS)
         if P > 0 {
             BLAS.sgemm(transA: false, transB: false, m: T, n: HS, k: P, alpha: 1, a: datt, lda: S,
                        b: prefixK! + h * P * HS, ldb: HS, beta: 1, c: dq + off, ldc: C)
@@ -183,6 +181,45 @@ enum Attention {
                 BLAS.sgemm(transA: true, transB: false, m: P, n: HS, k: T, alpha: 1, a: datt, lda: S,
                            b: qbh, ldb: C, beta: 1, c: dprefixK + h * P * HS, ldc: HS)
             }
+        }
+    }
+
+    // MARK: Products with a causal (lower-triangular) T×T block
+
+    /// Rows below which a causal product is one sgemm (splitting it would cost more calls than
+    /// it saves multiplications).
+    static let causalSplitRows = 32
+
+    /// c = L·b + beta·c for L [T, T] lower-triangular (row i is zero past column i), b [T, N]:
+    /// the first h = T/2 rows of c need only the first h rows of b, so they are one sgemm with
+    /// k = h and the rest one with k = T — a quarter of the multiplications skipped.
+    @inline(__always)
+    private static func causalTimes(
+        _ L: UnsafePointer<Float>, ld: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float,
+        c: UnsafeMutablePointer<Float>, ldc: Int, T: Int, N: Int
+    ) {
+        let h = T >= causalSplitRows ? T / 2 : 0
+        if h > 0 {
+            BLAS.sgemm(transA: false, transB: false, m: h, n: N, k: h, alpha: 1, a: L, lda: ld,
+                       b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        }
+        BLAS.sgemm(transA: false, transB: false, m: T - h, n: N, k: T, alpha: 1, a: L + h * ld, lda: ld,
+                   b: b, ldb: ldb, beta: beta, c: c + h * ldc, ldc: ldc)
+    }
+
+    /// c = Lᵀ·b + beta·c for L as in `causalTimes`: row j of Lᵀ is zero before column j, so the
+    /// last T − h rows of c need only the last T − h rows of b.
+    @inline(__always)
+    private static func causalTransposedTimes(
+        _ L: UnsafePointer<Float>, ld: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float,
+        c: UnsafeMutablePointer<Float>, ldc: Int, T: Int, N: Int
+    ) {
+        let h = T >= causalSplitRows ? T / 2 : 0
+        BLAS.sgemm(transA: true, transB: false, m: h > 0 ? h : T, n: N, k: T, alpha: 1, a: L, lda: ld,
+                   b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        if h > 0 {
+            BLAS.sgemm(transA: true, transB: false, m: T - h, n: N, k: T - h, alpha: 1, a: L + h * ld + h, lda: ld,
+                       b: b + h * ldb, ldb: ldb, beta: beta, c: c + h * ldc, ldc: ldc)
         }
     }
 

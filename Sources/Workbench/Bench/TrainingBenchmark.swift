@@ -8,7 +8,8 @@ import PEFTEngine
 /// `fraction_of_peak` is the model's FLOP/s over the same run's sgemm GFLOP/s (1024², same
 /// thread count) — the "MFU" on this CPU. FLOPs per token, with N = matmul weights of the
 /// blocks and the LM head, N_t those of them that train, and 2·T·C per layer for each of
-/// the attention products QKᵀ and A·V (the engine computes the full T×T block):
+/// the attention products QKᵀ and A·V (counted over the full T×T block, as the engine's score
+/// products compute it; its products with the causal block skip up to a quarter):
 ///
 ///     forward 2N + 4·L·T·C;  backward (input gradients) 2N + 8·L·T·C;  weight gradients 2N_t
 ///
