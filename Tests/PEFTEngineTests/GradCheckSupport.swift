@@ -47,6 +47,28 @@ enum GradCheck {
         return failures
     }
 
+    /// `check` for a tensor that lives in an arena (a model's or a method's parameters):
+    /// `value[i]` is perturbed in place and restored, `loss` recomputes the scalar.
+    static func check(
+        _ name: String, value: UnsafeMutablePointer<Float>, gradient: UnsafePointer<Float>, indices: [Int],
+        loss: () -> Double
+    ) -> [Failure] {
+        var failures: [Failure] = []
+        for i in indices {
+            let saved = value[i]
+            value[i] = saved + epsilon
+            let plus = loss()
+            value[i] = saved - epsilon
+            let minus = loss()
+            value[i] = saved
+            let numeric = (plus - minus) / (2 * Double(epsilon)), analytic = Double(gradient[i])
+            if abs(analytic - numeric) > absoluteTolerance + relativeTolerance * max(abs(analytic), abs(numeric)) {
+                failures.append(Failure(name: name, index: i, analytic: analytic, numeric: numeric))
+            }
+        }
+        return failures
+    }
+
     /// Σ y·dy in Double.
     static func dot(_ y: [Float], _ dy: [Float]) -> Double {
         precondition(y.count == dy.count)

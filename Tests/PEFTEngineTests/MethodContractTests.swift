@@ -159,21 +159,10 @@ struct MethodContractTests {
         model.backward()
         method.finishBackward(model: model)
 
-        var failures: [String] = []
+        var failures: [GradCheck.Failure] = []
         func check(_ name: String, value: UnsafeMutablePointer<Float>, gradient: UnsafeMutablePointer<Float>, count: Int) {
-            for i in Set([0, count / 3, count / 2, count - 1]) {
-                let saved = value[i]
-                value[i] = saved + GradCheck.epsilon
-                let plus = loss()
-                value[i] = saved - GradCheck.epsilon
-                let minus = loss()
-                value[i] = saved
-                let numeric = (plus - minus) / (2 * Double(GradCheck.epsilon))
-                let analytic = Double(gradient[i])
-                if abs(analytic - numeric) > GradCheck.absoluteTolerance + GradCheck.relativeTolerance * max(abs(analytic), abs(numeric)) {
-                    failures.append("\(name)[\(i)]: analytic \(analytic), numeric \(numeric)")
-                }
-            }
+            failures += GradCheck.check(name, value: value, gradient: gradient,
+                                        indices: Array(Set([0, count / 3, count / 2, count - 1])).sorted(), loss: loss)
         }
         let own = method.parameters
         for (i, v) in own.views.enumerated() where v.count > 0 {
@@ -183,7 +172,7 @@ struct MethodContractTests {
         for (i, v) in store.views.enumerated() where store.requiresGrad[i] {
             check(v.name, value: store.values.at(v.offset), gradient: store.gradients.at(v.offset), count: v.count)
         }
-        #expect(failures.isEmpty, "\(c.name): \(failures.prefix(5).joined(separator: "; "))")
+        #expect(failures.isEmpty, "\(c.name): \(failures.prefix(5).map(\.description).joined(separator: "; "))")
     }
 
     @Test("backward stopping at block 0's q/k/v changes no gradient", .tags(.contract), arguments: MethodCase.all)

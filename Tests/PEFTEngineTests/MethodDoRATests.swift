@@ -126,22 +126,11 @@ struct MethodDoRATests {
         dora.parameters.zeroGradients()
         _ = loss()
         model.backward()
-        var failures: [String] = []
+        var failures: [GradCheck.Failure] = []
         for name in names {
             let view = model.parameters.view(named: name)
-            let value = model.parameters.values.at(view.offset), gradient = model.parameters.gradients.at(view.offset)
-            for i in [0, view.count / 2, view.count - 1] {
-                let saved = value[i]
-                value[i] = saved + GradCheck.epsilon
-                let plus = loss()
-                value[i] = saved - GradCheck.epsilon
-                let minus = loss()
-                value[i] = saved
-                let numeric = (plus - minus) / (2 * Double(GradCheck.epsilon)), analytic = Double(gradient[i])
-                if abs(analytic - numeric) > GradCheck.absoluteTolerance + GradCheck.relativeTolerance * max(abs(analytic), abs(numeric)) {
-                    failures.append("\(name)[\(i)]: analytic \(analytic), numeric \(numeric)")
-                }
-            }
+            failures += GradCheck.check(name, value: model.parameters.values.at(view.offset), gradient: model.parameters.gradients.at(view.offset),
+                                        indices: [0, view.count / 2, view.count - 1], loss: loss)
         }
         #expect(failures.isEmpty, "\(failures)")
     }
