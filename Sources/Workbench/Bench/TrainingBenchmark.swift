@@ -103,7 +103,8 @@ public struct TrainingBenchmark: Benchmark {
                   (try? configuration.validate(for: config)) != nil
             else { return nil }
             let method = configuration.makeMethod()
-            let model = TransformerModel(config: config, maxB: B, maxT: config.contextLength, maxP: config.contextLength - T)
+            // Activations for the T real tokens; the virtual tokens' rows are the prefix's (maxP).
+            let model = TransformerModel(config: config, maxB: B, maxT: T, maxP: config.contextLength - T)
             model.parameters.initialize(seed: 1)
             var rng = SeededRNG(seed: 2)
             guard (try? method.attach(to: model, rng: &rng)) != nil else { return nil }
