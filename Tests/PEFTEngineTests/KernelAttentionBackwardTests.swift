@@ -26,26 +26,12 @@ import Testing
         let dout = r.normals(B * T * C)
         let dq0 = r.normals(B * T * C), dk0 = r.normals(B * T * C), dv0 = r.normals(B * T * C)
         let dpk0 = r.normals(pk.count), dpv0 = r.normals(pv.count)
-        var y = [Float](repeating: 0, count: B * T * C), att = [Float](repeating: 0, count: B * NH * T * S)
-        var dq = dq0, dk = dk0, dv = dv0, dpk = dpk0, dpv = dpv0
-        var datt = [Float](repeating: .nan, count: Attention.scratchCount(T: T, S: S))
+        let problem = AttentionProblem(q: q, k: k, v: v, prefixK: pk, prefixV: pv, B: B, T: T, C: C, NH: NH, P: P)
+        var att: [Float] = [], dq = dq0, dk = dk0, dv = dv0, dpk = dpk0, dpv = dpv0
         Parallel.$forcedWorkers.withValue(shape.workers) {
-            pk.withUnsafeBufferPointer { pkp in
-                pv.withUnsafeBufferPointer { pvp in
-                    let prefixK = P > 0 ? pkp.baseAddress : nil, prefixV = P > 0 ? pvp.baseAddress : nil
-                    Attention.forward(out: &y, att: &att, q: q, k: k, v: v, prefixK: prefixK, prefixV: prefixV,
-                                      B: B, T: T, C: C, NH: NH, P: P)
-                    dpk.withUnsafeMutableBufferPointer { dpkp in
-                        dpv.withUnsafeMutableBufferPointer { dpvp in
-                            Attention.backward(dq: &dq, dk: &dk, dv: &dv,
-                                               dprefixK: P > 0 ? dpkp.baseAddress : nil, dprefixV: P > 0 ? dpvp.baseAddress : nil,
-                                               datt: &datt, dout: dout, att: att, q: q, k: k, v: v,
-                                               prefixK: prefixK, prefixV: prefixV, B: B, T: T, C: C, NH: NH, P: P,
-                                               accumulate: shape.accumulate)
-                        }
-                    }
-                }
-            }
+            att = problem.forward().att
+            problem.backward(att: att, dout: dout, dq: &dq, dk: &dk, dv: &dv, dprefixK: &dpk, dprefixV: &dpv,
+                             prefixGradients: true, accumulate: shape.accumulate, scratchFill: .nan)
         }
         // dvalues += Aᵀ·dout;  dZ = A ⊙ (dA − rowsum(A ⊙ dA)) / √HS with dA = dout·valuesᵀ;
         // dq += dZ·keys;  dkeys += dZᵀ·q. dq, dk, dv start from their old values only when accumulating.

@@ -110,40 +110,18 @@ import Testing
     @Test(arguments: [(0, 4), (3, 4), (0, 33), (2, 34)])
     func attentionBackwardMatchesFiniteDifferences(prefixLength P: Int, length T: Int) {
         var r = TestRandom(seed: 6 + UInt64(P) + UInt64(T))
-        let B = T > 8 ? 1 : 2, NH = 2, C = 6, HS = C / NH, S = P + T
+        let B = T > 8 ? 1 : 2, NH = 2, C = 6, HS = C / NH
         var q = r.normals(B * T * C), k = r.normals(B * T * C), v = r.normals(B * T * C)
         var pk = r.normals(max(NH * P * HS, 1)), pv = r.normals(max(NH * P * HS, 1))
         let dy = r.normals(B * T * C)
         func run(_ q: [Float], _ k: [Float], _ v: [Float], _ pk: [Float], _ pv: [Float]) -> [Float] {
-            var y = [Float](repeating: 0, count: B * T * C), att = [Float](repeating: 0, count: B * NH * T * S)
-            pk.withUnsafeBufferPointer { pkp in
-                pv.withUnsafeBufferPointer { pvp in
-                    Attention.forward(out: &y, att: &att, q: q, k: k, v: v,
-                                      prefixK: P > 0 ? pkp.baseAddress : nil, prefixV: P > 0 ? pvp.baseAddress : nil,
-                                      B: B, T: T, C: C, NH: NH, P: P)
-                }
-            }
-            return y
+            AttentionProblem(q: q, k: k, v: v, prefixK: pk, prefixV: pv, B: B, T: T, C: C, NH: NH, P: P).forward().out
         }
-        var y = [Float](repeating: 0, count: B * T * C), att = [Float](repeating: 0, count: B * NH * T * S)
+        let problem = AttentionProblem(q: q, k: k, v: v, prefixK: pk, prefixV: pv, B: B, T: T, C: C, NH: NH, P: P)
         var dq = [Float](repeating: 0, count: B * T * C), dk = dq, dv = dq
         var dpk = [Float](repeating: 0, count: pk.count), dpv = dpk
-        var datt = [Float](repeating: 0, count: Attention.scratchCount(T: T, S: S))
-        pk.withUnsafeBufferPointer { pkp in
-            pv.withUnsafeBufferPointer { pvp in
-                let pkPtr = P > 0 ? pkp.baseAddress : nil, pvPtr = P > 0 ? pvp.baseAddress : nil
-                Attention.forward(out: &y, att: &att, q: q, k: k, v: v, prefixK: pkPtr, prefixV: pvPtr,
-                                  B: B, T: T, C: C, NH: NH, P: P)
-                dpk.withUnsafeMutableBufferPointer { dpkp in
-                    dpv.withUnsafeMutableBufferPointer { dpvp in
-                        Attention.backward(dq: &dq, dk: &dk, dv: &dv,
-                                           dprefixK: P > 0 ? dpkp.baseAddress : nil, dprefixV: P > 0 ? dpvp.baseAddress : nil,
-                                           datt: &datt, dout: dy, att: att, q: q, k: k, v: v,
-                                           prefixK: pkPtr, prefixV: pvPtr, B: B, T: T, C: C, NH: NH, P: P)
-                    }
-                }
-            }
-        }
+        problem.backward(att: problem.forward().att, dout: dy, dq: &dq, dk: &dk, dv: &dv, dprefixK: &dpk, dprefixV: &dpv,
+                         prefixGradients: true)
         var failures = GradCheck.check("q", input: &q, analytic: dq) { GradCheck.dot(run($0, k, v, pk, pv), dy) }
         failures += GradCheck.check("k", input: &k, analytic: dk) { GradCheck.dot(run(q, $0, v, pk, pv), dy) }
         failures += GradCheck.check("v", input: &v, analytic: dv) { GradCheck.dot(run(q, k, $0, pk, pv), dy) }
