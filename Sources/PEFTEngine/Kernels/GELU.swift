@@ -14,8 +14,8 @@ enum GELU {
     static let sqrt2OverPi: Float = 0.797_884_56  // √(2/π)
     static let cubic: Float = 0.044_715
     /// y = −2u·log₂e = x·(k₁ + k₂·x²): k₁ = −2√(2/π)·log₂e, k₂ = k₁·0.044715.
-    static let k1: Float = -2 * 0.797_884_560_802_865_4 * 1.442_695_040_888_963_4
-    static let k2: Float = -2 * 0.797_884_560_802_865_4 * 0.044_715 * 1.442_695_040_888_963_4
+    static let k1: Float = -2 * sqrt2OverPi * FastExp.log2e
+    static let k2: Float = -2 * sqrt2OverPi * cubic * FastExp.log2e
 
     /// out[i] = gelu(x[i]) for i in 0..<N; gate[i] = σ(2u(x[i])) is cached for backward.
     static func forward(out: UnsafeMutablePointer<Float>, gate: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, N: Int) {

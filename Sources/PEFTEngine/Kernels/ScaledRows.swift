@@ -1,9 +1,10 @@
 /// Row kernels of the methods that scale a linear site's outputs or inputs per feature
-/// ((IA)³'s vectors, DoRA's magnitude over norm): y ← y ⊙ scale + shift in forward, and in
+/// ((IA)³'s vectors, DoRA's magnitude over norm): y ← y ⊙ scale (+ shift) in forward, and in
 /// backward the scaled gradient together with the scale's own gradient, one pass per row.
 /// Each runs eight lanes at a time; the plain loops (`…Reference`) are the specification.
 enum ScaledRows {
-    /// For i in 0..<n: `cache[i] = y[i]`, then `y[i] = y[i]·scale[i] + shift[i]` (shift nil: 0).
+    /// For i in 0..<n: `cache[i] = y[i]`, then `y[i] = y[i]·scale[i] + shift[i]`, or
+    /// `y[i]·scale[i]` when shift is nil (IA3's output scaling; DoRA passes the bias).
     @inline(__always)
     static func cacheAndScale(
         n: Int, y: UnsafeMutablePointer<Float>, cache: UnsafeMutablePointer<Float>,
@@ -13,15 +14,15 @@ enum ScaledRows {
         var i = 0
         while i + V.scalarCount <= n {
             let yv = UnsafeRawPointer(y + i).loadUnaligned(as: V.self)
-            let sv = UnsafeRawPointer(scale + i).loadUnaligned(as: V.self)
-            let bv = shift.map { UnsafeRawPointer($0 + i).loadUnaligned(as: V.self) } ?? V()
+            let scaled = yv * UnsafeRawPointer(scale + i).loadUnaligned(as: V.self)
             UnsafeMutableRawPointer(cache + i).storeBytes(of: yv, as: V.self)
-            UnsafeMutableRawPointer(y + i).storeBytes(of: yv * sv + bv, as: V.self)
+            let shifted = shift.map { scaled + UnsafeRawPointer($0 + i).loadUnaligned(as: V.self) } ?? scaled
+            UnsafeMutableRawPointer(y + i).storeBytes(of: shifted, as: V.self)
             i += V.scalarCount
         }
         while i < n {
             cache[i] = y[i]
-            y[i] = y[i] * scale[i] + (shift?[i] ?? 0)
+            y[i] = shift.map { y[i] * scale[i] + $0[i] } ?? y[i] * scale[i]
             i += 1
         }
     }
@@ -33,7 +34,7 @@ enum ScaledRows {
     ) {
         for i in 0..<n {
             cache[i] = y[i]
-            y[i] = y[i] * scale[i] + (shift?[i] ?? 0)
+            y[i] = shift.map { y[i] * scale[i] + $0[i] } ?? y[i] * scale[i]
         }
     }
 

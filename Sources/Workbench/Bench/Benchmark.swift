@@ -39,10 +39,7 @@ enum BenchTiming {
     static func seconds(reps: Int, warmUp: Bool, _ body: () -> Void) -> [Double] {
         if warmUp { body() }
         let clock = ContinuousClock()
-        return (0..<reps).map { _ in
-            let elapsed = clock.measure(body)
-            return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-        }
+        return (0..<reps).map { _ in clock.measure(body).inSeconds }
     }
 
     static func median(_ values: [Double]) -> Double {

@@ -131,14 +131,13 @@ public struct TrainingBenchmark: Benchmark {
         report: (BenchFigure) -> Void
     ) {
         let clock = ContinuousClock()
-        func seconds(_ d: Duration) -> Double { Self.milliseconds(d) / 1e3 }
         var stepSeconds = [[Double]](repeating: [], count: candidates.count)
         var evalSeconds = stepSeconds
         var fastestPhases = [Trainer.StepTimes?](repeating: nil, count: candidates.count)
         if !quick { candidates.forEach { $0.step() } }
         for _ in 0..<steps {
             for (i, candidate) in candidates.enumerated() {
-                let elapsed = seconds(clock.measure(candidate.step))
+                let elapsed = clock.measure(candidate.step).inSeconds
                 // The fastest step's phases (`lastStepTimes` is that step's).
                 if elapsed < (stepSeconds[i].min() ?? .infinity) { fastestPhases[i] = candidate.trainer.lastStepTimes }
                 stepSeconds[i].append(elapsed)
@@ -146,7 +145,7 @@ public struct TrainingBenchmark: Benchmark {
         }
         if !quick { candidates.forEach { $0.evaluate() } }
         for _ in 0..<steps {
-            for (i, candidate) in candidates.enumerated() { evalSeconds[i].append(seconds(clock.measure(candidate.evaluate))) }
+            for (i, candidate) in candidates.enumerated() { evalSeconds[i].append(clock.measure(candidate.evaluate).inSeconds) }
         }
         let fullBest = candidates.firstIndex { $0.methodName == "full" }.map { stepSeconds[$0].min()! }
         for (i, candidate) in candidates.enumerated() {
@@ -158,7 +157,7 @@ public struct TrainingBenchmark: Benchmark {
             train.fractionOfPeak = train.best * candidate.flops.train / 1e9 / peak
             if let fastest = fastestPhases[i] {
                 train.phaseMilliseconds = ["forward": fastest.forward, "backward": fastest.backward, "update": fastest.update]
-                    .mapValues(Self.milliseconds)
+                    .mapValues { $0.inSeconds * 1e3 }
             }
             if let fullBest, candidate.methodName != "full" { train.versusFull = fullBest / stepSeconds[i].min()! }
             report(train)
@@ -169,10 +168,6 @@ public struct TrainingBenchmark: Benchmark {
             eval.fractionOfPeak = eval.best * candidate.flops.forward / 1e9 / peak
             report(eval)
         }
-    }
-
-    static func milliseconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) * 1e3 + Double(d.components.attoseconds) * 1e-15
     }
 
     /// Model FLOPs per token for a training step and for a forward pass (see the type's doc).

@@ -67,7 +67,6 @@ struct TrainingPhase {
 /// Wall-clock helpers for the runner's timings.
 enum RunnerClock {
     static func seconds(since start: ContinuousClock.Instant) -> Double {
-        let d = ContinuousClock.now - start
-        return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+        (ContinuousClock.now - start).inSeconds
     }
 }

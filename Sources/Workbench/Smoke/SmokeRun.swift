@@ -44,11 +44,11 @@ public enum SmokeRun {
         let v = Tensor.normal([rank, 384], mean: 0, std: 1, rng: &rng)
         var clock = ContinuousClock.now
         let m = Tensor.matmul(u, v)
-        let sgemmSeconds = seconds(since: clock)
+        let sgemmSeconds = RunnerClock.seconds(since: clock)
 
         clock = ContinuousClock.now
         let spectrum = try SVD.singularValues(of: m)
-        let svdSeconds = seconds(since: clock)
+        let svdSeconds = RunnerClock.seconds(since: clock)
         let threshold = Float(max(m.rows, m.columns)) * Float.ulpOfOne * (spectrum.first ?? 0)
         let foundRank = spectrum.filter { $0 > threshold }.count
 
@@ -103,12 +103,7 @@ public enum SmokeRun {
             last = trainer.step(tokens: tokens, targets: targets, mask: mask, B: B, T: T)
             if s == 0 { first = last }
         }
-        let elapsed = seconds(since: start)
+        let elapsed = RunnerClock.seconds(since: start)
         return (first, last, Double(steps * B * T) / max(elapsed, 1e-9), model)
-    }
-
-    private static func seconds(since start: ContinuousClock.Instant) -> Double {
-        let d = ContinuousClock.now - start
-        return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
     }
 }

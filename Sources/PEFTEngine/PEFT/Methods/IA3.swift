@@ -185,11 +185,9 @@ public final class IA3: PEFTMethod, LinearSiteHook {
     public func forward(site: LinearSite, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int) {
         guard let s = slot(site), !s.scalesInput else { return }
         precondition(rows <= maxRows, "IA3: \(rows) rows exceed the capacity \(maxRows) sized at attach")
-        let out = s.length, l = parameters.value(s.view), cache = s.cache.pointer
-        cache.update(from: y, count: rows * out)
+        let out = s.length, l = UnsafePointer(parameters.value(s.view)), cache = s.cache.pointer
         for m in 0..<rows {
-            let row = y + m * out
-            for o in 0..<out { row[o] *= l[o] }
+            ScaledRows.cacheAndScale(n: out, y: y + m * out, cache: cache + m * out, scale: l, shift: nil)
         }
     }
 
