@@ -11,7 +11,7 @@ import Workbench
 struct NF4Command: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nf4",
-        abstract: "NF4 vs FP4 vs int4 quantization error of W0, W0 + ΔW and ΔW; QLoRA vs LoRA; the 4-bit merge problem.",
+        abstract: "NF4 vs FP4 (bitsandbytes) vs E2M1 vs int4 quantization error of W0, W0 + ΔW and ΔW; QLoRA vs LoRA; the 4-bit merge problem.",
         discussion: """
             Tables: nf4_error (one row per seed, cell/stage, matrix, target, format, double_quant), \
             nf4_error_summary, qlora_vs_lora (matched seeds), nf4_merge (accuracy before/after \

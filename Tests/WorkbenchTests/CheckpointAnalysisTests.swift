@@ -182,7 +182,7 @@ import Testing
 
     // MARK: - NF4
 
-    @Test("nf4 on a checkpoint: 6 rows per tensor (3 formats × double quant off/on); NF4 beats Int4 on Gaussian data")
+    @Test("nf4 on a checkpoint: 8 rows per tensor (4 formats × double quant off/on); NF4 beats Int4 on Gaussian data")
     func nf4Rows() throws {
         try withTemporaryFolder { folder in
             var rng = SeededRNG(seed: 11)
@@ -192,11 +192,11 @@ import Testing
             let checkpoint = try CheckpointSet(path: path)
             let report = try CheckpointAnalysis.nf4(checkpoint: checkpoint)
             let table = report.tables[0]
-            #expect(table.rows.count == 12)
+            #expect(table.rows.count == 16)
             #expect(report.notes.joined().contains("skipped (1): bias"))
             let layer = table.records().filter { $0["tensor"] == .text("layer.weight") }
-            #expect(layer.count == 6)
-            #expect(Set(layer.compactMap { $0["format"]?.description }) == ["nf4", "fp4", "int4"])
+            #expect(layer.count == 8)
+            #expect(Set(layer.compactMap { $0["format"]?.description }) == ["nf4", "fp4", "e2m1", "int4"])
             for dq in [0, 1] {
                 func error(_ format: String) throws -> Double {
                     try #require(Self.number(layer.first { $0["format"] == .text(format) && $0["double_quant"] == .integer(dq) }?["relative_frobenius"]))
@@ -205,7 +205,7 @@ import Testing
                 #expect(nf4 < int4)
             }
             let restricted = try CheckpointAnalysis.nf4(checkpoint: checkpoint, match: "^other")
-            #expect(Set(restricted.tables[0].values("tensor").map(\.description)) == ["other.weight"] && restricted.tables[0].rows.count == 6)
+            #expect(Set(restricted.tables[0].values("tensor").map(\.description)) == ["other.weight"] && restricted.tables[0].rows.count == 8)
             #expect(throws: AnalysisError.self) { try CheckpointAnalysis.nf4(checkpoint: checkpoint, blocksize: 48) }
         }
     }

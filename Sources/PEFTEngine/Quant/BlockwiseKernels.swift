@@ -5,9 +5,14 @@ import Foundation
 /// Layout, for n values and blocksize B (even, so every block starts on a byte boundary):
 /// block b covers values [b·B, min((b+1)·B, n)); value i is stored in byte i/2, in the
 /// HIGH nibble if i is even and the LOW nibble if i is odd (bitsandbytes convention);
-/// a tail block of odd length leaves the last low nibble 0. absmax[b] = max |xᵢ| over block b.
+/// an odd n fills the last low nibble with the code of 0, as bitsandbytes pads.
 ///
-/// Quantize:   codeᵢ = nearest emitted level to xᵢ/absmax (0 when absmax = 0).
+/// Quantize, exactly as bitsandbytes 0.50 does on CPU (`quantize_4bit`, its default kernel):
+///   a whole block:  absmax_b = max |xᵢ|, codeᵢ = bucket of xᵢ·(1/max(absmax_b, 10⁻³⁸))
+///                   (multiplied by the Float32 reciprocal);
+///   a short tail:   absmax_b = max(max |xᵢ|, 10⁻³⁸) (stored clamped), codeᵢ = bucket of
+///                   xᵢ/absmax_b (a true division).
+/// Buckets as in `Codebook` (a value on a midpoint goes to the lower level).
 /// Dequantize: x̂ᵢ = levels[codeᵢ]·absmax.
 /// Each block depends only on its own inputs, so splitting blocks across threads cannot
 /// change a single bit of the result.
@@ -54,8 +59,12 @@ enum BlockwiseKernels {
                     let src = x + start
                     let dst = UnsafeMutableRawPointer(codes + start / 2)
                     let a = absMax(src, len)
+                    if len < blocksize {
+                        tail(src, count: len, absmax: a, codebook: codebook, codes: codes + start / 2, blockAbsmax: absmax + b)
+                        continue
+                    }
                     absmax[b] = a
-                    let inv: Float = a > 0 ? 1 / a : 0
+                    let inv: Float = 1 / max(a, smallestScale)
                     var i = 0
                     if unitSteps {
                         while i + 16 <= len {
@@ -74,13 +83,31 @@ enum BlockwiseKernels {
                     }
                     let out = codes + start / 2
                     while i < len {
-                        let hi = codebook.code(nearest: src[i] * inv)
-                        let lo = i + 1 < len ? codebook.code(nearest: src[i + 1] * inv) : 0
-                        out[i / 2] = hi << 4 | lo
+                        out[i / 2] = codebook.code(nearest: src[i] * inv) << 4 | codebook.code(nearest: src[i + 1] * inv)
                         i += 2
                     }
                 }
             }
+        }
+    }
+
+    /// bitsandbytes clamps a block's absmax to at least this before scaling (`clamp(min=1e-38)`).
+    static let smallestScale: Float = 1e-38
+
+    /// The last block when it is shorter than the blocksize, the way bitsandbytes treats it:
+    /// the stored absmax is clamped to `smallestScale` and the values are divided by it.
+    static func tail(
+        _ src: UnsafePointer<Float>, count len: Int, absmax a: Float, codebook: Codebook,
+        codes out: UnsafeMutablePointer<UInt8>, blockAbsmax: UnsafeMutablePointer<Float>
+    ) {
+        let scale = max(a, smallestScale)
+        blockAbsmax.pointee = scale
+        var i = 0
+        while i < len {
+            let hi = codebook.code(nearest: src[i] / scale)
+            let lo = i + 1 < len ? codebook.code(nearest: src[i + 1] / scale) : codebook.paddingCode
+            out[i / 2] = hi << 4 | lo
+            i += 2
         }
     }
 

@@ -2,9 +2,9 @@
 /// bit for bit (same formulas, same Float32 operations in the same order, no SIMD, no threads).
 ///
 /// For block b of values [b·B, min((b+1)·B, n)):
-///     absmax_b = max |xᵢ|,  inv = 1/absmax_b (0 when absmax_b = 0),
-///     codeᵢ = `Codebook.code(nearest: xᵢ·inv)` (count of midpoints strictly below, mapped to
-///     the format's code), packed first-in-high-nibble;
+///     a whole block:  absmax_b = max |xᵢ|, codeᵢ = `Codebook.code(nearest: xᵢ·(1/max(absmax_b, 10⁻³⁸)))`;
+///     a short tail:   absmax_b = max(max |xᵢ|, 10⁻³⁸), codeᵢ = `Codebook.code(nearest: xᵢ/absmax_b)`;
+///     packed first-in-high-nibble, an odd count padded with the code of 0;
 ///     x̂ᵢ = levels[codeᵢ]·absmax_b.
 enum BlockwiseReference {
     /// Codes and absmax of `x` for `format` and `blocksize`, one value at a time.
@@ -18,13 +18,16 @@ enum BlockwiseReference {
             let lo = b * blocksize, hi = min(lo + blocksize, n)
             var a: Float = 0
             for i in lo..<hi { a = max(a, abs(x[i])) }
+            let isTail = hi - lo < blocksize
+            if isTail { a = max(a, 1e-38) }
             absmax[b] = a
-            let inv: Float = a > 0 ? 1 / a : 0
+            let inv: Float = 1 / max(a, 1e-38)
             for i in lo..<hi {
-                let code = codebook.code(nearest: x[i] * inv)
+                let code = codebook.code(nearest: isTail ? x[i] / a : x[i] * inv)
                 codes[i / 2] |= i % 2 == 0 ? code << 4 : code
             }
         }
+        if n % 2 == 1 { codes[n / 2] |= codebook.paddingCode }
         return (codes, absmax)
     }
 

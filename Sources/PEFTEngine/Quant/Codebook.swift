@@ -1,10 +1,12 @@
 /// The lookup tables of one `QuantFormat`, built once: a nearest-level search for quantization
 /// and a byte → two-levels table for dequantization.
 ///
-/// Nearest level: with the emitted levels sorted, L₀ < L₁ < … < L_{n−1}, and midpoints
-/// Mₖ = (Lₖ + Lₖ₊₁)/2, the nearest level to x is L_p with p = #{k : x > Mₖ}
-/// (a value exactly on a midpoint goes to the lower level). The count is computed for
-/// 8 values at once with SIMD compares against the 15 midpoints (padded with +∞),
+/// Nearest level: with the emitted levels in `QuantFormat.quantizationOrder`, L₀ ≤ L₁ ≤ … ≤ L_{n−1},
+/// and midpoints Mₖ = (Lₖ + Lₖ₊₁)/2 in Float32, the nearest level to x is L_p with
+/// p = #{k : x > Mₖ}: a value exactly on a midpoint goes to the lower level. This is
+/// bitsandbytes' rule (`torch.bucketize(x, midpoints)`, right = False), which also decides
+/// between equal levels (FP4's +0 and −0, whose midpoint is 0). The count is computed for
+/// 16 values at once with SIMD compares against the 15 midpoints (padded with +∞),
 /// which beats a per-value search; `sortedCode[p]` turns the position into the format's code.
 struct Codebook: Sendable {
     /// Level of each code, as a fraction of absmax (16 entries).
@@ -18,15 +20,17 @@ struct Codebook: Sendable {
     /// Largest distance from any x ∈ [−1, 1] to its nearest emitted level: the worst-case
     /// per-element error of quantization in units of absmax.
     let maxHalfGap: Float
+    /// Code of x = 0: what bitsandbytes packs into the spare low nibble of an odd count.
+    let paddingCode: UInt8
 
     init(_ format: QuantFormat) {
         let lv = format.levels
         precondition(lv.count == 16, "Codebook: \(format) needs 16 levels, has \(lv.count)")
         levels = lv
-        let emitted = format.emittedCodes.sorted { lv[Int($0)] < lv[Int($1)] }
+        let emitted = format.quantizationOrder
         let sorted = emitted.map { lv[Int($0)] }
         for k in 1..<sorted.count {
-            precondition(sorted[k - 1] < sorted[k], "Codebook: \(format) emits two codes for level \(sorted[k])")
+            precondition(sorted[k - 1] <= sorted[k], "Codebook: \(format)'s quantization order is not ascending at \(k)")
         }
         var mids = (1..<sorted.count).map { (sorted[$0 - 1] + sorted[$0]) / 2 }
         mids += [Float](repeating: .infinity, count: 16 - mids.count)
@@ -36,6 +40,9 @@ struct Codebook: Sendable {
         var worst = max(sorted.first! + 1, 1 - sorted.last!)
         for k in 1..<sorted.count { worst = max(worst, (sorted[k] - sorted[k - 1]) / 2) }
         maxHalfGap = worst
+        var p = 0
+        for k in 0..<15 where 0 > mids[k] { p += 1 }
+        paddingCode = sortedCode[p]
     }
 
     /// Code of the emitted level nearest to `x` (x in units of absmax). Scalar path for tails.
@@ -48,12 +55,14 @@ struct Codebook: Sendable {
 
     static let nf4 = Codebook(.nf4)
     static let fp4 = Codebook(.fp4)
+    static let e2m1 = Codebook(.e2m1)
     static let int4 = Codebook(.int4)
 
     static func of(_ format: QuantFormat) -> Codebook {
         switch format {
         case .nf4: return nf4
         case .fp4: return fp4
+        case .e2m1: return e2m1
         case .int4: return int4
         }
     }

@@ -1,11 +1,13 @@
-/// Block absmax constants quantized a second time ("double quantization", QLoRA §3).
+/// Block absmax constants quantized a second time ("double quantization", QLoRA §3), exactly
+/// as bitsandbytes 0.50 does on CPU (`quantize_4bit(compress_statistics=True)`).
 ///
 /// Given the Float32 absmaxes a₀…a_{m−1} of a blockwise-quantized tensor:
-/// μ = mean(a); cᵢ = aᵢ − μ; the cᵢ are cut into blocks of 256, each with scale
-/// sⱼ = max |cᵢ| over the block; each cᵢ is stored as the 8-bit code of the
-/// `DynamicQuantizationMap` value nearest to cᵢ/sⱼ (bitsandbytes' choice for the nested
-/// quantization). Reconstruction: âᵢ = map[codeᵢ]·sⱼ + μ, with
-/// |âᵢ − aᵢ| ≤ `DynamicQuantizationMap.maxHalfGap`·sⱼ (plus Float32 rounding).
+/// μ = mean(a) as `torch.mean` computes it (`TorchFloatSum`, then ÷ m); cᵢ = aᵢ − μ; the cᵢ are
+/// cut into blocks of 256, each with scale sⱼ = max |cᵢ| over the block; each cᵢ is stored as
+/// the 8-bit `DynamicQuantizationMap` code of cᵢ·(1/sⱼ), picked through bitsandbytes' 65,536-bin
+/// lookup (code 0 for every cᵢ of a block with sⱼ = 0). Reconstruction:
+/// âᵢ = map[codeᵢ]·sⱼ + μ, with |âᵢ − aᵢ| ≤ `DynamicQuantizationMap.maxLookupError`·sⱼ
+/// (plus Float32 rounding).
 ///
 /// Storage: one byte per absmax, one Float32 per 256 absmaxes, one Float32 mean. With
 /// blocksize 64 that is 8/64 + 32/(64·256) bits per parameter instead of 32/64.
@@ -30,16 +32,14 @@ public struct DoubleQuantizedAbsmax: Equatable, Sendable {
     public init(quantizing absmax: [Float]) {
         let m = absmax.count
         let nScales = (m + Self.blocksize - 1) / Self.blocksize
-        var sum = 0.0
-        for a in absmax { sum += Double(a) }
-        let mu = m > 0 ? Float(sum / Double(m)) : 0
+        let mu = m > 0 ? absmax.withUnsafeBufferPointer(TorchFloatSum.sum) / Float(m) : 0
         var codes = [UInt8](repeating: 0, count: m)
         var scales = [Float](repeating: 0, count: nScales)
         absmax.withUnsafeBufferPointer { aBuf in
-            DynamicQuantizationMap.midpoints.withUnsafeBufferPointer { midBuf in
+            DynamicQuantizationMap.lookupTable.withUnsafeBufferPointer { tableBuf in
                 codes.withUnsafeMutableBufferPointer { qBuf in
                     scales.withUnsafeMutableBufferPointer { sBuf in
-                        let a = UncheckedSendable(aBuf.baseAddress), mid = UncheckedSendable(midBuf.baseAddress!)
+                        let a = UncheckedSendable(aBuf.baseAddress), table = UncheckedSendable(tableBuf.baseAddress!)
                         let q = UncheckedSendable(qBuf.baseAddress), sc = UncheckedSendable(sBuf.baseAddress)
                         // Each group of 256 is independent: split across threads for large tensors.
                         BlockwiseKernels.forEachBlockRange(blockCount: nScales, elementCount: m) { groups in
@@ -49,9 +49,10 @@ public struct DoubleQuantizedAbsmax: Equatable, Sendable {
                                 var s: Float = 0
                                 for i in lo..<hi { s = max(s, abs(a[i] - mu)) }
                                 sc[j] = s
-                                let inv: Float = s > 0 ? 1 / s : 0
+                                guard s > 0 else { continue }  // codes stay 0, as bitsandbytes writes them
+                                let inv: Float = 1 / s
                                 for i in lo..<hi {
-                                    q[i] = DynamicQuantizationMap.code(nearest: (a[i] - mu) * inv, midpoints: mid.value)
+                                    q[i] = DynamicQuantizationMap.code(of: (a[i] - mu) * inv, table: table.value)
                                 }
                             }
                         }
@@ -83,8 +84,9 @@ public struct DoubleQuantizedAbsmax: Equatable, Sendable {
     /// All reconstructed absmaxes.
     public func dequantize() -> [Float] { (0..<count).map(value(at:)) }
 
-    /// Worst-case |âᵢ − aᵢ| for absmax i, from the map's largest half-gap (before Float32 rounding).
+    /// Worst-case |âᵢ − aᵢ| for absmax i, from the map's largest half-gap and the lookup's bin
+    /// width (before Float32 rounding).
     public func errorBound(at i: Int) -> Float {
-        DynamicQuantizationMap.maxHalfGap * scales[i / Self.blocksize]
+        DynamicQuantizationMap.maxLookupError * scales[i / Self.blocksize]
     }
 }

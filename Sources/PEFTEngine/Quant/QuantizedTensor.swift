@@ -90,6 +90,11 @@ public struct QuantizedTensor: Equatable, Sendable {
         return false
     }
 
+    /// The 4-bit code of element i (row-major): the high nibble of byte i/2 when i is even.
+    public func code(at i: Int) -> UInt8 {
+        i % 2 == 0 ? codes[i / 2] >> 4 : codes[i / 2] & 0x0F
+    }
+
     /// The absmax each block is dequantized with (exact, or reconstructed from double quantization).
     public var blockAbsmax: [Float] {
         switch absmax {

@@ -54,15 +54,17 @@ public struct AnalysisReport: Sendable {
 
 public enum AnalysisRun {
     /// Reads the tables stored for (`analysis`, `parameters`) unless `recompute`; otherwise
-    /// computes them and stores them in the results file.
+    /// computes them and stores them in the results file, dropping every stored result of the
+    /// same analysis whose parameters `isStale` (e.g. computed with an older codebook).
     public static func cachedOrComputed(_ results: StudyResults, analysis: String, parameters: String,
                                         recompute: Bool, notes: [String] = [],
+                                        isStale: @escaping (String) -> Bool = { _ in false },
                                         compute: () throws -> [TidyTable]) throws -> AnalysisReport {
         if !recompute, let tables = try AnalysisStore.cached(results, analysis: analysis, parameters: parameters) {
             return AnalysisReport(analysis: analysis, tables: tables, reused: true, storage: nil, notes: notes)
         }
         let tables = try compute()
-        let outcome = try AnalysisStore.store(tables, in: results, analysis: analysis, parameters: parameters)
+        let outcome = try AnalysisStore.store(tables, in: results, analysis: analysis, parameters: parameters, dropping: isStale)
         return AnalysisReport(analysis: analysis, tables: tables, reused: false, storage: outcome, notes: notes)
     }
 }

@@ -38,10 +38,11 @@ public enum AnalysisStore {
     }
 
     /// Stores `tables` for `analysis` and `parameters` (replacing an earlier result with the
-    /// same parameters). The results file must not be open for writing elsewhere.
+    /// same parameters, and removing those of the same analysis whose parameters are
+    /// `dropping`). The results file must not be open for writing elsewhere.
     @discardableResult
     public static func store(_ tables: [TidyTable], in results: StudyResults, analysis: String,
-                             parameters: String) throws -> Outcome {
+                             parameters: String, dropping isStale: (String) -> Bool = { _ in false }) throws -> Outcome {
         let lock: OutputLock
         do {
             lock = try OutputLock(output: results.url)
@@ -54,6 +55,13 @@ public enum AnalysisStore {
         encoder.outputFormatting = [.sortedKeys]
         try HDF5Transaction.update(at: results.url) { root in
             if try root.contains(path) { try root.remove(path) }
+            if try root.contains("analysis/\(analysis)") {
+                let siblings = try root.group("analysis/\(analysis)")
+                for name in try siblings.children() {
+                    let old = try siblings.group(name)
+                    if try old.hasAttribute("parameters"), isStale(try old.stringAttribute("parameters")) { try siblings.remove(name) }
+                }
+            }
             let group = try root.createGroup(path)
             try group.setAttribute("analysis", analysis)
             try group.setAttribute("parameters", parameters)

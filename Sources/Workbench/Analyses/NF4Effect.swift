@@ -4,7 +4,8 @@ import PEFTEngine
 /// The NF4 effect analysis (`workbench nf4`): what 4-bit blockwise quantization does to a
 /// study's weights and updates, and what it does to QLoRA.
 ///
-/// 1. `nf4_error` / `nf4_error_summary`: quantization error of NF4, FP4 (E2M1) and absmax int4,
+/// 1. `nf4_error` / `nf4_error_summary`: quantization error of NF4 and FP4 (bitsandbytes', bit
+///    for bit), the OCP E2M1 grid and absmax int4,
 ///    with and without double quantization (`NF4ErrorMeasurement`), on W0 of every linear
 ///    matrix per seed (target `base`), on the fine-tuned W = W_base + ΔW of every selected cell
 ///    and stage with a weight-space ΔW (`finetuned`; W_base as in `NF4MergeEvaluation`: W0_q
@@ -34,12 +35,16 @@ public enum NF4Effect {
         }
     }
 
-    /// Canonical JSON (sorted keys) of the filter and options: the key the tables are stored under.
+    /// Canonical JSON (sorted keys) of the filter, the options and `QuantFormat.tableVersion`: the
+    /// key the tables are stored under. A table stored under an older codebook version (before
+    /// version 2 the key had no `quant_tables`, and `fp4` meant the E2M1 grid) is never read
+    /// back: it is recomputed, and the stale table is dropped when the new one is stored.
     public static func parameters(filter: AnalysisFilter, options: Options) -> String {
-        struct Key: Encodable { var filter: AnalysisFilter; var blocksize: Int }
+        struct Key: Encodable { var filter: AnalysisFilter; var blocksize: Int; var quant_tables: Int }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(Key(filter: filter, blocksize: options.blocksize))) ?? Data(), as: UTF8.self)
+        let key = Key(filter: filter, blocksize: options.blocksize, quant_tables: QuantFormat.tableVersion)
+        return String(decoding: (try? encoder.encode(key)) ?? Data(), as: UTF8.self)
     }
 
     /// Runs (or reads back) the three parts on the cells `filter` selects. `progress` receives
@@ -56,7 +61,8 @@ public enum NF4Effect {
         notes += cells.filter(\.diverged).map { "\($0.label)/seed\($0.seed) diverged: left out of nf4_error and nf4_merge" }
         var computeNotes: [String] = []
         var report = try AnalysisRun.cachedOrComputed(
-            results, analysis: analysis, parameters: parameters(filter: filter, options: options), recompute: recompute, notes: notes
+            results, analysis: analysis, parameters: parameters(filter: filter, options: options), recompute: recompute, notes: notes,
+            isStale: isFromOlderCodebook
         ) {
             let healthy = cells.filter { !$0.diverged }
             let errors = try errorTable(results, cells: healthy, filter: filter, blocksize: options.blocksize, notes: &computeNotes)
@@ -71,9 +77,16 @@ public enum NF4Effect {
         return report
     }
 
+    /// Whether stored parameters were written with an older `QuantFormat.tableVersion` (or
+    /// before the version was recorded).
+    static func isFromOlderCodebook(_ parameters: String) -> Bool {
+        let object = (try? JSONSerialization.jsonObject(with: Data(parameters.utf8))) as? [String: Any]
+        return (object?["quant_tables"] as? Int) != QuantFormat.tableVersion
+    }
+
     static func conventions(blocksize: Int) -> [String] {
         [
-            "nf4_error: blockwise absmax quantization, blocksize \(blocksize), row-major blocks; double_quant = block absmaxes quantized again to 8 bits in groups of 256 (QLoRA §3); targets: base = W0, finetuned = W_base + ΔW (W_base = W0_q = deq(Q(W0)) for qlora sequential/per-task, else W0), delta = ΔW; p50/p90 by linear interpolation.",
+            "nf4_error: blockwise absmax quantization, blocksize \(blocksize), row-major blocks, as bitsandbytes 0.50 computes it on CPU (nf4 and fp4 bit for bit; codebook version \(QuantFormat.tableVersion)); fp4 = bitsandbytes' FP4 levels {0, 0.0625, 2, 3, 4, 6, 8, 12}/12, e2m1 = the OCP MX E2M1 grid {0, 0.5, 1, 1.5, 2, 3, 4, 6}/6, int4 = q/7; double_quant = block absmaxes quantized again to 8 bits in groups of 256 (QLoRA §3); targets: base = W0, finetuned = W_base + ΔW (W_base = W0_q = deq(Q(W0)) for qlora sequential/per-task, else W0), delta = ΔW; p50/p90 by linear interpolation.",
             "qlora_vs_lora: qlora paired with the lora cell of the same seed, protocol and task count (if several: the one whose configuration equals qlora's without bnb_4bit_* keys); forgetting = Avalanche first − last, mean over tasks j < T of R[j][j] − R[T][j]; skill_drop = R[0][s] − R[T][s]; difference = qlora − lora; mean rows: std is the sample std (n − 1) over seeds.",
             "nf4_merge: before = W_base + ΔW at every linear matrix (what the cell computed with), after = deq(Q(before)) (a 4-bit merge; qlora: the cell's quant type/double quant, lora: nf4 + double quant; blocksize \(blocksize)); stored_mismatch = max |before − stored| exact match; error_over_delta = ‖W' − W‖_F/‖ΔW‖_F, error_over_weight = ‖W' − W‖_F/‖W‖_F over all linear matrices; delta_below_half_step = fraction of ΔW entries smaller than half the local quantization step; --matrix does not apply (a 4-bit merge quantizes every matrix); per-task cells: skills and the new task only.",
         ]
@@ -90,7 +103,7 @@ public enum NF4Effect {
         .init("task", "task trained at this stage (empty for W0)"),
         .init("target", "base = W0, finetuned = W_base + ΔW, delta = ΔW"),
         .init("matrix", "parameter name"),
-        .init("format", "nf4, fp4 (E2M1) or int4 (absmax)"),
+        .init("format", "nf4 or fp4 (bitsandbytes' formats), e2m1 (OCP MX grid) or int4 (absmax)"),
         .init("double_quant", "1 when block absmaxes are quantized to 8 bits"),
         .init("blocksize", "values per quantization block"),
         .init("elements", "values in the matrix"),

@@ -152,7 +152,7 @@ public enum CheckpointAnalysis {
 
     // MARK: - NF4
 
-    /// NF4 / FP4 / Int4 error, without and with double quantization, of every tensor of
+    /// NF4 / FP4 / E2M1 / Int4 error, without and with double quantization, of every tensor of
     /// `checkpoint` that is 2-D or has at least `blocksize` values (and matches `match`):
     /// 6 rows per tensor in table `checkpoint_nf4_error`.
     public static func nf4(checkpoint: some TensorSource, match: String? = nil, blocksize: Int = 64,
@@ -171,11 +171,11 @@ public enum CheckpointAnalysis {
         }
         var notes = [
             "mse = mean (w − ŵ)²; relative_frobenius = ‖W − Ŵ‖_F / ‖W‖_F; block_max_*: statistics over blocks of max |w − ŵ|; bits_per_parameter includes the block scales.",
-            "Formats: nf4 (QLoRA NormalFloat, Dettmers et al. 2023), fp4 (E2M1), int4 (symmetric absmax, levels q/7); double_quant quantizes the block absmaxes to 8 bits (blocks of 256).",
+            "Formats: nf4 (QLoRA NormalFloat, Dettmers et al. 2023) and fp4 (levels {0, 0.0625, 2, 3, 4, 6, 8, 12}/12), both bitsandbytes 0.50's bit for bit; e2m1 (the OCP MX E2M1 grid {0, 0.5, 1, 1.5, 2, 3, 4, 6}/6); int4 (symmetric absmax, levels q/7); double_quant quantizes the block absmaxes to 8 bits (blocks of 256) as bitsandbytes does. Codebook version \(QuantFormat.tableVersion).",
         ]
         if !skipped.isEmpty { notes.append("Neither 2-D nor ≥ \(blocksize) values, skipped (\(skipped.count)): " + skipped.joined(separator: ", ")) }
         var table = TidyTable(name: "checkpoint_nf4_error", summary: "one row per tensor × format × double_quant", columns: [
-            .init("tensor", "tensor name"), .init("elements", "number of values n"), .init("format", "nf4, fp4 or int4"),
+            .init("tensor", "tensor name"), .init("elements", "number of values n"), .init("format", "nf4, fp4 (bitsandbytes), e2m1 (OCP MX) or int4"),
             .init("double_quant", "1 when the block absmaxes are quantized too"), .init("blocksize", "values per block B"),
             .init("mse", "(1/n)·Σ (w − ŵ)²"), .init("relative_frobenius", "‖W − Ŵ‖_F / ‖W‖_F"),
             .init("block_max_mean", "mean over blocks of max |w − ŵ|"), .init("block_max_p50", "median of the block maxima"),

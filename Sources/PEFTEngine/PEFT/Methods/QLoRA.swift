@@ -3,7 +3,7 @@
 ///
 ///     y = x·deq(Q(W0))ᵀ + b + s·(x̃·Aᵀ)·Bᵀ,   ΔW = s·B·A  (relative to W0_q = deq(Q(W0))),
 ///
-/// Q = blockwise NF4 (or FP4) with blocksize 64 and, by default, double quantization of the
+/// Q = blockwise NF4 (or bitsandbytes' FP4) with blocksize 64 and, by default, double quantization of the
 /// block absmaxes (`QuantizedTensor`). As with bitsandbytes' `load_in_4bit`, every linear
 /// matrix of every block (q, k, v, o, fc, proj) is quantized, whichever sites LoRA adapts;
 /// embeddings, LayerNorms, biases and lm_head stay Float32.
