@@ -20,10 +20,16 @@ public final class HDF5File {
         self.isWritable = isWritable
     }
 
-    /// Opens an existing HDF5 file, read-only unless `writable`.
+    /// Opens an existing HDF5 file, read-only unless `writable`, after `FileSeal.verify` has
+    /// checked it (a workbench file's content checksum; a plain HDF5 file passes unchecked).
     ///
     /// Writing in place is not crash-safe; prefer `HDF5Transaction.update(at:)` for results files.
     public static func open(_ url: URL, writable: Bool = false) throws -> HDF5File {
+        do {
+            _ = try FileSeal.verify(url)
+        } catch let error as FileSealError {
+            throw HDF5Error(call: "verify", status: nil, file: url.path, object: nil, detail: error.reason)
+        }
         let handle = try H5.openFile(url.path, writable: writable)
         return HDF5File(url: url, handle: handle, isWritable: writable)
     }

@@ -34,6 +34,17 @@ public final class HDF5Group: HDF5Object {
     }
 
     /// Names of the direct children (links) of this group, sorted.
+    /// Links `path` (intermediate groups created) to `object` in another HDF5 file, named
+    /// relative to this file's folder. Readers follow it as if the object were here.
+    public func createExternalLink(at path: String, file: String, object: String = "/") throws {
+        try H5.createExternalLink(handle.id, path, file: file, object: object, H5Where(file: self.file.url.path, object: childPath(path)))
+    }
+
+    /// Whether a link `path` exists, without opening what it points to.
+    public func hasLink(_ path: String) throws -> Bool {
+        try H5.linkExists(handle.id, path, H5Where(file: file.url.path, object: childPath(path)))
+    }
+
     public func children() throws -> [String] {
         checkOpen()
         return try H5.linkNames(handle.id, location)

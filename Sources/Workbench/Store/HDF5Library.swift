@@ -130,12 +130,15 @@ enum H5 {
         return fapl
     }
 
-    /// Creates (truncating) the file at `path`.
-    static func createFile(_ path: String) throws -> H5Handle {
+    /// Creates (truncating) the file at `path`, with a user block of `userBlock` bytes (0 or a
+    /// power of two ≥ 512) before HDF5's superblock: room for `FileSeal`'s checksum header.
+    static func createFile(_ path: String, userBlock: Int = 0) throws -> H5Handle {
         let at = H5Where(file: path, object: nil)
         let fapl = try fileAccessList(at)
+        let fcpl = try propertyList(wb_h5p_file_create(), at)
+        if userBlock > 0 { try checked("H5Pset_userblock", at) { H5Pset_userblock(fcpl.id, hsize_t(userBlock)) } }
         return try handle("H5Fcreate", at, .file) {
-            H5Fcreate(path, wb_h5f_acc_trunc(), wb_h5p_default(), fapl.id)
+            H5Fcreate(path, wb_h5f_acc_trunc(), fcpl.id, fapl.id)
         }
     }
 
@@ -169,6 +172,25 @@ enum H5 {
         return try handle("H5Gcreate2", at, .object) {
             H5Gcreate2(loc, path, lcpl.id, wb_h5p_default(), wb_h5p_default())
         }
+    }
+
+    /// Creates an external link at `path` to `object` in the file `file` (a path relative to the
+    /// folder of the file holding the link, where HDF5 looks when the working directory lacks it).
+    static func createExternalLink(_ loc: HID, _ path: String, file: String, object: String, _ at: H5Where) throws {
+        let lcpl = try intermediateGroupLinkList(at)
+        try checked("H5Lcreate_external", at) { H5Lcreate_external(file, object, loc, path, lcpl.id, wb_h5p_default()) }
+    }
+
+    /// Whether a link named `path` exists, without following it (an external link whose file is
+    /// missing still exists).
+    static func linkExists(_ loc: HID, _ path: String, _ at: H5Where) throws -> Bool {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for part in parts {
+            prefix += (prefix.isEmpty || prefix.hasSuffix("/") ? "" : "/") + part
+            if try checked("H5Lexists", at, { H5Lexists(loc, prefix, wb_h5p_default()) }) == 0 { return false }
+        }
+        return true
     }
 
     private static func intermediateGroupLinkList(_ at: H5Where) throws -> H5Handle {

@@ -7,8 +7,9 @@ import Foundation
 /// 2. the work happens on ".NAME.tmp-PID" in the same folder — a fresh file for `create`,
 ///    a byte copy of the current NAME for `update`;
 /// 3. `commit()` writes the root attributes `workbench_version` and, last,
-///    `workbench_complete = 1`, closes the file, fsyncs it, renames it onto NAME and fsyncs
-///    the folder. `abort()` (or dropping an uncommitted transaction) deletes the temporary.
+///    `workbench_complete = 1`, closes the file, seals it (`FileSeal`: a content checksum in
+///    its 512-byte user block), fsyncs it, renames it onto NAME and fsyncs the folder.
+///    `abort()` (or dropping an uncommitted transaction) deletes the temporary.
 ///
 /// Why copy-then-rename for updates, rather than writing into NAME in place: HDF5 1.10 has no
 /// journaling, so a process killed in the middle of an in-place write (kill -9, OOM) can leave
@@ -34,6 +35,9 @@ public final class HDF5Transaction {
     /// Its root group, where the caller writes.
     public let root: HDF5Group
     private var finished = false
+    /// Whether the file has the user block `FileSeal` writes into (every file this version
+    /// creates; not an older file being updated).
+    private var sealable = true
 
     private init(destination: URL, temporaryURL: URL, file: HDF5File) throws {
         self.destination = destination
@@ -45,7 +49,7 @@ public final class HDF5Transaction {
     /// Starts a new file at `url` (replacing any existing file there when committed).
     public static func create(at url: URL) throws -> HDF5Transaction {
         try begin(url) { temporary in
-            let handle = try H5.createFile(temporary.path)
+            let handle = try H5.createFile(temporary.path, userBlock: FileSeal.userBlockSize)
             return HDF5File(url: temporary, handle: handle, isWritable: true)
         }
     }
@@ -54,7 +58,13 @@ public final class HDF5Transaction {
     /// Throws if the existing file is not complete (no `workbench_complete = 1`).
     public static func update(at url: URL) throws -> HDF5Transaction {
         guard FileManager.default.fileExists(atPath: url.path) else { return try create(at: url) }
-        return try begin(url) { temporary in
+        let status: FileSeal.Status
+        do {
+            status = try FileSeal.verify(url)
+        } catch let error as FileSealError {
+            throw HDF5Error(call: "verify", status: nil, file: url.path, object: nil, detail: error.reason)
+        }
+        let transaction = try begin(url) { temporary in
             do {
                 try FileManager.default.copyItem(at: url, to: temporary)
             } catch {
@@ -78,6 +88,8 @@ public final class HDF5Transaction {
             try file.root().removeAttribute(completeMarker)
             return file
         }
+        transaction.sealable = status != .unsealed
+        return transaction
     }
 
     private static func begin(_ url: URL, open: (URL) throws -> HDF5File) throws -> HDF5Transaction {
@@ -114,6 +126,7 @@ public final class HDF5Transaction {
             try root.setAttribute(Self.versionAttribute, WorkbenchInfo.version)
             try root.setAttribute(Self.completeMarker, 1)
             try file.close()
+            if sealable { try FileSeal.seal(temporaryURL) }
             try HDF5TemporaryFiles.synchronize(temporaryURL)
             if rename(temporaryURL.path, destination.path) != 0 {
                 throw HDF5TemporaryFiles.posixError("rename", destination)
