@@ -3,12 +3,17 @@ import Foundation
 import Workbench
 
 /// `workbench run STUDY.yaml`: the main job — pretrain, fine-tune every method over the tasks,
-/// evaluate, store everything in one HDF5 file (resumable), print a summary.
+/// evaluate, commit each base and cell to its own file under an index (resumable), print a
+/// summary. `--cells` and `--bases` run a part of the study, as Slurm array tasks do.
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run a study: base model per seed, every method over every task, results in one HDF5 file.",
-        discussion: "An interrupted run resumes where it stopped when started again with the same study file.")
+        abstract: "Run a study: base model per seed, every method over every task, results under one index file.",
+        discussion: """
+            An interrupted run resumes where it stopped when started again. Only missing, damaged or changed \
+            parts are computed: adding a method or a seed runs just the new cells. `workbench plan` lists the \
+            parts and their indices; `workbench slurm` writes a job array that runs them on a cluster.
+            """)
 
     @OptionGroup var runtime: RuntimeOptions
 
@@ -18,8 +23,22 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Results file (default: the study's `output`).")
     var output: String?
 
-    @Flag(help: "Start over: replace an existing results file instead of resuming it.")
+    @Flag(help: "Recompute the selected parts even where a complete file exists.")
     var force = false
+
+    @Option(help: ArgumentHelp("Run only these cells: indices from `workbench plan`, e.g. 3, 3-7, 1,4,9-11, or `slurm` for $SLURM_ARRAY_TASK_ID. Their bases must be computed.", valueName: "indices"))
+    var cells: String?
+
+    @Flag(help: "Run only the bases (pretraining), no cell.")
+    var bases = false
+
+    @Option(help: ArgumentHelp("With --bases: only these base indices (as --cells; `slurm` for $SLURM_ARRAY_TASK_ID).", valueName: "indices"))
+    var baseIndex: String?
+
+    func validate() throws {
+        if cells != nil && (bases || baseIndex != nil) { throw ValidationError("--cells and --bases select different parts: give one of them") }
+        if baseIndex != nil && !bases { throw ValidationError("--base-index needs --bases") }
+    }
 
     func run() throws {
         let runner: StudyRunner
@@ -34,11 +53,16 @@ struct RunCommand: ParsableCommand {
         }
         let report: StudyRunReport
         do {
-            report = try runner.run()
+            let plan = runner.plan(verify: false)
+            let selection = StudyRunner.Selection(
+                cells: try cells.map { try StudyPlan.selection($0, count: plan.cells.count) }, basesOnly: bases,
+                bases: try baseIndex.map { try StudyPlan.selection($0, count: plan.bases.count, what: "bases", option: "--base-index") })
+            report = try runner.run(selection: selection)
         } catch let error as RunnerError {
             FileHandle.standardError.write(Data(("error: " + error.description + "\n").utf8))
             throw ExitCode(1)
         }
+        for note in report.notes { FileHandle.standardError.write(Data((note + "\n").utf8)) }
         print(StudySummary.table(report.summary))
         print("results: \(report.output.path) (\(report.computedCells) cells computed, \(report.skippedCells) resumed, \(String(format: "%.1f", report.wallTime)) s)")
     }

@@ -81,17 +81,27 @@ struct AnalysisResultsTests {
         }
     }
 
-    @Test("while a study holds the lock, results are not stored and the file is untouched")
-    func lockedFileIsNotWritten() throws {
+    @Test("storing again replaces the analysis file: recomputing never grows the results; the parts are untouched")
+    func recomputeDoesNotGrow() throws {
         try withTemporaryFolder { folder in
             let results = try tinyResults(in: folder)
-            let before = try Data(contentsOf: results.url)
-            let lock = try OutputLock(output: results.url)
-            defer { lock.release() }
-            let table = TidyTable(name: "t", summary: "", columns: [.init("x", "")], rows: [[.integer(1)]])
-            let outcome = try AnalysisStore.store([table], in: results, analysis: "demo", parameters: "{}")
-            guard case .skippedLocked = outcome else { Issue.record("expected skippedLocked, got \(outcome)"); return }
-            #expect(try Data(contentsOf: results.url) == before)
+            let cells = try FileManager.default.contentsOfDirectory(atPath: results.layout.cellsFolder.path).sorted()
+            let cellBytes = try cells.map { try Data(contentsOf: results.layout.cellsFolder.appendingPathComponent($0)) }
+            var table = TidyTable(name: "t", summary: "", columns: [.init("x", "")])
+            for i in 0..<2000 { table.append([.integer(i)]) }
+            var sizes: [Int] = []
+            for _ in 0..<4 {
+                try AnalysisStore.store([table], in: results, analysis: "demo", parameters: "{}")
+                let files = try FileManager.default.contentsOfDirectory(atPath: results.layout.analysisFolder.path)
+                #expect(files.count == 1)
+                sizes.append(try FileManager.default.attributesOfItem(atPath: results.layout.analysisFolder.appendingPathComponent(files[0]).path)[.size] as! Int)
+            }
+            #expect(Set(sizes).count == 1, "sizes \(sizes)")
+            #expect(try cells.map { try Data(contentsOf: results.layout.cellsFolder.appendingPathComponent($0)) } == cellBytes)
+            // The index links the stored analysis, so h5py sees /analysis/demo/{key}.
+            let index = try HDF5File.open(results.url)
+            defer { try? index.close() }
+            #expect(try index.root().group("analysis/demo").children() == [AnalysisStore.key("{}")])
         }
     }
 
@@ -109,6 +119,14 @@ struct AnalysisResultsTests {
                 Issue.record("opened a file without study_text")
             } catch let error as AnalysisError {
                 #expect(error.description.contains(plain.path) && error.description.contains("study_text"))
+            }
+            let text = folder.appendingPathComponent("notes.txt")
+            try Data("just some text, not a results file at all".utf8).write(to: text)
+            do {
+                _ = try StudyResults(url: text)
+                Issue.record("opened a text file")
+            } catch let error as AnalysisError {
+                #expect(error.description == "\(text.path) is not a workbench study results file: neither a workbench file (no checksum header) nor an HDF5 file")
             }
         }
     }

@@ -97,27 +97,31 @@ struct RunnerProcessTests {
             for key in uninterrupted.keys.sorted() {
                 #expect(resumed[key] == uninterrupted[key], "\(key) differs after \(killed) kills")
             }
-            let leftovers = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.contains(".tmp-") }
+            let leftovers = (FileManager.default.enumerator(atPath: folder.path)?.allObjects as? [String] ?? []).filter { $0.contains(".tmp-") }
             #expect(leftovers.isEmpty, "stale temporaries: \(leftovers)")
         }
     }
 
-    @Test("a second process on a locked output exits 1 with a message naming the holder's pid, and writes nothing")
+    @Test("a second process on a claimed part exits 1 with a message naming the holder's pid, and computes nothing")
     func secondProcessIsRefused() throws {
         try withTemporaryFolder { folder in
             let study = folder.appendingPathComponent("study.yaml")
             try tinyStudyText().write(to: study, atomically: true, encoding: .utf8)
             let output = folder.appendingPathComponent("results.h5")
-            let holder = try OutputLock(output: output)
+            let runner = try StudyRunner(study: try Study.load(contentsOf: study.path, workingDirectory: folder.path), output: output,
+                                         runtime: RuntimeInfo.current(requested: .inherit))
+            try FileManager.default.createDirectory(at: runner.layout.locksFolder, withIntermediateDirectories: true)
+            let base = runner.plan(verify: false).bases[0]
+            let holder = try PartLock(locksFolder: runner.layout.locksFolder, partFile: base.file, what: base.name)
             defer { holder.release() }
             let second = try Self.workbench(["run", study.path, "--output", output.path], in: folder)
             let message = Self.stderr(of: second)
             second.waitUntilExit()
             #expect(second.terminationStatus == 1)
             let pid = ProcessInfo.processInfo.processIdentifier
-            #expect(message.contains("error: another workbench process (pid \(pid)) is writing \(output.path)"), "\(message)")
-            #expect(message.contains("lock file \(output.path).lock"), "\(message)")
-            #expect(!FileManager.default.fileExists(atPath: output.path))
+            #expect(message.contains("error: base 0 (seed0) is being computed by pid \(pid) on "), "\(message)")
+            #expect(message.contains(holder.url.path), "\(message)")
+            #expect(!FileManager.default.fileExists(atPath: base.file.path))
         }
     }
 }

@@ -30,45 +30,128 @@ struct RunnerResumeTests {
         }
     }
 
-    @Test("a cell deleted from the file is recomputed identically; the others are skipped")
+    @Test("a cell file deleted or damaged is recomputed identically; the others are skipped")
     func resumeAfterDeletion() throws {
         try withTemporaryFolder { folder in
             let study = try writeStudy(tinyStudyText(), in: folder)
             let url = folder.appendingPathComponent("results.h5")
             _ = try runStudy(study, output: url)
             let before = try accuracyMatrix(url, cell: "runs/lora/seed0").values
-            try HDF5Transaction.update(at: url) { root in try root.remove("runs/lora/seed0") }
+            let runner = try StudyRunner(study: study, output: url, runtime: RuntimeInfo.current(requested: .inherit))
+            let lora = runner.plan(verify: false).cells[1]
+            try FileManager.default.removeItem(at: lora.file)
             let recorder = RunRecorder()
             let report = try runStudy(study, output: url, recorder: recorder)
             #expect(report.computedCells == 1 && report.skippedCells == 1)
             #expect(recorder.startedCells == ["lora seed0"])
             #expect(try accuracyMatrix(url, cell: "runs/lora/seed0").values == before)
+
+            // One flipped bit in the cell's raw data: found on resume, named, recomputed.
+            var bytes = try Data(contentsOf: lora.file)
+            bytes[bytes.count - 40] ^= 0x01
+            try bytes.write(to: lora.file)
+            #expect(runner.plan(verify: true).cells[1].state.word == "damaged")
+            let again = try runStudy(study, output: url)
+            #expect(again.computedCells == 1 && again.notes.count == 1 && again.notes[0].contains("cell 1 (lora/seed0) is damaged"))
+            #expect(try accuracyMatrix(url, cell: "runs/lora/seed0").values == before)
         }
     }
 
-    @Test("a changed study text is refused, and --force starts over")
-    func changedStudyRefused() throws {
+    @Test("a changed cell is recomputed with the reason; an added method runs only the new cell")
+    func changedStudyRunsOnlyWhatChanged() throws {
         try withTemporaryFolder { folder in
             let url = folder.appendingPathComponent("results.h5")
             _ = try runStudy(try writeStudy(tinyStudyText(), in: folder), output: url)
-            let changed = try writeStudy(tinyStudyText(trainingSteps: 6), in: folder)
-            #expect(throws: RunnerError.studyChanged(output: url.standardizedFileURL.path)) { try runStudy(changed, output: url) }
-            #expect(RunnerError.studyChanged(output: "r.h5").description.contains("--force"))
-            let report = try runStudy(changed, output: url, force: true)
-            #expect(report.computedCells == 2)
+            // A comment and another key order change nothing.
+            let reordered = tinyStudyText().replacingOccurrences(of: "{method: lora, r: 2, lora_alpha: 4}", with: "{lora_alpha: 4, r: 2, method: lora}")
+            let same = try runStudy(try writeStudy("# a comment\n" + reordered, in: folder), output: url)
+            #expect(same.computedCells == 0 && same.skippedCells == 2 && same.notes.isEmpty)
+            // A new method: only its cell.
+            let added = try runStudy(try writeStudy(tinyStudyText(methods: "  - {method: full, lr: 3.0e-4}\n  - {method: lora, r: 2, lora_alpha: 4}\n  - {method: ia3}\n"), in: folder), output: url)
+            #expect(added.computedCells == 1 && added.skippedCells == 2)
+            // Another learning rate for full: that cell changes, and the note says how.
+            let changed = try runStudy(try writeStudy(tinyStudyText(methods: "  - {method: full, lr: 5.0e-4}\n  - {method: lora, r: 2, lora_alpha: 4}\n"), in: folder), output: url)
+            #expect(changed.computedCells == 1 && changed.skippedCells == 1)
+            #expect(changed.notes.count == 1 && changed.notes[0].contains("cell 0 (full/seed0) changed since it ran"), "\(changed.notes)")
+            #expect(changed.notes.first?.contains("0.0003 → 0.0005") == true, "\(changed.notes)")
         }
     }
 
-    @Test("a second writer on the same output is refused with the holder's pid")
+    @Test("a second process on the same part is refused with the holder's pid and host")
     func lockRefusal() throws {
         try withTemporaryFolder { folder in
             let url = folder.appendingPathComponent("results.h5")
-            let holder = try OutputLock(output: url)
-            defer { holder.release() }
             let study = try writeStudy(tinyStudyText(), in: folder)
-            let pid = Int(ProcessInfo.processInfo.processIdentifier)
-            #expect(throws: RunnerError.outputLocked(output: url.standardizedFileURL.path, pid: pid)) { try runStudy(study, output: url) }
-            #expect(RunnerError.outputLocked(output: "r.h5", pid: 42).description.hasPrefix("another workbench process (pid 42) is writing r.h5"))
+            let runner = try StudyRunner(study: study, output: url, runtime: RuntimeInfo.current(requested: .inherit))
+            let layout = runner.layout
+            try FileManager.default.createDirectory(at: layout.locksFolder, withIntermediateDirectories: true)
+            let base = runner.plan(verify: false).bases[0]
+            let holder = try PartLock(locksFolder: layout.locksFolder, partFile: base.file, what: base.name)
+            defer { holder.release() }
+            do {
+                _ = try runStudy(study, output: url)
+                Issue.record("ran while the base was claimed")
+            } catch let error as RunnerError {
+                guard case .partLocked(let part, let who, _, _) = error else { Issue.record("\(error)"); return }
+                #expect(part == "base 0 (seed0)" && who.contains("pid \(getpid())"))
+                #expect(error.description.contains("is being computed by pid"))
+            }
+            #expect(!FileManager.default.fileExists(atPath: base.file.path))
+        }
+    }
+
+    @Test("--cells runs only the selected cells; a missing base, an index out of range and a bad range are refused before any training")
+    func selections() throws {
+        try withTemporaryFolder { folder in
+            let url = folder.appendingPathComponent("results.h5")
+            let study = try writeStudy(tinyStudyText(), in: folder)
+            let runner = try StudyRunner(study: study, output: url, runtime: RuntimeInfo.current(requested: .inherit))
+            #expect(throws: RunnerError.baseMissing(cell: "cell 1 (lora/seed0)", base: "base 0 (seed0)")) {
+                try runner.run(selection: .init(cells: [1]))
+            }
+            #expect(throws: RunnerError.badSelection("--cells 2: index 2 is out of range; the study has 2 cells, 0–1 (see `workbench plan`)")) {
+                try StudyPlan.selection("2", count: 2)
+            }
+            #expect(throws: RunnerError.self) { try StudyPlan.selection("1-0", count: 2) }
+            #expect(throws: RunnerError.self) { try StudyPlan.selection("slurm", count: 2, environment: [:]) }
+            #expect(try StudyPlan.selection("slurm", count: 2, environment: ["SLURM_ARRAY_TASK_ID": "1"]) == [1])
+            #expect(try StudyPlan.selection("0,1,0-1", count: 2) == [0, 1])
+
+            let bases = try runner.run(selection: .init(basesOnly: true))
+            #expect(bases.computedCells == 0 && bases.summary.isEmpty)
+            let one = try runner.run(selection: .init(cells: [1]))
+            #expect(one.computedCells == 1 && one.summary.map(\.label) == ["lora"])
+            let plan = runner.plan(verify: true)
+            #expect(plan.bases[0].state.isComplete && !plan.cells[0].state.isComplete && plan.cells[1].state.isComplete)
+        }
+    }
+
+    @Test("an output through a symlink is the same study; a dangling symlink, a folder and a read-only index are refused")
+    func outputPaths() throws {
+        try withTemporaryFolder { folder in
+            let study = try writeStudy(tinyStudyText(), in: folder)
+            let real = folder.appendingPathComponent("real/res.h5")
+            try FileManager.default.createDirectory(at: real.deletingLastPathComponent(), withIntermediateDirectories: true)
+            _ = try runStudy(study, output: real)
+            let link = folder.appendingPathComponent("link.h5")
+            try FileManager.default.createSymbolicLink(at: link, withDestinationURL: real)
+            let viaLink = try runStudy(study, output: link)
+            #expect(viaLink.computedCells == 0 && viaLink.skippedCells == 2, "the link's study is the target's")
+
+            let dangling = folder.appendingPathComponent("dangling.h5")
+            try FileManager.default.createSymbolicLink(atPath: dangling.path, withDestinationPath: folder.appendingPathComponent("nowhere/x.h5").path)
+            #expect(throws: RunnerError.self) { try runStudy(study, output: dangling) }
+            #expect(try FileManager.default.destinationOfSymbolicLink(atPath: dangling.path).hasSuffix("nowhere/x.h5"), "the link is left alone")
+
+            #expect(throws: RunnerError.self) { try runStudy(study, output: folder) }
+
+            try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: real.path)
+            do {
+                _ = try runStudy(study, output: real)
+                Issue.record("wrote into a read-only index")
+            } catch let error as RunnerError {
+                #expect(error.description.contains("read-only (mode 444)"))
+            }
         }
     }
 

@@ -4,6 +4,8 @@ import Foundation
 public enum AnalysisError: Error, Equatable, CustomStringConvertible, Sendable {
     /// The file is not a committed workbench study file.
     case notAStudyFile(path: String, reason: String)
+    /// A base or cell file fails its check (seal, completeness, identity).
+    case damagedPart(file: String, part: String, reason: String)
     /// An object the analysis needs is missing from the file.
     case missing(path: String, object: String, hint: String)
     /// The filters (method, seed, task, matrix) left nothing to analyse.
@@ -17,6 +19,8 @@ public enum AnalysisError: Error, Equatable, CustomStringConvertible, Sendable {
         switch self {
         case .notAStudyFile(let path, let reason):
             return "\(path) is not a workbench study results file: \(reason)"
+        case .damagedPart(let file, let part, let reason):
+            return "\(file) (\(part)) is damaged: \(reason); `workbench run` on the study recomputes it, `workbench verify` lists every damaged part"
         case .missing(let path, let object, let hint):
             return "\(path): no \(object)" + (hint.isEmpty ? "" : " (\(hint))")
         case .nothingSelected(let path, let filters):

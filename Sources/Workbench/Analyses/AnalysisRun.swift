@@ -30,7 +30,6 @@ public struct AnalysisReport: Sendable {
         }
         switch storage {
         case .stored(let path)?: out += "\n(stored under \(path); later runs with the same options reuse it)\n"
-        case .skippedLocked(let reason)?: out += "\n(not stored: \(reason))\n"
         case nil: if reused { out += "\n(read back from the results file; --recompute to compute again)\n" }
         }
         return out

@@ -1,22 +1,27 @@
 import Foundation
 import PEFTEngine
 
-/// Analyses' results stored back in the study's results file, under
-/// `/analysis/{analysis}/{key}` — `key` a digest of the parameters (filters and options), the
-/// parameters themselves in the group's `parameters` attribute (JSON). Each table is a group
-/// `tables/{name}` with one 1-D dataset per column (float64, int64 or UTF-8 strings; missing
-/// values NaN / 0 / ""), plus `table_json` (the table as JSON, with its column meanings).
+/// Analyses' results stored beside the study's parts, one file per analysis and parameter set:
+/// `{index}.d/analysis/{analysis}-{key}.h5` (`ResultsLayout`), `key` a digest of the parameters
+/// (filters and options). The file's root carries `analysis`, `parameters` (JSON),
+/// `workbench_version` and `table_order`; each table is a group `tables/{name}` with one 1-D
+/// dataset per column (float64, int64 or UTF-8 strings; missing values NaN / 0 / ""), plus
+/// `table_json` (the table as JSON, with its column meanings). The index links it as
+/// `/analysis/{analysis}/{key}`.
 ///
 /// A second run with the same parameters reads the tables back instead of recomputing, unless
-/// asked to recompute. Writing goes through `OutputLock` + `HDF5Transaction.update`, so a crash
-/// mid-write leaves the previous complete file; while a study is still writing the file (lock
-/// held), results are printed but not stored, and `store` says so instead of failing.
+/// asked to recompute. A store replaces the whole file atomically (temporary, seal, rename), so
+/// recomputing never grows anything, a crash mid-write leaves the previous file, and a study
+/// still running elsewhere is not disturbed.
 public enum AnalysisStore {
-    /// The stored tables of `analysis` for `parameters`, or nil if not stored.
+    /// The stored tables of `analysis` for `parameters`, or nil if not stored (or its file is
+    /// damaged: it is then recomputed and replaced).
     public static func cached(_ results: StudyResults, analysis: String, parameters: String) throws -> [TidyTable]? {
-        let path = "analysis/\(analysis)/\(key(parameters))"
-        guard try results.root.contains(path) else { return nil }
-        let group = try results.root.group(path)
+        let url = results.layout.analysisFile(analysis: analysis, key: key(parameters))
+        guard FileManager.default.fileExists(atPath: url.path), PartFile.problem(url, requireIdentity: false) == nil else { return nil }
+        let file = try HDF5File.open(url)
+        defer { try? file.close() }
+        let group = try file.root()
         guard try group.hasAttribute("parameters"), try group.stringAttribute("parameters") == parameters,
               try group.contains("tables") else { return nil }
         let decoder = JSONDecoder()
@@ -24,7 +29,7 @@ public enum AnalysisStore {
         if try group.hasAttribute("table_order"), case .strings(let order) = try group.attribute("table_order") { names = order } else { names = try group.group("tables").children().sorted() }
         return try names.map { name in
             guard case .string(let json) = try group.readValue("tables/\(name)/table_json") else {
-                throw AnalysisError.missing(path: results.url.path, object: "/\(path)/tables/\(name)/table_json", hint: "stored table is damaged; use --recompute")
+                throw AnalysisError.missing(path: url.path, object: "/tables/\(name)/table_json", hint: "stored table is damaged; use --recompute")
             }
             return try decoder.decode(TidyTable.self, from: Data(json.utf8))
         }
@@ -32,40 +37,28 @@ public enum AnalysisStore {
 
     /// Outcome of `store`.
     public enum Outcome: Equatable, Sendable {
+        /// The file the tables were stored in, and their path through the index.
         case stored(path: String)
-        /// Another process (a running study) holds the file's lock; nothing was written.
-        case skippedLocked(reason: String)
     }
 
     /// Stores `tables` for `analysis` and `parameters` (replacing an earlier result with the
-    /// same parameters, and removing those of the same analysis whose parameters are
-    /// `dropping`). The results file must not be open for writing elsewhere.
+    /// same parameters, and removing the files of the same analysis whose parameters are
+    /// `dropping`), then relinks the index's `/analysis`.
     @discardableResult
     public static func store(_ tables: [TidyTable], in results: StudyResults, analysis: String,
                              parameters: String, dropping isStale: (String) -> Bool = { _ in false }) throws -> Outcome {
-        let lock: OutputLock
-        do {
-            lock = try OutputLock(output: results.url)
-        } catch let error as RunnerError {
-            return .skippedLocked(reason: error.description)
-        }
-        defer { lock.release() }
-        let path = "analysis/\(analysis)/\(key(parameters))"
+        let layout = results.layout
+        let url = layout.analysisFile(analysis: analysis, key: key(parameters))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        try HDF5Transaction.update(at: results.url) { root in
-            if try root.contains(path) { try root.remove(path) }
-            if try root.contains("analysis/\(analysis)") {
-                let siblings = try root.group("analysis/\(analysis)")
-                for name in try siblings.children() {
-                    let old = try siblings.group(name)
-                    if try old.hasAttribute("parameters"), isStale(try old.stringAttribute("parameters")) { try siblings.remove(name) }
-                }
-            }
-            let group = try root.createGroup(path)
+        do {
+            try FileManager.default.createDirectory(at: layout.analysisFolder, withIntermediateDirectories: true)
+        } catch {
+            throw AnalysisError.cannotWrite(path: layout.analysisFolder.path, detail: error.localizedDescription)
+        }
+        try HDF5Transaction.write(to: url) { group in
             try group.setAttribute("analysis", analysis)
             try group.setAttribute("parameters", parameters)
-            try group.setAttribute("workbench_version", WorkbenchInfo.version)
             try group.setAttribute("table_order", .strings(tables.map(\.name)))
             for table in tables {
                 let t = try group.createGroup("tables/\(table.name)")
@@ -77,7 +70,17 @@ public enum AnalysisStore {
                 }
             }
         }
-        return .stored(path: "/" + path)
+        let prefix = analysis + "-"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: layout.analysisFolder.path)) ?? []
+        where name.hasPrefix(prefix) && name.hasSuffix(".h5") && name != url.lastPathComponent {
+            let other = layout.analysisFolder.appendingPathComponent(name)
+            guard let file = try? HDF5File.open(other) else { continue }
+            let stored = try? file.root().stringAttribute("parameters")
+            try? file.close()
+            if let stored, isStale(stored) { try? FileManager.default.removeItem(at: other) }
+        }
+        try ResultsIndex.relinkAnalyses(layout)
+        return .stored(path: "/" + ResultsLayout.analysisPath(analysis: analysis, key: key(parameters)))
     }
 
     /// A column as the narrowest dataset that holds every value.

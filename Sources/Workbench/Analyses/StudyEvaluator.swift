@@ -54,9 +54,7 @@ public final class StudyEvaluator {
                                         hint: "seeds with a base: \(results.seeds.map(String.init).joined(separator: ", "))")
         }
         let model = runner.makeModel()
-        let file = try HDF5File.open(results.url)
-        defer { try? file.close() }
-        try runner.loadWeights(into: model, from: try file.root().group("seed\(seed)/base/weights"), source: results.url.path)
+        try runner.loadWeights(into: model, from: try results.baseGroup(seed: seed).group("weights"), source: results.url.path)
         let state = (model: model, base: model.parameters.values.copy(0..<model.parameters.count),
                      examples: runner.testExamples(seed: seed))
         models[seed] = state

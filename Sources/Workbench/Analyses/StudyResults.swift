@@ -4,8 +4,8 @@ import PEFTEngine
 /// A study results file (docs/hdf5-layout.md, "Study results") opened for analysis: the study
 /// text it ran, its completed cells, and their stored tensors and accuracy matrices.
 ///
-/// Read-only: analyses that store results write through `AnalysisStore`, which takes the
-/// file's `OutputLock` and commits an `HDF5Transaction`.
+/// Read-only: analyses that store results write through `AnalysisStore`, which commits one
+/// analysis file beside the parts.
 public final class StudyResults {
     /// One completed cell: a method configuration fine-tuned for one seed.
     public struct Cell: Sendable, Equatable, Hashable {
@@ -36,68 +36,71 @@ public final class StudyResults {
     /// Seeds with a stored base model.
     public let seeds: [Int]
 
-    let file: HDF5File
-    let root: HDF5Group
+    /// The index and the base and cell files, each checked before it is read.
+    let parts: StudyParts
+    /// The index's root (study text, plan).
+    var root: HDF5Group { parts.root }
+    /// The layout: where the parts and the stored analyses live.
+    public var layout: ResultsLayout { parts.layout }
 
     public var skillNames: [String] { zip(columnNames, columnKinds).filter { $0.1 == "skill" }.map(\.0) }
     public var taskNames: [String] { zip(columnNames, columnKinds).filter { $0.1 == "task" }.map(\.0) }
 
-    /// Opens `url` and checks it is a committed study results file.
+    /// Opens the index at `url` and every completed cell, checking each file first.
     ///
-    /// - Throws: `AnalysisError.notAStudyFile` for a file without the completeness marker or
-    ///   study text, `HDF5Error` for a file HDF5 cannot read, `StudyError` if the stored study
-    ///   text no longer parses (e.g. a method this build does not know).
+    /// - Throws: `AnalysisError.notAStudyFile` for a file that is not a study's index (or an
+    ///   earlier version's single file), `AnalysisError.damagedPart` for a base or cell whose
+    ///   file fails its check, `StudyError` if the stored study text no longer parses.
     public init(url: URL) throws {
         self.url = url.standardizedFileURL
         let path = self.url.path
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw AnalysisError.notAStudyFile(path: path, reason: "no such file")
+        parts = try StudyParts(index: self.url)
+        let root = parts.root
+        let text = try root.stringAttribute("study_text")
+        let studyFile = try root.hasAttribute("study_file") ? try root.stringAttribute("study_file") : path
+        study = try Study.parse(yaml: text, file: studyFile)
+        guard case .strings(let names) = try root.attribute("column_names"),
+              case .strings(let kinds) = try root.attribute("column_kinds"), names.count == kinds.count else {
+            throw AnalysisError.notAStudyFile(path: path, reason: "column_names/column_kinds attributes missing or mismatched")
         }
-        file = try HDF5File.open(self.url)
-        do {
-            guard try file.isComplete() else {
-                throw AnalysisError.notAStudyFile(path: path, reason: "no workbench_complete marker (an interrupted write?)")
-            }
-            root = try file.root()
-            guard try root.hasAttribute("study_text") else {
-                throw AnalysisError.notAStudyFile(path: path, reason: "no study_text attribute (not written by `workbench run`)")
-            }
-            let text = try root.stringAttribute("study_text")
-            let studyFile = try root.hasAttribute("study_file") ? try root.stringAttribute("study_file") : path
-            study = try Study.parse(yaml: text, file: studyFile)
-            guard case .strings(let names) = try root.attribute("column_names"),
-                  case .strings(let kinds) = try root.attribute("column_kinds"), names.count == kinds.count else {
-                throw AnalysisError.notAStudyFile(path: path, reason: "column_names/column_kinds attributes missing or mismatched")
-            }
-            columnNames = names
-            columnKinds = kinds
-            guard case .strings(let paths) = try root.attribute("cell_paths") else {
-                throw AnalysisError.notAStudyFile(path: path, reason: "no cell_paths attribute")
-            }
-            var cells: [Cell] = []
-            for cellPath in paths where try root.contains(cellPath) {
-                let g = try root.group(cellPath)
-                let rows = try g.dataset("accuracy").readArray(as: Double.self).shape[0]
-                cells.append(Cell(
-                    path: cellPath, label: try g.stringAttribute("label"), method: try g.stringAttribute("method"),
-                    fineTuningProtocol: try g.stringAttribute("protocol"), seed: Int(try g.integerAttribute("seed")),
-                    configuration: try g.stringAttribute("configuration"), taskCount: rows - 1,
-                    trainableParameters: Int(try g.integerAttribute("trainable_parameters")),
-                    diverged: try g.hasAttribute("diverged_at_step")))
-            }
-            self.cells = cells
-            let root = self.root
-            seeds = try study.seeds.filter { try root.contains("seed\($0)/base") }
-        } catch {
-            try? file.close()
-            throw error
+        columnNames = names
+        columnKinds = kinds
+        var cells: [Cell] = []
+        for cellPath in parts.cells.map(\.path) {
+            guard let g = try parts.cell(cellPath) else { continue }
+            let rows = try g.dataset("accuracy").readArray(as: Double.self).shape[0]
+            cells.append(Cell(
+                path: cellPath, label: try g.stringAttribute("label"), method: try g.stringAttribute("method"),
+                fineTuningProtocol: try g.stringAttribute("protocol"), seed: Int(try g.integerAttribute("seed")),
+                configuration: try g.stringAttribute("configuration"), taskCount: rows - 1,
+                trainableParameters: Int(try g.integerAttribute("trainable_parameters")),
+                diverged: try g.hasAttribute("diverged_at_step")))
         }
+        self.cells = cells
+        let parts = self.parts
+        seeds = try study.seeds.filter { try parts.base(seed: $0) != nil }
     }
 
-    deinit { try? file.close() }
+    deinit { parts.close() }
 
-    /// Closes the file now (also done on deinit).
-    public func close() { try? file.close() }
+    /// Closes the files now (also done on deinit).
+    public func close() { parts.close() }
+
+    /// The root of a completed cell's file.
+    func group(_ cell: Cell) throws -> HDF5Group {
+        guard let group = try parts.cell(cell.path) else {
+            throw AnalysisError.missing(path: url.path, object: cell.path, hint: "the cell is not computed")
+        }
+        return group
+    }
+
+    /// The root of the base file of `seed`.
+    func baseGroup(seed: Int) throws -> HDF5Group {
+        guard let group = try parts.base(seed: seed) else {
+            throw AnalysisError.missing(path: url.path, object: "/seed\(seed)/base", hint: "the base of seed \(seed) is not computed")
+        }
+        return group
+    }
 
     /// Cells matching every given filter (nil = any).
     public func cells(method: String? = nil, label: String? = nil, seed: Int? = nil) -> [Cell] {
@@ -114,7 +117,7 @@ public final class StudyResults {
     public func tokenAccuracy(_ cell: Cell) throws -> [[Double]] { try matrix(cell, "token_accuracy") }
 
     private func matrix(_ cell: Cell, _ name: String) throws -> [[Double]] {
-        let array = try root.group(cell.path).dataset(name).readArray(as: Double.self)
+        let array = try group(cell).dataset(name).readArray(as: Double.self)
         let columns = array.shape[1]
         return (0..<array.shape[0]).map { Array(array.values[$0 * columns..<($0 + 1) * columns]) }
     }
@@ -162,16 +165,16 @@ public final class StudyResults {
 
     /// A base-model parameter of `seed` (W0), e.g. `blocks.0.attn.q.weight`.
     public func baseWeight(seed: Int, name: String) throws -> Tensor {
-        let path = "seed\(seed)/base/weights/\(name)"
-        guard try root.contains(path) else {
-            throw AnalysisError.missing(path: url.path, object: "/" + path, hint: "the base of seed \(seed) is not in the file")
+        let base = try baseGroup(seed: seed)
+        guard try base.contains("weights/\(name)") else {
+            throw AnalysisError.missing(path: url.path, object: "/seed\(seed)/base/weights/\(name)", hint: "no such parameter in the base of seed \(seed)")
         }
-        return try root.readTensor(path)
+        return try base.readTensor("weights/\(name)")
     }
 
     /// Every base-model parameter name of `seed`, in the engine's parameter order.
     public func baseWeightNames(seed: Int) throws -> [String] {
-        try root.group("seed\(seed)/base/weights").children().sorted(by: Self.parameterOrder)
+        try baseGroup(seed: seed).group("weights").children().sorted(by: Self.parameterOrder)
     }
 
     private func stage(_ cell: Cell, _ t: Int) throws -> HDF5Group {
@@ -179,7 +182,7 @@ public final class StudyResults {
             throw AnalysisError.missing(path: url.path, object: "\(cell.path)/after_task\(t)",
                                         hint: "the cell trained \(cell.taskCount) task(s)")
         }
-        return try root.group("\(cell.path)/after_task\(t)")
+        return try group(cell).group("after_task\(t)")
     }
 
     /// Orders parameter names as the engine does for blocks (`blocks.10` after `blocks.9`),

@@ -19,7 +19,7 @@ extension StudyResults {
             .init("diverged_at_step", "global step at which the loss became non-finite; empty if never"),
         ])
         for cell in cells where filter.selects(cell) {
-            let g = try root.group(cell.path)
+            let g = try group(cell)
             table.append([
                 .text(cell.label), .text(cell.method), .text(cell.fineTuningProtocol), .integer(cell.seed),
                 .text(cell.configuration), .integer(cell.trainableParameters),
@@ -48,7 +48,7 @@ extension StudyResults {
             for stage in 0...cell.taskCount {
                 let stageName = stage == 0 ? "base" : tasks[stage - 1]
                 guard stage == 0 || filter.selects(task: stageName) else { continue }
-                let group = stage == 0 ? try root.group("seed\(cell.seed)/base") : try root.group("\(cell.path)/after_task\(stage)")
+                let group = stage == 0 ? try baseGroup(seed: cell.seed) : try self.group(cell).group("after_task\(stage)")
                 for (name, kind) in zip(columnNames, columnKinds) {
                     let metrics = try TaskMetrics(readFrom: group.group("eval/\(kind == "skill" ? "skills" : "tasks")/\(StudyRunner.groupName(name))"))
                     table.append([
@@ -76,28 +76,35 @@ extension StudyResults {
         }
         if filter.methods.isEmpty && filter.labels.isEmpty {
             for seed in seeds where filter.seeds.isEmpty || filter.seeds.contains(seed) {
-                append("base", "pretrain", seed, "base", try root.readArray("seed\(seed)/base/loss", as: Float.self).values)
+                append("base", "pretrain", seed, "base", try baseGroup(seed: seed).readArray("loss", as: Float.self).values)
             }
         }
         let tasks = taskNames
         for cell in cells where filter.selects(cell) {
             for t in 1...max(cell.taskCount, 1) where t <= cell.taskCount && filter.selects(task: tasks[t - 1]) {
                 append(cell.label, cell.method, cell.seed, tasks[t - 1],
-                       try root.readArray("\(cell.path)/after_task\(t)/loss", as: Float.self).values)
+                       try group(cell).readArray("after_task\(t)/loss", as: Float.self).values)
             }
         }
         return table
     }
 
-    /// Every table stored under `/analysis` (by any analysis command), named
+    /// Every table stored by any analysis command (`AnalysisStore`), named
     /// `{table}` — or `{table}__{key}` when one analysis holds results for several parameter sets.
     public func storedAnalysisTables() throws -> [TidyTable] {
-        guard try root.contains("analysis") else { return [] }
+        var stored: [String: [(key: String, parameters: String)]] = [:]
+        for name in ((try? FileManager.default.contentsOfDirectory(atPath: layout.analysisFolder.path)) ?? []).sorted() where name.hasSuffix(".h5") {
+            let url = layout.analysisFolder.appendingPathComponent(name)
+            guard PartFile.problem(url, requireIdentity: false) == nil, let file = try? HDF5File.open(url) else { continue }
+            defer { try? file.close() }
+            guard let root = try? file.root(), let analysis = try? root.stringAttribute("analysis"),
+                  let parameters = try? root.stringAttribute("parameters") else { continue }
+            stored[analysis, default: []].append((AnalysisStore.key(parameters), parameters))
+        }
         var tables: [TidyTable] = []
-        for analysis in try root.group("analysis").children().sorted() {
-            let keys = try root.group("analysis/\(analysis)").children().sorted()
-            for key in keys {
-                let parameters = try root.group("analysis/\(analysis)/\(key)").stringAttribute("parameters")
+        for analysis in stored.keys.sorted() {
+            let keys = stored[analysis]!.sorted { $0.key < $1.key }
+            for (key, parameters) in keys {
                 for var table in try AnalysisStore.cached(self, analysis: analysis, parameters: parameters) ?? [] {
                     if keys.count > 1 { table.name += "__" + key }
                     table.summary += " (workbench \(analysis), options \(parameters))"

@@ -16,6 +16,14 @@ public enum RunnerError: Error, Equatable, CustomStringConvertible, Sendable {
     case checkpoint(path: String, detail: String)
     /// An example does not fit in the positions a method leaves (prompt tuning's virtual tokens).
     case contextTooShort(run: String, task: String, needed: Int, available: Int)
+    /// Another live process is computing the part (`PartLock`).
+    case partLocked(part: String, holder: String, lock: String, age: Double)
+    /// A selected cell's base has not been computed (`run --cells` never pretrains).
+    case baseMissing(cell: String, base: String)
+    /// `--cells` named indices outside the plan, or could not be parsed.
+    case badSelection(String)
+    /// The output cannot be written as asked (read-only, a dangling symlink, a folder).
+    case outputRefused(output: String, reason: String)
 
     public var description: String {
         switch self {
@@ -30,6 +38,14 @@ public enum RunnerError: Error, Equatable, CustomStringConvertible, Sendable {
             return "\(output) is not a study results file (no study_text attribute); use --force to replace it or --output to write elsewhere"
         case .io(let path, let detail):
             return "\(path): \(detail)"
+        case .partLocked(let part, let holder, let lock, let age):
+            return "\(part) is being computed by \(holder), last seen \(Int(age)) s ago; it is refused here (if that process is dead, its claim lapses after \(Int(PartLock.staleAfter)) s, or remove \(lock))"
+        case .baseMissing(let cell, let base):
+            return "\(cell) needs \(base), which is not computed yet: run the bases first (`workbench run STUDY --bases`)"
+        case .badSelection(let reason):
+            return reason
+        case .outputRefused(let output, let reason):
+            return "\(output): \(reason)"
         case .checkpoint(let path, let detail):
             return "base checkpoint \(path): \(detail)"
         case .contextTooShort(let run, let task, let needed, let available):

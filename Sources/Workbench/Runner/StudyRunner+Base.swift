@@ -11,24 +11,27 @@ struct BaseState {
 }
 
 extension StudyRunner {
-    /// The base of `seed`: read from the results file when it is there, else pretrained on the
-    /// skill mixture (or loaded from `base.checkpoint`), evaluated, and committed under
-    /// `/seed{s}/base` (weights/NAME, loss, eval/…, attributes).
-    func baseState(seed: Int, existing: Set<String>) throws -> BaseState {
-        let path = "seed\(seed)/base"
-        var state = ProgressState(handler: progress, phase: "base seed\(seed)", cellIndex: 0, cellCount: cells.count)
-        if existing.contains(path) {
-            let file = try HDF5File.open(output)
+    /// The base of one seed: read from its file when that is complete, else pretrained on the
+    /// skill mixture (or loaded from `base.checkpoint`), evaluated, and committed to its own
+    /// file (weights/NAME, loss, eval/…, attributes; `/seed{s}/base` in the index).
+    func baseState(_ base: StudyPlan.Base, cellCount: Int) throws -> BaseState {
+        let seed = base.seed
+        var state = ProgressState(handler: progress, phase: "base seed\(seed)", cellIndex: 0, cellCount: cellCount)
+        if base.state.isComplete && !force {
+            let file = try HDF5File.open(base.file)
             defer { try? file.close() }
-            let group = try file.root().group(path)
+            let group = try file.root()
             let model = makeModel()
-            try loadWeights(into: model, from: group.group("weights"), source: output.path)
+            try loadWeights(into: model, from: group.group("weights"), source: base.file.path)
             let base = BaseState(seed: seed, weights: model.parameters.values.copy(0..<model.parameters.count),
                                  row: try readEvaluation(from: group))
             try state.emit(.baseLoaded)
             return base
         }
 
+        let lock = try PartLock(locksFolder: layout.locksFolder, partFile: base.file, what: base.name)
+        defer { lock.release() }
+        state.lock = lock
         let model = makeModel()
         var outcome = TrainingPhase.Outcome()
         let source: String
@@ -63,8 +66,10 @@ extension StudyRunner {
         let trainer = Trainer(model: model)
         let row = try evaluateColumns(trainer: trainer, examples: testExamples(seed: seed))
 
-        let t = try HDF5Transaction.update(at: output)
-        let group = try t.root.createGroup(path)
+        let t = try HDF5Transaction.create(at: base.file)
+        let group = t.root
+        try PartFile.writeHeader(group, kind: "base", identity: base.identity, studyName: study.name)
+        try runtime.write(to: group)
         try group.setAttribute("source", source)
         try group.setAttribute("seed", seed)
         try group.setAttribute("steps", outcome.losses.count)

@@ -31,7 +31,7 @@ extension StudyRunner {
         }
     }
 
-    func runCell(_ cell: Cell, base: BaseState, progress state: inout ProgressState) throws {
+    func runCell(_ cell: StudyPlan.Cell, base: BaseState, progress state: inout ProgressState) throws {
         let run = cell.run, seed = cell.seed
         let cellStart = ContinuousClock.now
         let model = makeModel(weights: base.weights)
@@ -62,8 +62,10 @@ extension StudyRunner {
         var modules: [ModuleState] = []
         var divergedAt: Int?
         var stepsBefore = 0, tokens = 0, trainSeconds = 0.0
-        let t = try HDF5Transaction.update(at: output)
-        let group = try t.root.createGroup(cell.path)
+        let t = try HDF5Transaction.create(at: cell.file)
+        let group = t.root
+        try PartFile.writeHeader(group, kind: "cell", identity: cell.identity, studyName: study.name)
+        try runtime.write(to: group)
 
         for (index, column) in taskColumns.enumerated() {
             let taskStart = ContinuousClock.now

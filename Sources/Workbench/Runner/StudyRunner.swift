@@ -2,14 +2,16 @@ import Foundation
 import PEFTEngine
 
 /// Runs a study: one base model per seed, then every method configuration × seed ("cell")
-/// fine-tuned over the task sequence and evaluated on every skill and task after each task,
-/// all stored in one HDF5 file (layout: docs/hdf5-layout.md, "Study results").
+/// fine-tuned over the task sequence and evaluated on every skill and task after each task.
+/// Each base and each cell is committed to its own file (`ResultsLayout`), and an index file —
+/// the study's `output` — links them into one study (docs/hdf5-layout.md, "Study results").
 ///
-/// Crash safety and resume: the file is created with the study text at its root, then every
-/// base and every cell is committed by its own `HDF5Transaction` (copy, write, rename). On a
-/// later run with the same study text, bases and cells already in the file are read back
-/// instead of recomputed; a different study text is refused (`RunnerError.studyChanged`)
-/// unless `force` starts a new file. One process writes a file at a time (`OutputLock`).
+/// Crash safety and resume: a part is committed by its own `HDF5Transaction` (temporary, seal,
+/// rename), under a name fixed by its `RunIdentity`; resume computes exactly the parts whose
+/// files are missing, damaged (they fail `FileSeal`), or belong to a changed configuration.
+/// Adding a method or a seed, or editing a comment, therefore runs only the new cells.
+/// A selection (`Selection`) runs some cells or only the bases, as Slurm array tasks do;
+/// `PartLock` keeps two processes off the same part.
 ///
 /// Determinism: every random choice comes from the seed — model init `seed`, data
 /// `examples(…, seed: seed)` for train and test of every task, batch order and method init
@@ -18,18 +20,24 @@ import PEFTEngine
 public final class StudyRunner {
     public let resolved: ResolvedStudy
     public let output: URL
+    public let layout: ResultsLayout
     public let force: Bool
     public let runtime: RuntimeInfo
     let progress: RunnerProgressHandler?
 
     /// Checks the study (throws `StudyError`) without touching the output.
     ///
-    /// - Parameter output: where the results go; the study's `output` (relative to the
-    ///   current directory) when nil.
+    /// - Parameters:
+    ///   - output: where the index goes; the study's `output` (relative to the current
+    ///     directory) when nil.
+    ///   - force: recompute the selected parts even where a sound file exists.
     public init(study: Study, output: URL? = nil, force: Bool = false, runtime: RuntimeInfo,
                 progress: RunnerProgressHandler? = nil) throws {
         resolved = try ResolvedStudy(study)
         self.output = (output ?? URL(fileURLWithPath: study.output)).standardizedFileURL
+        // Through a symlink, the parts live beside the target: the link and the target are one
+        // study and claim the same parts.
+        layout = ResultsLayout(index: self.output.resolvingSymlinksInPath())
         self.force = force
         self.runtime = runtime
         self.progress = progress
@@ -41,41 +49,74 @@ public final class StudyRunner {
     /// Thrown internally when the progress handler answers `.stop`.
     struct StopRequested: Error {}
 
-    /// One cell: a method configuration and a seed.
-    struct Cell {
-        var run: MethodRun
-        var seed: Int
-        var path: String { "runs/\(StudyRunner.groupName(run.label))/seed\(seed)" }
+    /// What one invocation computes.
+    public struct Selection: Sendable, Equatable {
+        /// Cell indices (from 0, `StudyPlan` order); nil = every cell. A selected cell never
+        /// pretrains its base: a missing base is an error.
+        public var cells: [Int]?
+        /// Only the bases, no cell.
+        public var basesOnly: Bool
+        /// With `basesOnly`: these base indices (nil = every base).
+        public var bases: [Int]?
+
+        public init(cells: [Int]? = nil, basesOnly: Bool = false, bases: [Int]? = nil) {
+            self.cells = cells
+            self.basesOnly = basesOnly || bases != nil
+            self.bases = bases
+        }
+        public static let all = Selection()
     }
 
-    /// Every cell in run order: configurations in document order, seeds inside.
-    var cells: [Cell] { study.runs.flatMap { run in study.seeds.map { Cell(run: run, seed: $0) } } }
-
     /// A label as an HDF5 link name ('/' would create a group).
-    static func groupName(_ label: String) -> String { label.replacingOccurrences(of: "/", with: "∕") }
+    static func groupName(_ label: String) -> String { ResultsLayout.groupName(label) }
 
-    /// Runs (or resumes) the study; returns what was done and the summary read from the file.
-    public func run() throws -> StudyRunReport {
+    /// The plan as it stands on disk (`verify`: check every present file's seal).
+    public func plan(verify: Bool) -> StudyPlan { StudyPlan(resolved, layout: layout, verify: verify) }
+
+    /// Runs (or resumes) the selected parts; returns what was done and the summary of every
+    /// completed cell.
+    public func run(selection: Selection = .all) throws -> StudyRunReport {
         let start = ContinuousClock.now
-        try FileManager.default.createDirectory(at: output.deletingLastPathComponent(), withIntermediateDirectories: true)
-        let lock = try OutputLock(output: output)
-        defer { lock.release() }
-        let existing = try prepareOutput()
+        try prepareOutput()
+        let plan = StudyPlan(resolved, layout: layout, verify: true)
+        var notes: [String] = []
+        let selected = selection.basesOnly ? [] : (selection.cells ?? Array(plan.cells.indices))
+        // Every check that needs no training, before any training.
+        if selection.cells != nil {
+            for i in selected where !plan.cells[i].state.isComplete || force {
+                let base = plan.bases[plan.cells[i].baseIndex]
+                guard base.state.isComplete else { throw RunnerError.baseMissing(cell: plan.cells[i].name, base: base.name) }
+            }
+        }
+        for part in plan.bases.map({ ($0.name, $0.state) }) + selected.map({ (plan.cells[$0].name, plan.cells[$0].state) }) {
+            switch part.1 {
+            case .changed(let differences):
+                notes.append("\(part.0) changed since it ran (\(differences.joined(separator: "; "))): recomputing")
+            case .damaged(let reason):
+                notes.append("\(part.0) is damaged (\(reason)): recomputing")
+            default: break
+            }
+        }
 
         var computed = 0, skipped = 0, stopped = false
         do {
             var bases: [Int: BaseState] = [:]
-            for seed in study.seeds { bases[seed] = try baseState(seed: seed, existing: existing) }
-            let all = cells
-            for (i, cell) in all.enumerated() {
+            let neededBases = selection.basesOnly ? (selection.bases ?? Array(plan.bases.indices))
+                : Array(Set(selected.map { plan.cells[$0].baseIndex })).sorted()
+            for b in neededBases { bases[b] = try baseState(plan.bases[b], cellCount: plan.cells.count) }
+            for (n, i) in selected.enumerated() {
+                let cell = plan.cells[i]
                 var state = ProgressState(handler: progress, phase: "\(cell.run.label) seed\(cell.seed)",
-                                          cellIndex: i + 1, cellCount: all.count)
-                if existing.contains(cell.path) {
+                                          cellIndex: n + 1, cellCount: selected.count)
+                if cell.state.isComplete && !force {
                     skipped += 1
                     try state.emit(.cellSkipped)
                     continue
                 }
-                try runCell(cell, base: bases[cell.seed]!, progress: &state)
+                let lock = try PartLock(locksFolder: layout.locksFolder, partFile: cell.file, what: cell.name)
+                defer { lock.release() }
+                state.lock = lock
+                try runCell(cell, base: bases[cell.baseIndex]!, progress: &state)
                 computed += 1
                 try state.emit(.cellFinished)
             }
@@ -84,36 +125,50 @@ public final class StudyRunner {
         }
         let summary = try StudySummary.read(from: output)
         return StudyRunReport(output: output, computedCells: computed, skippedCells: skipped, stopped: stopped,
-                              summary: summary, wallTime: RunnerClock.seconds(since: start))
+                              summary: summary, wallTime: RunnerClock.seconds(since: start), notes: notes)
     }
 
-    /// Creates the file (new study or `force`) or checks it belongs to this study; returns the
-    /// paths of bases and cells already in it.
-    func prepareOutput() throws -> Set<String> {
-        if force || !FileManager.default.fileExists(atPath: output.path) {
-            let t = try HDF5Transaction.create(at: output)
-            let root = t.root
-            try root.setAttribute("study_text", study.text)
-            try root.setAttribute("study_name", study.name)
-            try root.setAttribute("study_file", study.file)
-            try root.setAttribute("column_names", .strings(resolved.columns.map(\.name)))
-            try root.setAttribute("column_kinds", .strings(resolved.columns.map(\.kind.rawValue)))
-            try root.setAttribute("cell_paths", .strings(cells.map(\.path)))
-            if let commit = Self.gitCommit() { try root.setAttribute("git_commit", commit) }
-            try runtime.write(to: root)
-            try t.commit()
-            return []
+    /// Checks the output can be written, creates the parts folders, and (re)writes the index
+    /// when it does not already describe this study.
+    func prepareOutput() throws {
+        let path = output.path
+        var info = stat()
+        if lstat(path, &info) == 0 {
+            if info.st_mode & S_IFMT == S_IFLNK {
+                guard stat(path, &info) == 0 else {
+                    throw RunnerError.outputRefused(output: path, reason: "a symbolic link to a file that does not exist; it will not be replaced by a regular file (remove the link or point --output elsewhere)")
+                }
+            }
+            guard info.st_mode & S_IFMT == S_IFREG else {
+                throw RunnerError.outputRefused(output: path, reason: "not a regular file (a folder?); give --output a file name such as results/study.h5")
+            }
+            guard info.st_mode & 0o222 != 0 else {
+                throw RunnerError.outputRefused(output: path, reason: "read-only (mode \(String(info.st_mode & 0o777, radix: 8))); the results are left as they are — make it writable to add to them, or use --output")
+            }
         }
-        let file = try HDF5File.open(output)
-        defer { try? file.close() }
-        guard try file.isComplete() else { throw RunnerError.incompleteOutput(output: output.path) }
-        let root = try file.root()
-        guard try root.hasAttribute("study_text") else { throw RunnerError.notAStudyFile(output: output.path) }
-        guard try root.stringAttribute("study_text") == study.text else { throw RunnerError.studyChanged(output: output.path) }
-        var present = Set<String>()
-        for seed in study.seeds where try root.contains("seed\(seed)/base") { present.insert("seed\(seed)/base") }
-        for cell in cells where try root.contains(cell.path) { present.insert(cell.path) }
-        return present
+        for folder in [layout.parts, layout.basesFolder, layout.cellsFolder, layout.analysisFolder, layout.locksFolder] {
+            do {
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            } catch {
+                throw RunnerError.io(path: folder.path, detail: "cannot create the results folder: \(error.localizedDescription)")
+            }
+        }
+        if FileManager.default.fileExists(atPath: path), !force {
+            let file = try HDF5File.open(layout.index)
+            defer { try? file.close() }
+            let root = try file.root()
+            guard try root.hasAttribute(ResultsLayout.IndexAttribute.studyText) else { throw RunnerError.notAStudyFile(output: path) }
+            guard try root.hasAttribute(ResultsLayout.IndexAttribute.layoutVersion),
+                  try root.integerAttribute(ResultsLayout.IndexAttribute.layoutVersion) == Int64(ResultsLayout.version) else {
+                throw RunnerError.outputRefused(output: path, reason: "written by an earlier workbench in the single-file layout; it cannot be resumed — move it away, or use --force to start a new study there")
+            }
+            let plan = StudyPlan(resolved, layout: layout, verify: false)
+            if try root.stringAttribute(ResultsLayout.IndexAttribute.studyText) == study.text,
+               case .strings(let ids) = try root.attribute(ResultsLayout.IndexAttribute.cellIDs), ids == plan.cells.map(\.identity.id) {
+                return
+            }
+        }
+        try ResultsIndex.write(StudyPlan(resolved, layout: layout, verify: false), resolved: resolved, runtime: runtime, gitCommit: Self.gitCommit())
     }
 
     /// `git rev-parse HEAD` in the current directory, if git is there and it is a repository.
@@ -189,6 +244,8 @@ public struct StudyRunReport: Sendable {
     /// One row per method configuration, read from the file (every completed cell).
     public var summary: [StudySummary.Row]
     public var wallTime: Double
+    /// Parts recomputed because they changed or were damaged, one line each.
+    public var notes: [String] = []
 }
 
 /// Emits progress events for one phase and turns `.stop` into `StopRequested`.
@@ -196,6 +253,8 @@ struct ProgressState {
     let handler: RunnerProgressHandler?
     var value: RunnerProgress
     var start = ContinuousClock.now
+    /// The claim of the part being computed, kept alive as progress is reported.
+    var lock: PartLock?
 
     init(handler: RunnerProgressHandler?, phase: String, cellIndex: Int, cellCount: Int) {
         self.handler = handler
@@ -205,6 +264,7 @@ struct ProgressState {
     }
 
     mutating func emit(_ event: RunnerProgress.Event) throws {
+        lock?.refresh()
         guard let handler else { return }
         value.event = event
         value.elapsed = RunnerClock.seconds(since: start)

@@ -43,15 +43,20 @@ public enum StudySummary {
 
     /// Rows for every configuration with at least one completed cell, in the file's cell order.
     public static func read(from url: URL) throws -> [Row] {
-        let file = try HDF5File.open(url)
-        defer { try? file.close() }
-        let root = try file.root()
-        guard case .strings(let paths) = try root.attribute("cell_paths") else { return [] }
+        let parts: StudyParts
+        do {
+            parts = try StudyParts(index: url)
+        } catch let error as AnalysisError {
+            throw RunnerError.io(path: url.path, detail: error.description)
+        }
+        defer { parts.close() }
         var order: [String] = []
         var byRun: [String: [(accuracy: HDF5Array<Double>, kinds: [String], group: HDF5Group)]] = [:]
-        for path in paths where try root.contains(path) {
+        for path in parts.cells.map(\.path) {
+            let found: HDF5Group?
+            do { found = try parts.cell(path) } catch let error as AnalysisError { throw RunnerError.io(path: url.path, detail: error.description) }
+            guard let group = found else { continue }
             let runPath = String(path[..<path.lastIndex(of: "/")!])
-            let group = try root.group(path)
             let dataset = try group.dataset("accuracy")
             guard case .strings(let kinds) = try dataset.attribute("column_kinds") else { continue }
             if byRun[runPath] == nil { order.append(runPath) }

@@ -30,6 +30,11 @@ public final class HDF5File {
         } catch let error as FileSealError {
             throw HDF5Error(call: "verify", status: nil, file: url.path, object: nil, detail: error.reason)
         }
+        return try openChecked(url, writable: writable)
+    }
+
+    /// Opens a file whose seal the caller has just verified (no second pass over its bytes).
+    static func openChecked(_ url: URL, writable: Bool = false) throws -> HDF5File {
         let handle = try H5.openFile(url.path, writable: writable)
         return HDF5File(url: url, handle: handle, isWritable: writable)
     }
