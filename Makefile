@@ -3,7 +3,7 @@
 
 SHELL        := /bin/bash
 SWIFT        ?= swift
-APT_PACKAGES := libopenblas-dev liblapacke-dev libhdf5-dev pkg-config
+APT_PACKAGES := libopenblas-dev liblapacke-dev libhdf5-dev pkg-config slurm-wlm munge
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE_BIN  := .build/release/workbench
 STUDY        ?= studies/quickstart.yaml
