@@ -8,6 +8,7 @@ static inline hid_t wb_h5t_native_double(void) { return H5T_NATIVE_DOUBLE; }
 static inline hid_t wb_h5t_native_int32(void) { return H5T_NATIVE_INT32; }
 static inline hid_t wb_h5t_native_int64(void) { return H5T_NATIVE_INT64; }
 static inline hid_t wb_h5t_native_uint8(void) { return H5T_NATIVE_UINT8; }
+static inline hid_t wb_h5t_native_uint16(void) { return H5T_NATIVE_UINT16; }
 static inline hid_t wb_h5t_c_s1(void) { return H5T_C_S1; }
 static inline hid_t wb_h5p_file_access(void) { return H5P_FILE_ACCESS; }
 static inline hid_t wb_h5p_file_create(void) { return H5P_FILE_CREATE; }

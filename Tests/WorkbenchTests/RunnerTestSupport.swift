@@ -4,8 +4,10 @@ import PEFTEngine
 
 /// A study small enough to run in well under a second in debug: d_model 16, one layer,
 /// context 24, ~10 steps per phase, two methods (full, lora), two tasks, 16 test examples.
+/// A two-task study on a one-layer model. `store` defaults to keeping everything (dense ΔW and
+/// every stage's weights), which the layout tests read directly; the store-policy tests pass others.
 func tinyStudyText(methods: String = "  - {method: full, lr: 3.0e-4}\n  - {method: lora, r: 2, lora_alpha: 4}\n",
-                   trainingSteps: Int = 8) -> String {
+                   trainingSteps: Int = 8, store: String = "{delta: dense, weights: every}") -> String {
     """
     name: tiny
     seeds: [0]
@@ -19,7 +21,8 @@ func tinyStudyText(methods: String = "  - {method: full, lr: 3.0e-4}\n  - {metho
       - {name: rev, kind: reverse, max_length: 5}
       - {name: mod7, kind: modular_add, modulus: 7, max_operand: 20}
     methods:
-    \(methods)output: results.h5
+    \(methods)store: \(store)
+    output: results.h5
 
     """
 }

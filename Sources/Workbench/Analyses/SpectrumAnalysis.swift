@@ -162,6 +162,7 @@ public enum SpectrumAnalysis {
     static func tables(_ results: StudyResults, cells: [StudyResults.Cell], filter: AnalysisFilter, topK: Int?) throws -> [TidyTable] {
         var builder = Builder()
         var groups: [Group] = []
+        var spectrumOnly = Set<String>()
         func record(_ keys: [TidyTable.Value], label: String, method: String, kind: Kind, stage: Int, task: String,
                     seed: Int, _ measured: Measured, loraR: Int?) {
             builder.add(keys, measured, loraR: loraR)
@@ -200,11 +201,22 @@ public enum SpectrumAnalysis {
                 let task = t <= results.taskNames.count ? results.taskNames[t - 1] : "task\(t)"
                 guard filter.selects(task: task) else { continue }
                 for name in try results.deltaNames(cell, afterTask: t) where filter.selects(matrix: name) {
-                    let stored = try results.delta(cell, afterTask: t, name: name)
                     func keys(_ kind: Kind) -> [TidyTable.Value] {
                         [.text(cell.label), .text(cell.method), .text(cell.fineTuningProtocol), .integer(cell.seed),
                          .integer(t), .text(task), .text(name), .text(kind.rawValue)]
                     }
+                    // Stored as a spectrum: every singular value is there, but not ΔW itself, so a
+                    // sequential cell's increments (ΔW_t − ΔW_{t−1}) cannot be formed.
+                    if let s = try results.storedSpectrum(cell, afterTask: t, name: name) {
+                        let measured = Measured(spectrum: RankSpectrum(singularValues: s.singularValues, rows: s.rows, columns: s.columns),
+                                                mode: "stored", relativeResidual: nil)
+                        let kind: Kind = perTask ? .increment : .cumulative
+                        record(keys(kind), label: cell.label, method: cell.method, kind: kind, stage: t,
+                               task: task, seed: cell.seed, measured, loraR: loraR)
+                        if !perTask { spectrumOnly.insert("\(cell.label)/seed\(cell.seed)") }
+                        continue
+                    }
+                    let stored = try results.delta(cell, afterTask: t, name: name)
                     let increment: Tensor
                     if perTask {
                         increment = stored
@@ -229,6 +241,9 @@ public enum SpectrumAnalysis {
             .init("effective_rank_mean", "mean across seeds of the mean over matrices"), .init("effective_rank_std", "sample standard deviation across seeds"),
             .init("n", "seeds"),
         ])
+        if !spectrumOnly.isEmpty {
+            summary.summary += "; no increment rows for \(spectrumOnly.sorted().joined(separator: ", ")): stored as `store: {delta: spectrum}` (σ only); `dense`, `bfloat16` or `factors` keep ΔW itself"
+        }
         for g in groups {
             func spread(_ pick: ([(Double?, Double, Double)]) -> Double?) -> [TidyTable.Value] {
                 let perSeed = g.perSeed.compactMap { pick($0.values) }

@@ -38,6 +38,8 @@ public final class StudyResults {
 
     /// The index and the base and cell files, each checked before it is read.
     let parts: StudyParts
+    /// ΔW rebuilt from factors for the last stage asked.
+    private var rebuiltStage: (key: String, deltas: [String: Tensor])?
     /// The index's root (study text, plan).
     var root: HDF5Group { parts.root }
     /// The layout: where the parts and the stored analyses live.
@@ -125,19 +127,80 @@ public final class StudyResults {
     /// Names of the stored ΔW matrices after task `t` (1-based), e.g. `blocks.0.attn.q.weight`;
     /// empty for methods without a weight-space form (prompt, prefix, adapter, bitfit).
     public func deltaNames(_ cell: Cell, afterTask t: Int) throws -> [String] {
-        let group = try stage(cell, t)
-        guard try group.contains("delta") else { return [] }
-        return try group.group("delta").children().sorted(by: Self.parameterOrder)
+        try DeltaStore.sites(of: try stage(cell, t)).sorted(by: Self.parameterOrder)
     }
 
-    /// ΔW of `name` after task `t` (conventions per protocol: docs/hdf5-layout.md).
+    /// How ΔW is stored after task `t` (`StorePolicy.Delta`).
+    public func deltaForm(_ cell: Cell, afterTask t: Int) throws -> StorePolicy.Delta {
+        try DeltaStore.form(of: try stage(cell, t))
+    }
+
+    /// ΔW of `name` after task `t` (conventions per protocol: docs/hdf5-layout.md), whatever the
+    /// cell's `store:` policy kept: read (dense, bfloat16) or rebuilt from the method's stored
+    /// tensors (factors).
+    /// - Throws: `AnalysisError.missing` when the cell has no ΔW there, or stored only its
+    ///   spectrum or nothing, naming the `store:` setting that would keep it.
     public func delta(_ cell: Cell, afterTask t: Int, name: String) throws -> Tensor {
         let group = try stage(cell, t)
-        guard try group.contains("delta/\(name)") else {
-            throw AnalysisError.missing(path: url.path, object: "\(cell.path)/after_task\(t)/delta/\(name)",
-                                        hint: "method \(cell.method) stores ΔW for: \(try deltaNames(cell, afterTask: t).joined(separator: ", "))")
+        let names = try DeltaStore.sites(of: group)
+        guard names.contains(name) else {
+            throw AnalysisError.missing(path: url.path, object: "\(cell.path)/after_task\(t) ΔW of \(name)",
+                                        hint: "method \(cell.method) has ΔW for: \(names.joined(separator: ", "))")
         }
-        return try group.readTensor("delta/\(name)")
+        let form = try DeltaStore.form(of: group)
+        if let direct = try DeltaStore.readDirect(group, name: name) { return direct }
+        switch form {
+        case .factors:
+            return try rebuiltDeltas(cell, afterTask: t)[name]!
+        default:
+            throw AnalysisError.missing(path: url.path, object: "\(cell.path)/after_task\(t) ΔW of \(name)",
+                                        hint: "the study stored ΔW as `\(form.rawValue)`; this analysis needs the whole ΔW: run the study with \(DeltaStore.wholeDeltaSettings)")
+        }
+    }
+
+    /// The stored singular values of ΔW (`store: {delta: spectrum}`), nil under other forms.
+    public func deltaSingularValues(_ cell: Cell, afterTask t: Int, name: String) throws -> [Float]? {
+        try storedSpectrum(cell, afterTask: t, name: name)?.singularValues
+    }
+
+    /// The stored spectrum of ΔW with its shape (`store: {delta: spectrum}`), nil under other forms.
+    public func storedSpectrum(_ cell: Cell, afterTask t: Int, name: String) throws -> (singularValues: [Float], rows: Int, columns: Int)? {
+        let group = try stage(cell, t)
+        guard try DeltaStore.form(of: group) == .spectrum else { return nil }
+        let sigma = try group.readArray("delta_svd/\(name)/singular_values", as: Float.self).values
+        let rows = try group.readArray("delta_svd/\(name)/u", as: Float.self).shape[0]
+        let columns = try group.readArray("delta_svd/\(name)/v", as: Float.self).shape[0]
+        return (sigma, rows, columns)
+    }
+
+    /// ΔW of every site of one stage, rebuilt from the method's stored tensors: a model with the
+    /// base weights, the cell's method attached, its tensors loaded, `delta(for:)` asked. Kept for
+    /// the last stage asked (analyses walk one stage at a time).
+    func rebuiltDeltas(_ cell: Cell, afterTask t: Int) throws -> [String: Tensor] {
+        if let cached = rebuiltStage, cached.key == "\(cell.path)#\(t)" { return cached.deltas }
+        guard let run = study.runs.first(where: { $0.label == cell.label }) else {
+            throw AnalysisError.missing(path: url.path, object: cell.path, hint: "the stored study has no configuration labelled \(cell.label)")
+        }
+        let runner = try StudyRunner(study: study, output: url, runtime: .current(requested: .inherit))
+        let model = runner.makeModel()
+        try runner.loadWeights(into: model, from: try baseGroup(seed: cell.seed).group("weights"), source: url.path)
+        let method = run.configuration.makeMethod()
+        var rng = SeededRNG(seed: 0)
+        try method.attach(to: model, rng: &rng)
+        let stored = try stage(cell, t)
+        for name in method.parameters.names {
+            do {
+                try method.parameters.load(named: name, from: try stored.readTensor("trainable/method/\(name)"))
+            } catch let error as HDF5Error {
+                throw AnalysisError.missing(path: url.path, object: "\(cell.path)/after_task\(t)/trainable/method/\(name)", hint: error.detail)
+            }
+        }
+        var deltas: [String: Tensor] = [:]
+        for site in LinearSite.all(layers: runner.config.layers) {
+            if let delta = method.delta(for: site, model: model) { deltas[site.weightName] = delta }
+        }
+        rebuiltStage = ("\(cell.path)#\(t)", deltas)
+        return deltas
     }
 
     /// Base parameters the method trained, as stored after task `t` (every parameter for `full`).

@@ -23,12 +23,13 @@ enum ResultsIndex {
             try root.setAttribute(A.studyFile, study.file)
             try root.setAttribute(A.columnNames, .strings(resolved.columns.map(\.name)))
             try root.setAttribute(A.columnKinds, .strings(resolved.columns.map(\.kind.rawValue)))
-            try root.setAttribute(A.cellPaths, .strings(plan.cells.map(\.path)))
-            try root.setAttribute(A.cellFiles, .strings(plan.cells.map { layout.relativePath(of: $0.file) }))
-            try root.setAttribute(A.cellIDs, .strings(plan.cells.map(\.identity.id)))
-            try root.setAttribute(A.seeds, .integers(plan.bases.map { Int64($0.seed) }))
-            try root.setAttribute(A.baseFiles, .strings(plan.bases.map { layout.relativePath(of: $0.file) }))
-            try root.setAttribute(A.baseIDs, .strings(plan.bases.map(\.identity.id)))
+            typealias P = ResultsLayout.PlanDataset
+            try root.writeValue(.strings(plan.cells.map(\.path)), to: P.cellPaths)
+            try root.writeValue(.strings(plan.cells.map { layout.relativePath(of: $0.file) }), to: P.cellFiles)
+            try root.writeValue(.strings(plan.cells.map(\.identity.id)), to: P.cellIDs)
+            try root.write(plan.bases.map { Int64($0.seed) }, to: P.seeds)
+            try root.writeValue(.strings(plan.bases.map { layout.relativePath(of: $0.file) }), to: P.baseFiles)
+            try root.writeValue(.strings(plan.bases.map(\.identity.id)), to: P.baseIDs)
             if let gitCommit { try root.setAttribute(A.gitCommit, gitCommit) }
             try runtime.write(to: root)
             for base in plan.bases {

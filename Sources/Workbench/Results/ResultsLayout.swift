@@ -88,15 +88,22 @@ public struct ResultsLayout: Sendable, Equatable {
         public static let studyFile = "study_file"
         public static let columnNames = "column_names"
         public static let columnKinds = "column_kinds"
-        /// Index paths of every planned cell, in run order, and the files they link to.
-        public static let cellPaths = "cell_paths"
-        public static let cellFiles = "cell_files"
-        public static let cellIDs = "cell_ids"
-        /// Seeds, and the base file of each.
-        public static let seeds = "seeds"
-        public static let baseFiles = "base_files"
-        public static let baseIDs = "base_ids"
         public static let gitCommit = "git_commit"
+    }
+
+    /// Datasets of the index's `/plan` group: 1-D, one entry per part. Datasets, not attributes,
+    /// because HDF5 1.10 caps a file's attributes at 64 KiB, which a study of a few thousand cells
+    /// would pass.
+    public enum PlanDataset {
+        public static let group = "plan"
+        /// Index paths of every planned cell, in run order, the files they link to, their ids.
+        public static let cellPaths = "plan/cell_paths"
+        public static let cellFiles = "plan/cell_files"
+        public static let cellIDs = "plan/cell_ids"
+        /// Seeds, and the base file and id of each.
+        public static let seeds = "plan/seeds"
+        public static let baseFiles = "plan/base_files"
+        public static let baseIDs = "plan/base_ids"
     }
 
     /// Root attributes every base and cell file carries besides its results.

@@ -42,7 +42,8 @@ public struct RunIdentity: Sendable, Equatable {
         ])
     }
 
-    /// A cell: its base, the method configuration, protocol, seed and the training of each task.
+    /// A cell: its base, the method configuration, protocol, seed, the training of each task, and
+    /// what it stores (`StorePolicy`).
     static func cell(_ resolved: ResolvedStudy, run: MethodRun, seed: Int, base: RunIdentity) -> RunIdentity {
         let study = resolved.study
         let encoder = JSONEncoder()
@@ -53,6 +54,8 @@ public struct RunIdentity: Sendable, Equatable {
             "kind": "cell", "layout": ResultsLayout.version, "seed": seed, "base": base.id,
             "label": run.label, "method": run.methodName, "protocol": run.fineTuningProtocol.rawValue,
             "configuration": configuration,
+            // What the cell holds is part of what it is: another store policy is another file.
+            "store": ["delta": study.store.delta.rawValue, "weights": study.store.weights.rawValue, "spectrum_k": study.store.spectrumK],
             "tasks": resolved.tasks.map { column in
                 ["task": task(column.spec), "training": training(run.training(for: column.spec, defaults: study.training))] as [String: Any]
             },

@@ -35,7 +35,8 @@ public final class StudyParts {
             guard try index.isComplete() else {
                 throw AnalysisError.notAStudyFile(path: path, reason: "no workbench_complete marker (an interrupted write?)")
             }
-            root = try index.root()
+            let root = try index.root()
+            self.root = root
             typealias A = ResultsLayout.IndexAttribute
             guard try root.hasAttribute(A.studyText) else {
                 throw AnalysisError.notAStudyFile(path: path, reason: "no study_text attribute (not written by `workbench run`)")
@@ -43,11 +44,17 @@ public final class StudyParts {
             guard try root.hasAttribute(A.layoutVersion), try root.integerAttribute(A.layoutVersion) == Int64(ResultsLayout.version) else {
                 throw AnalysisError.notAStudyFile(path: path, reason: "written in the earlier single-file layout; rerun the study to read it with this version")
             }
-            guard case .strings(let paths) = try root.attribute(A.cellPaths), case .strings(let files) = try root.attribute(A.cellFiles),
-                  case .strings(let ids) = try root.attribute(A.cellIDs), paths.count == files.count, files.count == ids.count,
-                  case .integers(let seeds) = try root.attribute(A.seeds), case .strings(let baseFiles) = try root.attribute(A.baseFiles),
-                  case .strings(let baseIDs) = try root.attribute(A.baseIDs), seeds.count == baseFiles.count, seeds.count == baseIDs.count else {
-                throw AnalysisError.notAStudyFile(path: path, reason: "the plan attributes (cell_paths, cell_files, cell_ids, seeds, base_files, base_ids) are missing or disagree")
+            typealias P = ResultsLayout.PlanDataset
+            func strings(_ name: String) throws -> [String]? {
+                guard try root.contains(name), case .strings(let values) = try root.readValue(name) else { return nil }
+                return values
+            }
+            let seeds = try root.contains(P.seeds) ? try root.readArray(P.seeds, as: Int64.self).values : nil
+            guard let paths = try strings(P.cellPaths), let files = try strings(P.cellFiles), let ids = try strings(P.cellIDs),
+                  paths.count == files.count, files.count == ids.count, let seeds,
+                  let baseFiles = try strings(P.baseFiles), let baseIDs = try strings(P.baseIDs),
+                  seeds.count == baseFiles.count, seeds.count == baseIDs.count else {
+                throw AnalysisError.notAStudyFile(path: path, reason: "the /plan datasets (cell_paths, cell_files, cell_ids, seeds, base_files, base_ids) are missing or disagree")
             }
             let folder = layout.index.deletingLastPathComponent()
             cells = (0..<paths.count).map { (paths[$0], folder.appendingPathComponent(files[$0]), ids[$0]) }

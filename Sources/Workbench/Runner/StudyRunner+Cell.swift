@@ -127,24 +127,35 @@ extension StudyRunner {
             if let at = outcome.divergedAt { try after.setAttribute("diverged_at_step", at) }
             try after.write(outcome.losses, to: "loss")
             try writeEvaluation(row, to: after)
-            for (i, view) in model.parameters.views.enumerated() where model.parameters.requiresGrad[i] {
-                try after.write(model.parameters.tensor(named: view.name), to: "trainable/base/\(view.name)")
+            let store = study.store
+            let isFinal = index + 1 == taskColumns.count
+            let keepWeights = store.weights == .every || (store.weights == .final && isFinal)
+            if keepWeights {
+                for (i, view) in model.parameters.views.enumerated() where model.parameters.requiresGrad[i] {
+                    try after.write(model.parameters.tensor(named: view.name), to: "trainable/base/\(view.name)")
+                }
             }
-            for name in method.parameters.names {
-                try after.write(method.parameters.tensor(named: name), to: "trainable/method/\(name)")
+            // Under `factors` the method's tensors are the stored form of ΔW: every stage.
+            let factorsHere = store.delta == .factors && run.fineTuningProtocol != .merge && run.methodName != "full"
+            if keepWeights || factorsHere {
+                for name in method.parameters.names {
+                    try after.write(method.parameters.tensor(named: name), to: "trainable/method/\(name)")
+                }
             }
+            var deltas: [(name: String, tensor: Tensor)] = []
             if run.fineTuningProtocol == .merge {
                 try method.merge(into: model)
                 method.detach(from: model)
                 for site in sites {
-                    try after.write(model.parameters.tensor(named: site.weightName) - baseSiteWeights[site]!, to: "delta/\(site.weightName)")
+                    deltas.append((site.weightName, model.parameters.tensor(named: site.weightName) - baseSiteWeights[site]!))
                 }
                 if index + 1 < taskColumns.count { method = try attachFresh("task \(index + 2)") }
             } else {
                 for site in sites {
-                    if let delta = method.delta(for: site, model: model) { try after.write(delta, to: "delta/\(site.weightName)") }
+                    if let delta = method.delta(for: site, model: model) { deltas.append((site.weightName, delta)) }
                 }
             }
+            try DeltaStore.write(deltas, to: after, policy: store, asFactors: factorsHere)
             try after.setAttribute("wall_time", RunnerClock.seconds(since: taskStart))
         }
 

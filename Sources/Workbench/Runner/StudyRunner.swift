@@ -164,7 +164,8 @@ public final class StudyRunner {
             }
             let plan = StudyPlan(resolved, layout: layout, verify: false)
             if try root.stringAttribute(ResultsLayout.IndexAttribute.studyText) == study.text,
-               case .strings(let ids) = try root.attribute(ResultsLayout.IndexAttribute.cellIDs), ids == plan.cells.map(\.identity.id) {
+               try root.contains(ResultsLayout.PlanDataset.cellIDs),
+               case .strings(let ids) = try root.readValue(ResultsLayout.PlanDataset.cellIDs), ids == plan.cells.map(\.identity.id) {
                 return
             }
         }

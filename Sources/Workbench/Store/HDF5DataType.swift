@@ -33,6 +33,7 @@ extension Double: HDF5Element { public static var hdf5DataType: HDF5DataType { .
 extension Int32: HDF5Element { public static var hdf5DataType: HDF5DataType { .integer(bits: 32, signed: true) } }
 extension Int64: HDF5Element { public static var hdf5DataType: HDF5DataType { .integer(bits: 64, signed: true) } }
 extension UInt8: HDF5Element { public static var hdf5DataType: HDF5DataType { .integer(bits: 8, signed: false) } }
+extension UInt16: HDF5Element { public static var hdf5DataType: HDF5DataType { .integer(bits: 16, signed: false) } }
 
 /// Dataset compression: off by default.
 ///

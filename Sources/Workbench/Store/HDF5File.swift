@@ -2,11 +2,10 @@ import Foundation
 
 /// An open HDF5 file; closed when the last reference (including its groups and datasets) goes.
 ///
-/// Opening never crashes or hangs on a bad file: a missing, truncated or non-HDF5 file throws
-/// one `HDF5Error` from `H5Fopen` naming the path and HDF5's reason ("truncated file: eof = …",
-/// "file signature not found", "No such file or directory"). File locking is on where the file
-/// system supports it, so a file another process holds open for writing is refused at once.
-/// New results files are written through `HDF5Transaction`, never in place.
+/// Opening never crashes or hangs on a bad file: `FileSeal.verify` checks a workbench file's
+/// checksum first, and a missing, truncated, damaged or non-HDF5 file throws one `HDF5Error`
+/// naming the path and the reason. HDF5's file locking is off (see `H5.fileAccessList`): files
+/// are written once through `HDF5Transaction`, never in place.
 public final class HDF5File {
     /// Where the file is on disk.
     public let url: URL

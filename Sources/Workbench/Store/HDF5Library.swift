@@ -120,12 +120,17 @@ enum H5 {
 
     // MARK: Files
 
-    /// File-access list: file locking on, but ignored where the file system does not support it;
-    /// strong close degree, so closing the file really closes (and flushes) everything in it.
-    /// Library version bounds stay at HDF5's defaults (earliest), readable by HDF5 1.8 and later.
+    /// File-access list: HDF5's file locking off; strong close degree, so closing the file
+    /// really closes (and flushes) everything in it. Library version bounds stay at HDF5's
+    /// defaults (earliest), readable by HDF5 1.8 and later.
+    ///
+    /// Why no locking: the workbench writes every file once, under a private temporary name, and
+    /// renames it into place sealed; nobody ever opens a committed file for writing. HDF5's
+    /// `flock` would only add failures: a child process spawned while a temporary was open
+    /// inherits the descriptor and its lock, and keeps the committed file "locked" long after.
     private static func fileAccessList(_ at: H5Where) throws -> H5Handle {
         let fapl = try propertyList(wb_h5p_file_access(), at)
-        try checked("H5Pset_file_locking", at) { H5Pset_file_locking(fapl.id, true, true) }
+        try checked("H5Pset_file_locking", at) { H5Pset_file_locking(fapl.id, false, true) }
         try checked("H5Pset_fclose_degree", at) { H5Pset_fclose_degree(fapl.id, H5F_CLOSE_STRONG) }
         return fapl
     }
@@ -310,6 +315,7 @@ enum H5 {
         case .integer(bits: 32, signed: true): return wb_h5t_native_int32()
         case .integer(bits: 64, signed: true): return wb_h5t_native_int64()
         case .integer(bits: 8, signed: false): return wb_h5t_native_uint8()
+        case .integer(bits: 16, signed: false): return wb_h5t_native_uint16()
         default: preconditionFailure("HDF5 store: no native memory type for \(type)")
         }
     }

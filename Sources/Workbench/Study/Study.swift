@@ -24,6 +24,8 @@ public struct Study: Sendable {
     public var tasks: [TaskSpec]
     /// Every method configuration, sweeps expanded, in document order.
     public var runs: [MethodRun]
+    /// What each cell stores (the `store:` block).
+    public var store: StorePolicy = StorePolicy()
     /// Where the results go (HDF5), relative to the working directory unless absolute.
     public var output: String
 

@@ -9,7 +9,7 @@ struct StudyParser {
     let catalog: MethodCatalog
     let workingDirectory: String
 
-    static let rootKeys = ["name", "seeds", "model", "base", "training", "evaluation", "tasks", "methods", "output"]
+    static let rootKeys = ["name", "seeds", "model", "base", "training", "evaluation", "tasks", "methods", "store", "output"]
 
     func parse() throws -> Study {
         let root = StudyNode(node: try compose(), keyPath: "", file: file)
@@ -27,8 +27,9 @@ struct StudyParser {
         let tasks = try parseTasks(try map.required("tasks"), allowOverrides: true, warmup: training.warmup)
         let runs = try parseMethods(try map.required("methods"), model: modelConfig, warmup: training.warmup)
         let output = try map.optional("output").map { try nonEmptyName($0, allowSlash: true) } ?? "results/\(name).h5"
+        let store = try map.optional("store").map(parseStore) ?? StorePolicy()
         return Study(name: name, file: file, text: text, seeds: seeds, model: model, base: base, training: training,
-                     evaluation: evaluation, tasks: tasks, runs: runs, output: output)
+                     evaluation: evaluation, tasks: tasks, runs: runs, store: store, output: output)
     }
 
     // MARK: Document
@@ -167,6 +168,31 @@ struct StudyParser {
             throw node.error(.missingKey, "missing `pretrain` or `checkpoint`: say how the base model is made",
                              keyPath: node.path("pretrain"))
         }
+    }
+
+    private func parseStore(_ node: StudyNode) throws -> StorePolicy {
+        let map = try node.mapping()
+        try map.rejectUnknownKeys(allowed: StorePolicy.keys, context: "store")
+        var policy = StorePolicy()
+        if let n = map.optional("delta") {
+            let value = try n.string()
+            guard let delta = StorePolicy.Delta(rawValue: value) else {
+                throw n.error(.invalidValue, "unknown store.delta \"\(value)\": one of \(StorePolicy.Delta.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            policy.delta = delta
+        }
+        if let n = map.optional("weights") {
+            let value = try n.string()
+            guard let weights = StorePolicy.Weights(rawValue: value) else {
+                throw n.error(.invalidValue, "unknown store.weights \"\(value)\": one of \(StorePolicy.Weights.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            policy.weights = weights
+        }
+        if let n = map.optional("spectrum_k") {
+            policy.spectrumK = try n.positiveInt()
+            guard policy.spectrumK <= 4096 else { throw n.error(.invalidValue, "store.spectrum_k must be at most 4096") }
+        }
+        return policy
     }
 
     private func parseEvaluation(_ node: StudyNode) throws -> EvaluationSettings {
