@@ -27,6 +27,7 @@ struct BenchTests {
             "sgemm", "sgesdd_values", "sgesdd_full", "svd_randomized", "memcpy", "train", "eval",
             "nf4_quantize", "nf4_dequantize", "nf4_quantize_dq", "nf4_dequantize_dq",
             "hdf5_write", "hdf5_read", "hdf5_write_gzip", "hdf5_read_gzip",
+            "store_commit", "store_verify", "store_commit_scaling",
             "study", "study_tokens", "analysis_forgetting", "analysis_spectrum", "analysis_lowrank",
             "analysis_subspace", "analysis_nf4", "analysis_export", "analysis_all",
         ])
@@ -54,7 +55,7 @@ struct BenchTests {
         #expect(sgemm == ["16@1", "16@2", "33@1", "33@2"])
         #expect(figures.filter { $0.name == "sgesdd_full" }.count == 4)
         #expect(figures.filter { $0.name == "memcpy" }.map(\.size) == [1 << 20])
-        let kernels = figures.filter { !$0.name.hasPrefix("study") && !$0.name.hasPrefix("analysis_") }
+        let kernels = figures.filter { !$0.name.hasPrefix("study") && !$0.name.hasPrefix("analysis_") && !$0.name.hasPrefix("store_") }
         #expect(kernels.allSatisfy { ($0.unit == "s") == ($0.name.hasPrefix("sgesdd") || $0.name == "svd_randomized") })
         let randomized = figures.filter { $0.name == "svd_randomized" }
         #expect(randomized.count == 4 && randomized.allSatisfy { $0.detail?.contains("best rank-2") == true },
@@ -66,7 +67,18 @@ struct BenchTests {
         #expect(Set(quickFigures(only: ["memcpy"]).map(\.name)) == ["memcpy"])
         #expect(Set(quickFigures(only: ["svd", "memcpy"]).map(\.name)) == ["sgesdd_values", "sgesdd_full", "svd_randomized", "memcpy"])
         #expect(BenchSuite.unknownNames(in: ["sgemm", "gpu", "svd"]) == ["gpu"])
-        #expect(BenchSuite.names == ["sgemm", "svd", "memcpy", "train", "nf4", "hdf5", "study"])
+        #expect(BenchSuite.names == ["sgemm", "svd", "memcpy", "train", "nf4", "hdf5", "store", "study"])
+    }
+
+    @Test("store --quick: commit and verify per method × delta form, the file's size in the detail; commit time against study size")
+    func storeFigures() {
+        let figures = quickFigures(only: ["store"])
+        let commits = figures.filter { $0.name == "store_commit" }
+        #expect(commits.count == 2 * StorePolicy.Delta.allCases.count)
+        #expect(Set(commits.compactMap(\.method)) == ["full", "lora"])
+        #expect(commits.allSatisfy { $0.unit == "s" && $0.detail?.contains("bytes per parameter") == true })
+        #expect(figures.filter { $0.name == "store_verify" }.count == commits.count)
+        #expect(figures.filter { $0.name == "store_commit_scaling" }.map(\.size) == [1, 4])
     }
 
     @Test("nf4 --quick: quantize and dequantize, ± double quant, at each thread count, against copy and bitsandbytes")

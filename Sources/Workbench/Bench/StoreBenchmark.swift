@@ -110,7 +110,7 @@ public struct StoreBenchmark: Benchmark {
         var made = 0
         for held in counts {
             while made < held { _ = commitPart(made); made += 1 }
-            let seconds = (0..<max(reps, 3)).map { _ -> Double in made += 1; return commitPart(made - 1) }
+            let seconds = (0..<reps).map { _ -> Double in made += 1; return commitPart(made - 1) }
             var f = BenchTiming.timeFigure(name: "store_commit_scaling", size: held, threads: 1, seconds: seconds)
             f.detail = "committing one more 4 MB part into a study already holding \(held) part(s): O(1), a commit writes its own file"
             report(f)
