@@ -1,0 +1,25 @@
+import ArgumentParser
+import Foundation
+import Workbench
+
+/// `workbench verify RESULTS.h5`: the study's fsck.
+struct VerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check every file of a study: checksums, completeness, membership; exit 1 if anything is missing or damaged.")
+
+    @Argument(help: "The study's results index (e.g. results/quickstart.h5).")
+    var results: String
+
+    func run() throws {
+        let report: StudyVerification
+        do {
+            report = try StudyVerification.run(index: URL(fileURLWithPath: results))
+        } catch let error as AnalysisError {
+            FileHandle.standardError.write(Data(("error: " + error.description + "\n").utf8))
+            throw ExitCode(1)
+        }
+        print(report.rendered())
+        if !report.isSound { throw ExitCode(1) }
+    }
+}
