@@ -120,7 +120,7 @@ struct NF4ErrorTests {
 
 @Suite("Analysis: QLoRA vs LoRA pairing and accuracy summaries")
 struct NF4PairingTests {
-    func cell(_ label: String, _ method: String, seed: Int = 0, configuration: String, protocol p: String = "sequential") -> StudyResults.Cell {
+    func cell(_ label: String, _ method: String, seed: Int = 0, configuration: String, protocol p: FineTuningProtocol = .sequential) -> StudyResults.Cell {
         StudyResults.Cell(path: "runs/\(label)/seed\(seed)", label: label, method: method, fineTuningProtocol: p, seed: seed,
                           configuration: configuration, taskCount: 2, trainableParameters: 0, diverged: false)
     }
@@ -132,7 +132,7 @@ struct NF4PairingTests {
         let r2 = cell("lora-r2", "lora", configuration: #"{"lora_alpha":4,"r":2}"#)
         let r8 = cell("lora-r8", "lora", configuration: #"{"lora_alpha":16,"r":8}"#)
         let r8seed1 = cell("lora-r8", "lora", seed: 1, configuration: #"{"lora_alpha":16,"r":8}"#)
-        let perTask = cell("lora-pt", "lora", seed: 2, configuration: #"{"lora_alpha":4,"r":2}"#, protocol: "per-task")
+        let perTask = cell("lora-pt", "lora", seed: 2, configuration: #"{"lora_alpha":4,"r":2}"#, protocol: .perTask)
         let q2 = cell("qlora", "qlora", seed: 2, configuration: q.configuration)
 
         let result = NF4QLoRAPair.match([q, q1, q2], among: [q, r2, r8, r8seed1, perTask, q1, q2])

@@ -18,7 +18,7 @@ struct AnalysisResultsTests {
         try withTemporaryFolder { folder in
             let results = try tinyResults(in: folder)
             #expect(results.cells.map(\.label) == ["full", "lora"])
-            #expect(results.cells.allSatisfy { $0.seed == 0 && $0.taskCount == 2 && $0.fineTuningProtocol == "sequential" })
+            #expect(results.cells.allSatisfy { $0.seed == 0 && $0.taskCount == 2 && $0.fineTuningProtocol == .sequential })
             #expect(results.skillNames == ["copy", "facts"] && results.taskNames == ["rev", "mod7"])
             #expect(results.seeds == [0])
             let lora = try #require(results.cells(method: "lora").first)

@@ -84,7 +84,7 @@ extension LowRankTest {
         let cell = plan.cell, t = plan.task
         let stored = try metric.stored(results, cell)
         let skillCount = results.skillNames.count
-        let earlier = cell.fineTuningProtocol != "per-task"
+        let earlier = cell.fineTuningProtocol != .perTask
         var trained: [String: Tensor] = [:]
         for name in try results.trainedBaseNames(cell, afterTask: t) {
             trained[name] = try results.trainedBase(cell, afterTask: t, name: name)

@@ -35,8 +35,7 @@ extension LowRankTest {
     ///
     /// - Throws: `AnalysisError.missing` when the configuration has no integer `r`.
     public static func rank(of cell: StudyResults.Cell, in results: StudyResults) throws -> Int {
-        let object = try? JSONSerialization.jsonObject(with: Data(cell.configuration.utf8)) as? [String: Any]
-        guard let r = (object?["r"] as? NSNumber)?.intValue else {
+        guard let r = cell.rank else {
             throw AnalysisError.missing(path: results.url.path, object: "key \"r\" in /\(cell.path)@configuration",
                                         hint: "configuration is \(cell.configuration)")
         }
@@ -53,7 +52,7 @@ extension LowRankTest {
         guard cell.taskCount >= 1 else { return [] }
         return (1...cell.taskCount).filter { options.filter.selects(task: taskNames[$0 - 1]) }.map { t in
             let m = LowRankMeasures(accuracy: { stored[t][$0] }, stored: stored, skillCount: skillCount, task: t,
-                                    earlierTasks: cell.fineTuningProtocol != "per-task")
+                                    earlierTasks: cell.fineTuningProtocol != .perTask)
             let gain = fullBaselines[SeedStage(seed: cell.seed, task: t)].flatMap {
                 LowRankMeasures.gainRecovered(acc: m.accNewTask, acc0: $0.acc0, accFull: $0.accFull)
             }

@@ -32,13 +32,13 @@ extension NF4Effect {
         var perGroup: [String: (pair: NF4QLoRAPair, metrics: [String], values: [String: [(Double, Double)]])] = [:]
         for pair in pairs {
             let q = metrics(try results.accuracy(pair.qlora)), l = metrics(try results.accuracy(pair.lora))
-            let group = [pair.qlora.label, pair.lora.label, pair.qlora.fineTuningProtocol].joined(separator: "\u{1F}")
+            let group = [pair.qlora.label, pair.lora.label, pair.qlora.fineTuningProtocol.rawValue].joined(separator: "\u{1F}")
             if perGroup[group] == nil {
                 groupOrder.append(group)
                 perGroup[group] = (pair, q.map(\.0), [:])
             }
             for ((metric, qv), (_, lv)) in zip(q, l) {
-                table.append([.text(pair.qlora.label), .text(pair.lora.label), .text(pair.qlora.fineTuningProtocol), .text("seed"),
+                table.append([.text(pair.qlora.label), .text(pair.lora.label), .text(pair.qlora.fineTuningProtocol.rawValue), .text("seed"),
                               .integer(pair.qlora.seed), .text(metric), value(qv), value(lv),
                               value(qv.flatMap { a in lv.map { a - $0 } }), .missing, .integer(1)])
                 if let qv, let lv { perGroup[group]!.values[metric, default: []].append((qv, lv)) }
@@ -52,7 +52,7 @@ extension NF4Effect {
                 let diffs = values.map { $0.0 - $0.1 }
                 let mean = values.isEmpty ? nil : diffs.reduce(0, +) / n
                 let std = values.count < 2 ? nil : (diffs.map { ($0 - mean!) * ($0 - mean!) }.reduce(0, +) / (n - 1)).squareRoot()
-                table.append([.text(entry.pair.qlora.label), .text(entry.pair.lora.label), .text(entry.pair.qlora.fineTuningProtocol),
+                table.append([.text(entry.pair.qlora.label), .text(entry.pair.lora.label), .text(entry.pair.qlora.fineTuningProtocol.rawValue),
                               .text("mean"), .missing, .text(metric),
                               value(values.isEmpty ? nil : values.map(\.0).reduce(0, +) / n),
                               value(values.isEmpty ? nil : values.map(\.1).reduce(0, +) / n),

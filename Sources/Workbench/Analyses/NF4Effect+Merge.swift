@@ -31,7 +31,7 @@ extension NF4Effect {
                 e.accuracy(g, after: merged, skillCount: skills).map(TidyTable.Value.number) ?? .missing
             }
             table.append([
-                .text(cell.method), .text(cell.label), .text(cell.fineTuningProtocol), .integer(cell.seed), .integer(stage),
+                .text(cell.method), .text(cell.label), .text(cell.fineTuningProtocol.rawValue), .integer(cell.seed), .integer(stage),
                 .text(results.taskNames[stage - 1]), .text(e.format.rawValue), .integer(e.doubleQuant ? 1 : 0), .integer(blocksize),
                 acc(.newTask, false), acc(.newTask, true), acc(.earlierTasks, false), acc(.earlierTasks, true),
                 acc(.skills, false), acc(.skills, true), .number(e.storedMismatch),

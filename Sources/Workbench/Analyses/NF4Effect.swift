@@ -147,7 +147,7 @@ public enum NF4Effect {
                     bases = Dictionary(uniqueKeysWithValues: try NF4MergeEvaluation.baseWeights(results, cell: cell).map { ($0.name, $0.tensor) })
                 }
                 let deltas = try names.map { (name: $0, tensor: try results.delta(cell, afterTask: stage, name: $0)) }
-                let prefix: [TidyTable.Value] = [.integer(cell.seed), .text(cell.method), .text(cell.label), .text(cell.fineTuningProtocol),
+                let prefix: [TidyTable.Value] = [.integer(cell.seed), .text(cell.method), .text(cell.label), .text(cell.fineTuningProtocol.rawValue),
                                                  .integer(stage), .text(results.taskNames[stage - 1])]
                 // Linear sites have a stored base; any other ΔW (none today) is measured alone.
                 let finetuned = deltas.compactMap { d in bases?[d.name].map { (name: d.name, tensor: $0 + d.tensor) } }

@@ -54,7 +54,7 @@ public struct NF4MergeEvaluation: Sendable {
     /// The base weights ΔW of `cell` is relative to, for every linear matrix of `seed`'s model.
     public static func baseWeights(_ results: StudyResults, cell: StudyResults.Cell) throws -> [(name: String, tensor: Tensor)] {
         let names = LinearSite.all(layers: results.study.model.layers).map(\.weightName)
-        let quantized = cell.method == "qlora" && cell.fineTuningProtocol != "merge"
+        let quantized = cell.method == "qlora" && cell.fineTuningProtocol != .merge
         let setting = try quantization(of: cell)
         return try names.map { name in
             let w0 = try results.baseWeight(seed: cell.seed, name: name)
@@ -85,7 +85,7 @@ public struct NF4MergeEvaluation: Sendable {
                                                blocksize: blocksize, doubleQuant: setting.doubleQuant)
         }
         let skills = results.skillNames.count
-        let tasks = cell.fineTuningProtocol == "per-task" ? [skills + stage - 1] : Array(skills..<(skills + stage))
+        let tasks = cell.fineTuningProtocol == .perTask ? [skills + stage - 1] : Array(skills..<(skills + stage))
         let columns = Array(0..<skills) + tasks
         let row = try results.accuracy(cell)[stage]
         return NF4MergeEvaluation(

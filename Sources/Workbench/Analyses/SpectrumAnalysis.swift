@@ -88,13 +88,6 @@ public enum SpectrumAnalysis {
         return Tensor(shape: a.shape, storage: out)
     }
 
-    /// The configuration's LoRA-style rank `r`, if its JSON has one.
-    static func loraRank(_ configuration: String) -> Int? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(configuration.utf8)) as? [String: Any],
-              let r = object["r"] as? NSNumber else { return nil }
-        return r.intValue
-    }
-
     static let keyColumns: [TidyTable.Column] = [
         .init("label", "configuration label ('base' for W0)"), .init("method", "fine-tuning method ('base' for W0)"),
         .init("protocol", "sequential, per-task or merge ('' for W0)"), .init("seed", "seed"),
@@ -195,14 +188,14 @@ public enum SpectrumAnalysis {
         }
 
         for cell in cells where cell.taskCount >= 1 {
-            let loraR = loraRank(cell.configuration)
-            let perTask = cell.fineTuningProtocol == "per-task"
+            let loraR = cell.rank
+            let perTask = cell.fineTuningProtocol == .perTask
             for t in 1...cell.taskCount {
                 let task = t <= results.taskNames.count ? results.taskNames[t - 1] : "task\(t)"
                 guard filter.selects(task: task) else { continue }
                 for name in try results.deltaNames(cell, afterTask: t) where filter.selects(matrix: name) {
                     func keys(_ kind: Kind) -> [TidyTable.Value] {
-                        [.text(cell.label), .text(cell.method), .text(cell.fineTuningProtocol), .integer(cell.seed),
+                        [.text(cell.label), .text(cell.method), .text(cell.fineTuningProtocol.rawValue), .integer(cell.seed),
                          .integer(t), .text(task), .text(name), .text(kind.rawValue)]
                     }
                     // Stored as a spectrum: every singular value is there, but not ΔW itself, so a

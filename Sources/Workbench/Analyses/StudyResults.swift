@@ -13,8 +13,7 @@ public final class StudyResults {
         public var path: String
         public var label: String
         public var method: String
-        /// `sequential`, `per-task` or `merge`.
-        public var fineTuningProtocol: String
+        public var fineTuningProtocol: FineTuningProtocol
         public var seed: Int
         /// The method configuration as JSON with sorted keys (the runner's encoding).
         public var configuration: String
@@ -22,6 +21,12 @@ public final class StudyResults {
         public var taskCount: Int
         public var trainableParameters: Int
         public var diverged: Bool
+        /// The configuration's LoRA rank `r` (lora, rslora, qlora, dora), read from its JSON; nil for
+        /// methods without one.
+        public var rank: Int? {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(configuration.utf8)) as? [String: Any] else { return nil }
+            return (object["r"] as? NSNumber)?.intValue
+        }
     }
 
     public let url: URL
@@ -73,7 +78,7 @@ public final class StudyResults {
             let rows = try g.dataset("accuracy").readArray(as: Double.self).shape[0]
             cells.append(Cell(
                 path: cellPath, label: try g.stringAttribute("label"), method: try g.stringAttribute("method"),
-                fineTuningProtocol: try g.stringAttribute("protocol"), seed: Int(try g.integerAttribute("seed")),
+                fineTuningProtocol: try Self.protocolOf(g, cellPath, url: path), seed: Int(try g.integerAttribute("seed")),
                 configuration: try g.stringAttribute("configuration"), taskCount: rows - 1,
                 trainableParameters: Int(try g.integerAttribute("trainable_parameters")),
                 diverged: try g.hasAttribute("diverged_at_step")))
@@ -84,6 +89,15 @@ public final class StudyResults {
     }
 
     deinit { parts.close() }
+
+    /// The cell's protocol attribute as the enum; an unknown value is an error naming the cell.
+    private static func protocolOf(_ group: HDF5Group, _ cellPath: String, url path: String) throws -> FineTuningProtocol {
+        let text = try group.stringAttribute("protocol")
+        guard let value = FineTuningProtocol(rawValue: text) else {
+            throw AnalysisError.notAStudyFile(path: path, reason: "\(cellPath) has protocol \"\(text)\", not one of \(FineTuningProtocol.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return value
+    }
 
     /// Closes the files now (also done on deinit).
     public func close() { parts.close() }

@@ -21,7 +21,7 @@ extension StudyResults {
         for cell in cells where filter.selects(cell) {
             let g = try group(cell)
             table.append([
-                .text(cell.label), .text(cell.method), .text(cell.fineTuningProtocol), .integer(cell.seed),
+                .text(cell.label), .text(cell.method), .text(cell.fineTuningProtocol.rawValue), .integer(cell.seed),
                 .text(cell.configuration), .integer(cell.trainableParameters),
                 .integer(Int(try g.integerAttribute("memory_total_bytes"))), .integer(Int(try g.integerAttribute("training_tokens"))),
                 .number(try g.doubleAttribute("tokens_per_second")), .number(try g.doubleAttribute("wall_time")),

@@ -62,8 +62,8 @@ public enum SubspaceMeasures {
 
     /// The increment of task t from the stored ΔW (docs/hdf5-layout.md): ΔW_t − ΔW_{t−1} for the
     /// cumulative protocols (`sequential`, `merge`; ΔW₀ = 0), ΔW_t itself for `per-task`.
-    public static func increment(protocol fineTuningProtocol: String, current: Tensor, previous: Tensor?) -> Tensor {
-        if fineTuningProtocol == "per-task" { return current }
+    public static func increment(protocol fineTuningProtocol: FineTuningProtocol, current: Tensor, previous: Tensor?) -> Tensor {
+        if fineTuningProtocol == .perTask { return current }
         guard let previous else { return current }
         return current - previous
     }

@@ -145,7 +145,7 @@ enum SubspaceTables {
                 for t in 1...cell.taskCount {
                     let current = try delta(cell, t)
                     let increment: SubspaceFactors
-                    if cell.fineTuningProtocol == "per-task" || previousDelta == nil {
+                    if cell.fineTuningProtocol == .perTask || previousDelta == nil {
                         increment = current.factors
                     } else {
                         increment = try SubspaceFactors(SubspaceMeasures.increment(
@@ -156,7 +156,7 @@ enum SubspaceTables {
                         let degrees = overlap.angles.map { $0 * 180 / Double.pi }
                         let meanAngle = degrees.reduce(0, +) / Double(degrees.count)
                         interference.append([
-                            .text(cell.label), .text(cell.method), .text(cell.fineTuningProtocol), .integer(cell.seed), .text(matrix),
+                            .text(cell.label), .text(cell.method), .text(cell.fineTuningProtocol.rawValue), .integer(cell.seed), .text(matrix),
                             .text(plan.taskNames[t - 2]), .text(plan.taskNames[t - 1]), .integer(overlap.rank),
                             .number(degrees.first!), .number(meanAngle), .number(degrees.last!), .number(overlap.phi),
                             .number(Double(overlap.rank) / Double(increment.rows)),
@@ -195,9 +195,7 @@ enum SubspaceTables {
     /// The amplification rank of a cell: its configuration's integer `r` (LoRA-family methods),
     /// else `options.rank`; at most `limit` = min(m, n).
     static func amplificationRank(_ cell: StudyResults.Cell, options: SubspaceAnalysis.Options, limit: Int) -> (Int, String) {
-        if let data = cell.configuration.data(using: .utf8),
-           let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-           let r = object["r"] as? Int, r >= 1 {
+        if let r = cell.rank, r >= 1 {
             return (min(r, limit), "configuration")
         }
         return (min(options.rank, limit), "option")
