@@ -21,6 +21,11 @@ final class MappedFile: @unchecked Sendable {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
             throw CheckpointError.missingFile(path: path)
         }
+        // A FIFO or a device would block in open(): only regular files are read.
+        var kind = stat()
+        guard stat(path, &kind) == 0, kind.st_mode & S_IFMT == S_IFREG else {
+            throw CheckpointError.unreadable(path: path, detail: "not a regular file")
+        }
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else {
             throw CheckpointError.unreadable(path: path, detail: String(cString: strerror(errno)))

@@ -49,15 +49,10 @@ enum DeltaStore {
         }
     }
 
-    /// bfloat16 of x, round to nearest even (NaN stays NaN).
-    static func bfloat16(_ x: Float) -> UInt16 {
-        let bits = x.bitPattern
-        if x.isNaN { return UInt16(truncatingIfNeeded: bits >> 16) | 0x0040 }
-        let rounding = 0x7FFF + ((bits >> 16) & 1)
-        return UInt16(truncatingIfNeeded: (bits &+ rounding) >> 16)
-    }
+    /// bfloat16 of x, round to nearest even (NaN stays NaN): `HalfPrecision`'s conversion.
+    static func bfloat16(_ x: Float) -> UInt16 { HalfPrecision.bfloat16Bits(from: x) }
 
-    static func float(fromBFloat16 h: UInt16) -> Float { Float(bitPattern: UInt32(h) << 16) }
+    static func float(fromBFloat16 h: UInt16) -> Float { HalfPrecision.float(fromBFloat16Bits: h) }
 
     /// The form a stage group stored ΔW in (groups written before the attribute: dense).
     static func form(of stage: HDF5Group) throws -> StorePolicy.Delta {
