@@ -1,0 +1,113 @@
+import Foundation
+import PEFTEngine
+
+/// A LLaMA-family model in a GGUF file, read with Hugging Face's names and layout: the one place
+/// that knows how llama.cpp's converter renamed and reordered the tensors.
+///
+/// Names (HF ↔ GGUF): `model.embed_tokens.weight` ↔ `token_embd.weight`, `model.norm.weight` ↔
+/// `output_norm.weight`, `lm_head.weight` ↔ `output.weight` (absent when tied), and per layer N
+/// `model.layers.N.{input_layernorm, post_attention_layernorm}.weight` ↔ `blk.N.{attn_norm, ffn_norm}.weight`,
+/// `…self_attn.{q,k,v,o}_proj.weight` ↔ `blk.N.attn_{q,k,v,output}.weight`,
+/// `…mlp.{gate,up,down}_proj.weight` ↔ `blk.N.ffn_{gate,up,down}.weight`.
+///
+/// Row order: the converter stores q_proj and k_proj with each head's rows interleaved, HF row
+/// h·d + s·d/2 + i (head h, half s of the rotary pair, i < d/2) at GGUF row h·d + 2i + s, so that
+/// ggml's adjacent-pair RoPE equals HF's rotate-half RoPE. `tensor(hf:)` undoes it (with the KV
+/// head count for k_proj), giving exactly what transformers' GGUF loader gives (tested).
+public final class LlamaCheckpoint {
+    public struct Config: Equatable, Sendable {
+        public var layers: Int, hidden: Int, heads: Int, kvHeads: Int, intermediate: Int, vocab: Int
+        public var ropeTheta: Double, rmsEps: Double, tiedEmbeddings: Bool
+        public var headDim: Int { hidden / heads }
+    }
+
+    public let gguf: GGUFFile
+    public let config: Config
+
+    public init(gguf: GGUFFile) throws {
+        self.gguf = gguf
+        func int(_ key: String) throws -> Int {
+            guard let v = gguf.value(key)?.int, v > 0 else { throw GGUFError(path: gguf.path, what: "metadata key '\(key)'", offset: nil, reason: "missing or not a positive integer") }
+            return v
+        }
+        guard gguf.value("general.architecture")?.string == "llama" else {
+            throw GGUFError(path: gguf.path, what: "metadata key 'general.architecture'", offset: nil,
+                            reason: "\(gguf.value("general.architecture").map { "\($0)" } ?? "missing"); the workbench reads llama")
+        }
+        let hidden = try int("llama.embedding_length"), heads = try int("llama.attention.head_count")
+        let kvHeads = gguf.value("llama.attention.head_count_kv")?.int ?? heads
+        guard hidden % heads == 0, (hidden / heads) % 2 == 0, heads % kvHeads == 0 else {
+            throw GGUFError(path: gguf.path, what: "metadata", offset: nil, reason: "d_model \(hidden), \(heads) heads, \(kvHeads) KV heads: heads must divide d_model into even head dimensions, KV heads must divide heads")
+        }
+        let vocab = gguf.info("token_embd.weight")?.shape.first ?? (gguf.value("tokenizer.ggml.tokens")?.strings?.count ?? 0)
+        config = Config(layers: try int("llama.block_count"), hidden: hidden, heads: heads, kvHeads: kvHeads,
+                        intermediate: try int("llama.feed_forward_length"), vocab: vocab,
+                        ropeTheta: gguf.value("llama.rope.freq_base")?.double ?? 10_000,
+                        rmsEps: gguf.value("llama.attention.layer_norm_rms_epsilon")?.double ?? 1e-5,
+                        tiedEmbeddings: gguf.info("output.weight") == nil)
+    }
+
+    static let perLayer: [(hf: String, gguf: String)] = [
+        ("input_layernorm.weight", "attn_norm.weight"), ("post_attention_layernorm.weight", "ffn_norm.weight"),
+        ("self_attn.q_proj.weight", "attn_q.weight"), ("self_attn.k_proj.weight", "attn_k.weight"),
+        ("self_attn.v_proj.weight", "attn_v.weight"), ("self_attn.o_proj.weight", "attn_output.weight"),
+        ("mlp.gate_proj.weight", "ffn_gate.weight"), ("mlp.up_proj.weight", "ffn_up.weight"), ("mlp.down_proj.weight", "ffn_down.weight"),
+    ]
+
+    /// Every HF tensor name of the model, in transformers' state-dict order.
+    public var hfNames: [String] {
+        var names = ["model.embed_tokens.weight"]
+        for l in 0..<config.layers {
+            for kind in ["self_attn.q_proj.weight", "self_attn.k_proj.weight", "self_attn.v_proj.weight", "self_attn.o_proj.weight",
+                         "mlp.gate_proj.weight", "mlp.up_proj.weight", "mlp.down_proj.weight", "input_layernorm.weight", "post_attention_layernorm.weight"] {
+                names.append("model.layers.\(l).\(kind)")
+            }
+        }
+        return names + ["model.norm.weight", "lm_head.weight"]
+    }
+
+    /// The GGUF name of an HF tensor name, or nil for a name the model does not have.
+    public static func ggufName(forHF name: String, tied: Bool) -> String? {
+        switch name {
+        case "model.embed_tokens.weight": return "token_embd.weight"
+        case "model.norm.weight": return "output_norm.weight"
+        case "lm_head.weight": return tied ? "token_embd.weight" : "output.weight"
+        default: break
+        }
+        let parts = name.split(separator: ".", maxSplits: 3).map(String.init)
+        guard parts.count == 4, parts[0] == "model", parts[1] == "layers", let layer = Int(parts[2]), layer >= 0,
+              let entry = perLayer.first(where: { $0.hf == parts[3] }) else { return nil }
+        return "blk.\(layer).\(entry.gguf)"
+    }
+
+    /// An HF tensor, dequantized, in HF's shape and row order.
+    public func tensor(hf name: String) throws -> Tensor {
+        guard let source = Self.ggufName(forHF: name, tied: config.tiedEmbeddings), gguf.info(source) != nil else {
+            throw GGUFError(path: gguf.path, what: "tensor '\(name)'", offset: nil, reason: "no such tensor in this LLaMA model")
+        }
+        let raw = try gguf.tensor(named: source)
+        if name.hasSuffix("self_attn.q_proj.weight") { return Self.undoRotaryInterleave(raw, heads: config.heads) }
+        if name.hasSuffix("self_attn.k_proj.weight") { return Self.undoRotaryInterleave(raw, heads: config.kvHeads) }
+        return raw
+    }
+
+    /// HF row h·d + s·d/2 + i ← GGUF row h·d + 2i + s, for an [heads·d, in] matrix.
+    public static func undoRotaryInterleave(_ t: Tensor, heads: Int) -> Tensor {
+        precondition(t.shape.count == 2 && t.shape[0] % (2 * heads) == 0, "undoRotaryInterleave: shape \(t.shape) for \(heads) heads")
+        let rows = t.shape[0], columns = t.shape[1], d = rows / heads, half = d / 2
+        var out = [Float](repeating: 0, count: t.count)
+        t.storage.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                for h in 0..<heads {
+                    for s in 0..<2 {
+                        for i in 0..<half {
+                            let to = (h * d + s * half + i) * columns, from = (h * d + 2 * i + s) * columns
+                            for c in 0..<columns { dst[to + c] = src[from + c] }
+                        }
+                    }
+                }
+            }
+        }
+        return Tensor(shape: t.shape, storage: out)
+    }
+}
