@@ -352,5 +352,18 @@ extension BenchTests {
             let other = references.summaryLines(currentCPU: "Another CPU")
             #expect(other.count == 2 && other[1].contains("warning") && other[1].contains("Another CPU"), "\(other)")
         }
+
+        @Test("the same CPU name on another generation (family, model, SIMD flags) is warned about too")
+        func sameNameOtherGeneration() throws {
+            let json = referencesJSON(figures: []).replacingOccurrences(
+                of: #""cpu": "Test CPU""#, with: #""cpu": "AMD EPYC", "cpu_family": "26", "cpu_model_number": "2", "simd": "fma avx2 avx512f avx512_bf16""#)
+            let references = try BenchReferences.parse(Data(json.utf8), file: "r.json")
+            #expect(references.machine == .init(family: "26", model: "2", simd: ["fma", "avx2", "avx512f", "avx512_bf16"]))
+            let zen5 = BenchReferences.CPUIdentity(family: "26", model: "2", simd: ["avx2", "fma", "avx512f", "avx512_bf16", "sse2"])
+            let zen3 = BenchReferences.CPUIdentity(family: "25", model: "1", simd: ["avx2", "fma"])
+            #expect(references.summaryLines(currentCPU: "AMD EPYC", currentMachine: zen5).count == 1, "the same machine: no warning")
+            let lines = references.summaryLines(currentCPU: "AMD EPYC", currentMachine: zen3)
+            #expect(lines.count == 2 && lines[1].contains("family 25") && lines[1].contains("family 26"), "\(lines)")
+        }
     }
 }

@@ -29,14 +29,46 @@ public struct BenchReferences: Sendable, Equatable {
     public var file: String
     /// The measuring machine's CPU model name (`/proc/cpuinfo` "model name").
     public var cpu: String
+    /// Its CPU identity beyond the name, when the file records it: two generations of one
+    /// "AMD EPYC" name differ here (family 25 AVX2, family 26 AVX-512).
+    public var machine: CPUIdentity?
     /// When the file was last written (ISO 8601), if stated.
     public var generated: String?
     /// Versions of the measured tools, e.g. ["torch": "2.15.0", "peft": "0.21.2"].
     public var software: [String: String]
     public var figures: [BenchReference]
 
-    public init(file: String, cpu: String, generated: String? = nil, software: [String: String] = [:], figures: [BenchReference]) {
-        self.file = file; self.cpu = cpu; self.generated = generated; self.software = software; self.figures = figures
+    public init(file: String, cpu: String, machine: CPUIdentity? = nil, generated: String? = nil, software: [String: String] = [:], figures: [BenchReference]) {
+        self.file = file; self.cpu = cpu; self.machine = machine; self.generated = generated; self.software = software; self.figures = figures
+    }
+
+    /// CPU family, model number and the SIMD flags that change kernels (`/proc/cpuinfo`).
+    public struct CPUIdentity: Equatable, Sendable {
+        public var family: String?
+        public var model: String?
+        /// The flags among `CPUIdentity.relevantFlags`, sorted.
+        public var simd: [String]
+
+        public static let relevantFlags = ["avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_bf16", "avx512_vnni"]
+
+        public init(family: String?, model: String?, simd: [String]) {
+            self.family = family; self.model = model
+            self.simd = simd.filter(Self.relevantFlags.contains).sorted()
+        }
+
+        /// This machine's, from `/proc/cpuinfo` (nil elsewhere).
+        public static func current() -> CPUIdentity? {
+            guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return nil }
+            var fields: [String: String] = [:]
+            for line in text.split(separator: "\n") {
+                guard let colon = line.firstIndex(of: ":") else { continue }
+                let key = line[..<colon].trimmingCharacters(in: .whitespaces)
+                if fields[key] == nil { fields[key] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces) }
+            }
+            return CPUIdentity(family: fields["cpu family"], model: fields["model"], simd: (fields["flags"] ?? "").split(separator: " ").map(String.init))
+        }
+
+        var text: String { "family \(family ?? "?"), model \(model ?? "?"), \(simd.isEmpty ? "no AVX" : simd.joined(separator: " "))" }
     }
 
     // MARK: Reading
@@ -78,7 +110,10 @@ public struct BenchReferences: Sendable, Equatable {
             }
             if let reps = figure.reps, reps < 1 { throw fail(.reps, "must be ≥ 1, got \(reps)") }
         }
-        return BenchReferences(file: file, cpu: document.machine.cpu, generated: document.generated,
+        let m = document.machine
+        let identity = (m.cpu_family != nil || m.simd != nil)
+            ? CPUIdentity(family: m.cpu_family, model: m.cpu_model_number, simd: (m.simd ?? "").split(separator: " ").map(String.init)) : nil
+        return BenchReferences(file: file, cpu: m.cpu, machine: identity, generated: document.generated,
                                software: document.software ?? [:], figures: document.figures)
     }
 
@@ -103,12 +138,17 @@ public struct BenchReferences: Sendable, Equatable {
 
     /// What `workbench bench` prints on stderr before the table: the file, the machine and
     /// versions it was measured with, and a warning when that CPU is not this one.
-    public func summaryLines(currentCPU: String? = BenchReferences.currentCPUModel()) -> [String] {
+    public func summaryLines(currentCPU: String? = BenchReferences.currentCPUModel(),
+                             currentMachine: CPUIdentity? = CPUIdentity.current()) -> [String] {
         let tools = software.keys.sorted().map { "\($0) \(software[$0]!)" }.joined(separator: ", ")
         var lines = ["references: \(file) — \(figures.count) figures measured on \(cpu)"
-            + (generated.map { " (\($0))" } ?? "") + (tools.isEmpty ? "" : ": \(tools)")]
+            + (machine.map { " (\($0.text))" } ?? "") + (generated.map { " (\($0))" } ?? "") + (tools.isEmpty ? "" : ": \(tools)")]
         if let currentCPU, currentCPU != cpu {
             lines.append("references: warning: measured on \"\(cpu)\", this machine is \"\(currentCPU)\"; "
+                + "re-measure with `python3 scripts/bench_pytorch.py` for an honest comparison")
+        } else if let machine, let currentMachine, machine != currentMachine {
+            // The same model name, another CPU generation: the two "AMD EPYC"s differ in family and SIMD.
+            lines.append("references: warning: measured on \"\(cpu)\" \(machine.text); this machine is the same name but \(currentMachine.text); "
                 + "re-measure with `python3 scripts/bench_pytorch.py` for an honest comparison")
         }
         return lines
@@ -127,7 +167,12 @@ public struct BenchReferences: Sendable, Equatable {
     // MARK: Decoding
 
     private struct Header: Decodable { var magic: String; var version: Int }
-    private struct Machine: Decodable { var cpu: String }
+    private struct Machine: Decodable {
+        var cpu: String
+        var cpu_family: String?
+        var cpu_model_number: String?
+        var simd: String?
+    }
     private struct Document: Decodable {
         var machine: Machine
         var generated: String?
