@@ -111,3 +111,25 @@ public final class LlamaCheckpoint {
         return Tensor(shape: t.shape, storage: out)
     }
 }
+
+extension LlamaCheckpoint {
+    /// The model's forward pass for evaluation and generation (every tensor dequantized once).
+    public func inference(maxPositions: Int = 2048) throws -> LlamaInference {
+        let c = config
+        return try LlamaInference(
+            config: .init(vocab: c.vocab, hidden: c.hidden, layers: c.layers, heads: c.heads, kvHeads: c.kvHeads,
+                          intermediate: c.intermediate, ropeTheta: c.ropeTheta, rmsEps: Float(c.rmsEps), tiedEmbeddings: c.tiedEmbeddings),
+            maxPositions: maxPositions, weight: { try self.tensor(hf: $0) })
+    }
+}
+
+/// The ChatML prompt of SmolLM2's chat template (`tokenizer.chat_template`) for one user message,
+/// with the generation prompt: the template's default system message first, as transformers'
+/// `apply_chat_template` renders it.
+public enum ChatML {
+    public static let defaultSystem = "You are a helpful AI assistant named SmolLM, trained by Hugging Face"
+
+    public static func prompt(user: String, system: String = defaultSystem) -> String {
+        "<|im_start|>system\n\(system)<|im_end|>\n<|im_start|>user\n\(user)<|im_end|>\n<|im_start|>assistant\n"
+    }
+}
