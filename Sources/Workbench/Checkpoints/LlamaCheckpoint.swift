@@ -21,11 +21,54 @@ public final class LlamaCheckpoint {
         public var headDim: Int { hidden / heads }
     }
 
-    public let gguf: GGUFFile
+    /// Where the tensors come from: a GGUF file, or an HF folder's safetensors.
+    enum Source {
+        case gguf(GGUFFile)
+        case folder(CheckpointSet)
+    }
+    let source: Source
     public let config: Config
+    /// The file or folder, for messages.
+    public var path: String {
+        switch source {
+        case .gguf(let g): return g.path
+        case .folder(let c): return c.path
+        }
+    }
+
+    /// An HF LLaMA folder: `config.json` (LlamaForCausalLM) and `model.safetensors` or a sharded
+    /// index, read through `CheckpointSet` (F32, F16, BF16).
+    public init(folder: String) throws {
+        let configURL = URL(fileURLWithPath: folder).appendingPathComponent("config.json")
+        guard let data = FileManager.default.contents(atPath: configURL.path),
+              let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw GGUFError(path: configURL.path, what: "config.json", offset: nil, reason: "missing or not a JSON object")
+        }
+        func int(_ key: String) throws -> Int {
+            guard let v = (json[key] as? NSNumber)?.intValue, v > 0 else {
+                throw GGUFError(path: configURL.path, what: "key '\(key)'", offset: nil, reason: "missing or not a positive integer")
+            }
+            return v
+        }
+        if let type = json["model_type"] as? String, type != "llama" {
+            throw GGUFError(path: configURL.path, what: "key 'model_type'", offset: nil, reason: "\(type); the workbench reads llama")
+        }
+        let hidden = try int("hidden_size"), heads = try int("num_attention_heads")
+        let kvHeads = (json["num_key_value_heads"] as? NSNumber)?.intValue ?? heads
+        guard hidden % heads == 0, (hidden / heads) % 2 == 0, heads % kvHeads == 0 else {
+            throw GGUFError(path: configURL.path, what: "config", offset: nil, reason: "hidden_size \(hidden), \(heads) heads, \(kvHeads) KV heads do not fit")
+        }
+        let rope = (json["rope_theta"] as? NSNumber)?.doubleValue
+            ?? ((json["rope_parameters"] as? [String: Any])?["rope_theta"] as? NSNumber)?.doubleValue ?? 10_000
+        config = Config(layers: try int("num_hidden_layers"), hidden: hidden, heads: heads, kvHeads: kvHeads,
+                        intermediate: try int("intermediate_size"), vocab: try int("vocab_size"), ropeTheta: rope,
+                        rmsEps: (json["rms_norm_eps"] as? NSNumber)?.doubleValue ?? 1e-6,
+                        tiedEmbeddings: (json["tie_word_embeddings"] as? Bool) ?? false)
+        source = .folder(try CheckpointSet(path: folder))
+    }
 
     public init(gguf: GGUFFile) throws {
-        self.gguf = gguf
+        source = .gguf(gguf)
         func int(_ key: String) throws -> Int {
             guard let v = gguf.value(key)?.int, v > 0 else { throw GGUFError(path: gguf.path, what: "metadata key '\(key)'", offset: nil, reason: "missing or not a positive integer") }
             return v
@@ -82,6 +125,13 @@ public final class LlamaCheckpoint {
 
     /// An HF tensor, dequantized, in HF's shape and row order.
     public func tensor(hf name: String) throws -> Tensor {
+        let gguf: GGUFFile
+        switch source {
+        case .gguf(let g): gguf = g
+        case .folder(let set):
+            let stored = name == "lm_head.weight" && config.tiedEmbeddings ? "model.embed_tokens.weight" : name
+            return try set.tensor(named: stored)
+        }
         guard let source = Self.ggufName(forHF: name, tied: config.tiedEmbeddings), gguf.info(source) != nil else {
             throw GGUFError(path: gguf.path, what: "tensor '\(name)'", offset: nil, reason: "no such tensor in this LLaMA model")
         }

@@ -1,0 +1,50 @@
+import Foundation
+import PEFTEngine
+import Testing
+@testable import Workbench
+
+/// A tiny random LLaMA saved by transformers as an HF folder (config.json + model.safetensors;
+/// grouped-query attention 4 heads / 2 KV heads, untied head, RoPE θ 500, non-trivial norms):
+/// read through `LlamaCheckpoint(folder:)` and run by `LlamaInference`, its logits and loss agree
+/// with PyTorch's float64 forward of the same weights (Tests/Fixtures/make_tiny_llama_fixture.py).
+@Suite("Model: a tiny HF LLaMA folder against PyTorch float64")
+struct ModelTinyLlamaTests {
+    struct Reference: Decodable { var magic: String; var version: Int; var tokens: [Int]; var logits: [Double]; var loss: Double }
+
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/llama")
+    /// Float32 against float64 through two layers of width 32: measured 7.5e-8.
+    static let logitTolerance = 1e-5
+
+    static func maxDifference(_ ours: [Float], _ reference: [Double]) -> Double {
+        zip(ours, reference).reduce(0) { max($0, abs(Double($1.0) - $1.1)) }
+    }
+
+    @Test("config.json and the safetensors read as an untied GQA LLaMA; logits within 1e-5 of float64, loss within 1e-6; a 1 % change of one reference value is caught")
+    func tinyFolder() throws {
+        let reference = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: Self.folder.appendingPathComponent("tiny_reference.json")))
+        #expect(reference.magic == "workbench-tiny-llama-reference" && reference.version == 1)
+        let checkpoint = try LlamaCheckpoint(folder: Self.folder.appendingPathComponent("tiny_hf").path)
+        #expect(checkpoint.config == .init(layers: 2, hidden: 32, heads: 4, kvHeads: 2, intermediate: 48, vocab: 97,
+                                           ropeTheta: 500, rmsEps: 1e-5, tiedEmbeddings: false))
+        let model = try checkpoint.inference(maxPositions: 64)
+        let logits = model.logits(reference.tokens)
+        let difference = Self.maxDifference(logits, reference.logits)
+        #expect(logits.count == reference.logits.count && difference <= Self.logitTolerance, "max |Δlogit| \(difference)")
+        let nll = model.meanNLL(reference.tokens).nll
+        #expect(abs(nll - reference.loss) <= 1e-6 * reference.loss, "loss ours \(nll), PyTorch \(reference.loss)")
+        var perturbed = reference.logits
+        perturbed[37] *= 1.01
+        #expect(Self.maxDifference(logits, perturbed) > Self.logitTolerance, "a 1 % change of one logit must not pass")
+    }
+
+    @Test("a folder without config.json, or of another model type, is one error naming the file")
+    func badFolders() throws {
+        try withTemporaryFolder { folder in
+            #expect(throws: GGUFError.self) { try LlamaCheckpoint(folder: folder.path) }
+            try #"{"model_type": "gpt2", "hidden_size": 8}"#.write(to: folder.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+            do { _ = try LlamaCheckpoint(folder: folder.path); Issue.record("accepted a gpt2 config") } catch let error as GGUFError {
+                #expect(error.description.contains("config.json") && error.description.contains("gpt2"))
+            }
+        }
+    }
+}
