@@ -7,9 +7,15 @@ import Workbench
 /// error is one line and exit 1.
 func loadLlama(_ model: String) throws -> (LlamaCheckpoint, ByteLevelBPETokenizer) {
     do {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: model, isDirectory: &isFolder), isFolder.boolValue {
+            // An HF folder: config.json, safetensors, tokenizer.json.
+            return (try LlamaCheckpoint(folder: model),
+                    try ByteLevelBPETokenizer(tokenizerJSON: URL(fileURLWithPath: model).appendingPathComponent("tokenizer.json").path))
+        }
         let gguf = try ModelSource.ggufFile(model) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
         return (try LlamaCheckpoint(gguf: gguf), try ByteLevelBPETokenizer(gguf: gguf))
-    } catch let error as CustomStringConvertible where error is GGUFError || error is ModelCacheError || error is TokenizerError {
+    } catch let error as CustomStringConvertible where error is GGUFError || error is ModelCacheError || error is TokenizerError || error is CheckpointError {
         FileHandle.standardError.write(Data(("error: \(error.description)\n").utf8))
         throw ExitCode(1)
     }
@@ -21,7 +27,7 @@ struct GenerateCommand: ParsableCommand {
         commandName: "generate",
         abstract: "Continue a prompt greedily with a LLaMA-family model (GGUF), optionally through its ChatML chat template.")
 
-    @Option(help: "A known model (smollm2-135m-instruct) or a .gguf file.") var model: String
+    @Option(help: "A known model (smollm2-135m-instruct), a .gguf file, or an HF LLaMA folder (config.json, safetensors, tokenizer.json).") var model: String
     @Option(help: "The prompt.") var prompt: String
     @Flag(help: "Wrap the prompt as one user message in the ChatML template (with the template's default system message).") var chat = false
     @Option(help: "At most this many new tokens.") var maxNewTokens = 64
@@ -55,7 +61,7 @@ struct ScoreCommand: ParsableCommand {
         abstract: "Mean negative log-likelihood (nats per scored token) and perplexity of a text under a LLaMA-family model.",
         discussion: "The first token of each text is not scored and no BOS token is added (--bos adds one).")
 
-    @Option(help: "A known model (smollm2-135m-instruct) or a .gguf file.") var model: String
+    @Option(help: "A known model (smollm2-135m-instruct), a .gguf file, or an HF LLaMA folder (config.json, safetensors, tokenizer.json).") var model: String
     @Option(help: "The text file (UTF-8); the whole file is one text.") var file: String
     @Flag(help: "Score each line as its own text.") var lines = false
     @Flag(help: "Prepend the model's BOS token (then every token of the text is scored).") var bos = false

@@ -99,3 +99,47 @@ struct TokenizerByteLevelBPETests {
         #expect(lines > 3000 && bytes > 200_000, "\(lines) lines, \(bytes) bytes compared")
     }
 }
+
+/// An HF `tokenizer.json` (a 600-token byte-level BPE trained by `tokenizers` on the GPL-3 text,
+/// merges as [a, b] pairs, two special tokens) read by the workbench gives `tokenizers`' own ids.
+@Suite("Tokenizer: HF tokenizer.json")
+struct TokenizerJSONTests {
+    struct Fixture: Decodable {
+        struct Case: Decodable { var text: String; var ids: [Int] }
+        var magic: String
+        var version: Int
+        var cases: [Case]
+    }
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/tokenizer")
+
+    @Test("ids equal the tokenizers library's; decode(encode(x)) = x")
+    func tinyTokenizer() throws {
+        let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: Self.folder.appendingPathComponent("tiny_tokenizer_ids.json")))
+        #expect(fixture.magic == "workbench-tokenizer-json-fixture" && fixture.version == 1)
+        let tokenizer = try ByteLevelBPETokenizer(tokenizerJSON: Self.folder.appendingPathComponent("tiny_tokenizer.json").path)
+        #expect(tokenizer.tokens.count == 600)
+        for c in fixture.cases {
+            #expect(tokenizer.encode(c.text) == c.ids, "\(c.text.debugDescription)")
+            #expect(tokenizer.decode(tokenizer.encode(c.text)) == c.text)
+        }
+    }
+
+    @Test("a tokenizer.json of another kind is refused naming the key")
+    func refusals() throws {
+        try withTemporaryFolder { folder in
+            let url = folder.appendingPathComponent("tokenizer.json")
+            for (json, key) in [(#"{"model": {"type": "Unigram"}}"#, "model.type"),
+                                (#"{"model": {"type": "BPE", "vocab": {}}, "normalizer": {"type": "NFC"}, "pre_tokenizer": {"type": "ByteLevel"}}"#, "normalizer"),
+                                (#"{"model": {"type": "BPE", "vocab": {}}, "pre_tokenizer": {"type": "Metaspace"}}"#, "pre_tokenizer"),
+                                ("not json", "file")] {
+                try json.write(to: url, atomically: true, encoding: .utf8)
+                do {
+                    _ = try ByteLevelBPETokenizer(tokenizerJSON: url.path)
+                    Issue.record("accepted \(json)")
+                } catch let error as TokenizerError {
+                    #expect(error.reason.contains(": \(key):"), "\(error.reason)")
+                }
+            }
+        }
+    }
+}
