@@ -21,38 +21,37 @@ enum PartFile {
     /// Opens a sound part file, checked once: seal, completeness marker, identity.
     /// - Throws: `PartProblem` with the reason it cannot be used.
     static func open(_ url: URL, expectedID: String? = nil, requireIdentity: Bool = true) throws -> HDF5File {
-        func problem() throws -> String? {
-            guard case .sealed = try FileSeal.verify(url) else { return "not sealed (not written by this workbench version)" }
-            let file = try HDF5File.openChecked(url)
-            var keep = false
-            defer { if !keep { try? file.close() } }
-            guard try file.isComplete() else { return "no completeness marker" }
+        let file: HDF5File
+        do {
+            guard case .sealed = try FileSeal.verify(url) else { throw PartProblem(reason: "not sealed (not written by this workbench version)") }
+            file = try HDF5File.openChecked(url)
+        } catch let error as FileSealError {
+            throw PartProblem(reason: error.reason)
+        } catch let error as HDF5Error {
+            throw PartProblem(reason: error.detail)
+        }
+        do {
+            guard try file.isComplete() else { throw PartProblem(reason: "no completeness marker") }
             let root = try file.root()
             let hasIdentity = try root.hasAttribute(ResultsLayout.PartAttribute.id)
-            guard !requireIdentity || hasIdentity else { return "no identity attribute" }
-            if let expectedID, hasIdentity, try root.stringAttribute(ResultsLayout.PartAttribute.id) != expectedID {
-                return "holds identity \(try root.stringAttribute(ResultsLayout.PartAttribute.id)), not \(expectedID): it belongs to another study or version"
+            guard !requireIdentity || hasIdentity else { throw PartProblem(reason: "no identity attribute") }
+            if let expectedID, hasIdentity {
+                let stored = try root.stringAttribute(ResultsLayout.PartAttribute.id)
+                guard stored == expectedID else {
+                    throw PartProblem(reason: "holds identity \(stored), not \(expectedID): it belongs to another study or version")
+                }
             }
-            keep = true
-            opened = file
-            return nil
+            return file
+        } catch {
+            try? file.close()
+            if let error = error as? HDF5Error { throw PartProblem(reason: error.detail) }
+            throw error
         }
-        var opened: HDF5File?
-        let reason: String?
-        do {
-            reason = try problem()
-        } catch let error as FileSealError {
-            reason = error.reason
-        } catch let error as HDF5Error {
-            reason = error.detail
-        }
-        if let reason { throw PartProblem(reason: reason) }
-        return opened!
     }
 
-    /// The identity JSON stored in a sound part file, or nil.
+    /// The identity JSON stored in a sound part file, or nil (the file is checked once).
     static func identity(_ url: URL) -> String? {
-        guard problem(url) == nil, let file = try? HDF5File.open(url) else { return nil }
+        guard let file = try? open(url) else { return nil }
         defer { try? file.close() }
         return try? file.root().stringAttribute(ResultsLayout.PartAttribute.identity)
     }
