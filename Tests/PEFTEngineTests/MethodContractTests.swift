@@ -13,8 +13,18 @@ struct MethodCase: CustomTestStringConvertible, Sendable {
     var lossBound: Float = 1.0
     /// Learning rate for the toy task.
     var learningRate: Float = 1e-2
+    /// The block of the tiny model the case runs on (`TinyModel` or `TinyLlama`).
+    var architecture: ModelConfig.Architecture = .gpt2
 
     var testDescription: String { name }
+
+    /// The tiny model of this case's architecture with random weights.
+    func makeModel(seed: UInt64 = 7, maxP: Int = 8) -> TransformerModel {
+        architecture == .llama ? TinyLlama.make(seed: seed, maxP: maxP) : TinyModel.make(seed: seed, maxP: maxP)
+    }
+
+    /// A base view whose training forces backward down to the embeddings (never trained by a PEFT method).
+    var embeddingView: String { architecture == .llama ? "wte" : "wpe" }
 
     func make() -> any PEFTMethod { configuration.makeMethod() }
 
@@ -51,18 +61,49 @@ struct MethodCase: CustomTestStringConvertible, Sendable {
                    preservesFreshLogits: false, lossBound: 1.0),  // measured 0.82
         MethodCase(name: "qlora r=2 nf4", configuration: QLoRA.Configuration(.init(r: 2, loraAlpha: 4), useDoubleQuant: false),
                    preservesFreshLogits: false, lossBound: 1.0),  // measured 0.82
+        MethodCase(name: "ln_tuning", configuration: LNTuning.Configuration(), trainingSteps: 200, lossBound: 2.0),
+    ] + llama
+
+    /// The same table on the tiny LLaMA (`TinyLlama`: GQA, RoPE, SwiGLU, tied head), with peft's
+    /// LLaMA module names; BitFit is refused there (no biases; `MethodBitFitOnLlamaTests`).
+    static let llama: [MethodCase] = [
+        MethodCase(name: "llama full", configuration: FullFineTuning.Configuration(), lossBound: 0.5, architecture: .llama),
+        MethodCase(name: "llama ln_tuning", configuration: LNTuning.Configuration(), trainingSteps: 200, lossBound: 2.2,
+                   architecture: .llama),
+        MethodCase(name: "llama prefix P=3", configuration: PrefixTuning.Configuration(numVirtualTokens: 3),
+                   preservesFreshLogits: false, lossBound: 2.0, architecture: .llama),
+        MethodCase(name: "llama prefix P=2 projection h=8",
+                   configuration: PrefixTuning.Configuration(numVirtualTokens: 2, prefixProjection: true, encoderHiddenSize: 8),
+                   preservesFreshLogits: false, lossBound: 1.6, architecture: .llama),
+        MethodCase(name: "llama prompt P=3 random", configuration: PromptTuning.Configuration(numVirtualTokens: 3),
+                   preservesFreshLogits: false, lossBound: 2.6, learningRate: 5e-2, architecture: .llama),
+        MethodCase(name: "llama prompt P=2 text", configuration: PromptTuning.Configuration(
+                       numVirtualTokens: 2, promptTuningInit: "TEXT", promptTuningInitTokenIDs: [3, 5]),
+                   preservesFreshLogits: false, lossBound: 2.6, learningRate: 5e-2, architecture: .llama),
+        MethodCase(name: "llama ia3", configuration: IA3.Configuration(), trainingSteps: 200, lossBound: 1.6, learningRate: 3e-2,
+                   architecture: .llama),
+        MethodCase(name: "llama adapter size=2", configuration: HoulsbyAdapter.Configuration(adapterSize: 2), lossBound: 1.4,
+                   architecture: .llama),
+        MethodCase(name: "llama lora r=2 all-linear", configuration: LoRA.Configuration(.init(r: 2, loraAlpha: 4)), lossBound: 1.0,
+                   architecture: .llama),
+        MethodCase(name: "llama lora r=2 q_proj,v_proj rslora",
+                   configuration: LoRA.Configuration(.init(r: 2, loraAlpha: 4, targetModules: ["q_proj", "v_proj"], useRSLoRA: true)),
+                   lossBound: 1.4, architecture: .llama),
+        MethodCase(name: "llama dora r=2", configuration: DoRA.Configuration(.init(r: 2, loraAlpha: 4)), lossBound: 1.0,
+                   architecture: .llama),
+        MethodCase(name: "llama qlora r=2 nf4 dq", configuration: QLoRA.Configuration(.init(r: 2, loraAlpha: 4)),
+                   preservesFreshLogits: false, lossBound: 1.0, architecture: .llama),
     ]
 }
 
 /// The contract every fine-tuning method honours (peft's custom-model test table, in Swift Testing).
 @Suite("PEFT method contracts")
 struct MethodContractTests {
-    static let config = TinyModel.config
     static let B = TinyModel.B, T = TinyModel.T
 
     /// A random tiny model (all parameters O(0.3), so gradients are well above noise) with `method` attached.
     static func attached(_ c: MethodCase, seed: UInt64 = 7) throws -> (TransformerModel, any PEFTMethod) {
-        let model = TinyModel.make(seed: seed, maxP: 8)
+        let model = c.makeModel(seed: seed)
         let method = c.make()
         var rng = SeededRNG(seed: 42)
         try method.attach(to: model, rng: &rng)
@@ -85,7 +126,7 @@ struct MethodContractTests {
     @Test("a freshly attached method leaves the logits unchanged", .tags(.contract), arguments: MethodCase.all)
     func freshMethodIsIdentity(_ c: MethodCase) throws {
         guard c.preservesFreshLogits else { return }
-        let base = TinyModel.make(seed: 7, maxP: 8)
+        let base = c.makeModel()
         let reference = Self.logits(base, nil)
         let (model, method) = try Self.attached(c)
         let wrapped = Self.logits(model, method)
@@ -96,7 +137,7 @@ struct MethodContractTests {
     @Test("the trainable-parameter count equals the closed-form formula", .tags(.contract), arguments: MethodCase.all)
     func parameterCount(_ c: MethodCase) throws {
         let (model, method) = try Self.attached(c)
-        #expect(method.trainableParameterCount(model: model) == method.expectedTrainableParameterCount(config: Self.config))
+        #expect(method.trainableParameterCount(model: model) == method.expectedTrainableParameterCount(config: model.config))
         let memory = method.memoryReport(model: model)
         #expect(memory.optimizerStateBytes == 8 * memory.trainableParameters)
     }
@@ -191,14 +232,14 @@ struct MethodContractTests {
             model.forward(tokens: tokens, targets: targets, mask: mask, B: Self.B, T: Self.T)
             model.backward()
             method.finishBackward(model: model)
-            let modelGradients = store.views.indices.filter { store.requiresGrad[$0] && store.views[$0].name != "wpe" }
+            let modelGradients = store.views.indices.filter { store.requiresGrad[$0] && store.views[$0].name != c.embeddingView }
                 .flatMap { store.gradients.copy(store.views[$0].range) }
             return (modelGradients, own.gradients.copy(0..<own.count))
         }
         let runsThrough = model.needsInputGradient
         let short = gradients()
-        // Training the position embedding forces the backward through block 0 to resid[0].
-        store.setRequiresGrad(true, named: "wpe")
+        // Training an embedding forces the backward through block 0 to resid[0].
+        store.setRequiresGrad(true, named: c.embeddingView)
         #expect(model.needsInputGradient)
         let through = gradients()
         #expect(short.model == through.model && short.method == through.method,
@@ -293,4 +334,34 @@ extension Tag {
 extension PEFTMethodConfiguration {
     /// The registry name, reachable from an existential.
     var methodNameOfType: String { Self.methodName }
+}
+
+/// BitFit trains biases; a LLaMA block has none, so the method refuses it, naming the way out.
+@Suite("BitFit on LLaMA")
+struct MethodBitFitOnLlamaTests {
+    @Test("BitFit is refused on a LLaMA model with a message that names ln_tuning, before touching it")
+    func refused() {
+        let model = TinyLlama.make()
+        var rng = SeededRNG(seed: 1)
+        #expect(throws: PEFTMethodError.self) { try BitFit().attach(to: model, rng: &rng) }
+        do {
+            try BitFit.Configuration().validate(for: model.config)
+            Issue.record("validate accepted BitFit on LLaMA")
+        } catch {
+            #expect("\(error)".contains("no bias terms") && "\(error)".contains("ln_tuning"), "\(error)")
+        }
+        #expect(model.parameters.trainableCount == model.parameters.count, "a refused method changed what trains")
+    }
+
+    @Test("LN tuning trains exactly the RMSNorm gains: L·2C + C")
+    func lnTuningCount() throws {
+        let model = TinyLlama.make()
+        var rng = SeededRNG(seed: 1)
+        let method = LNTuning()
+        try method.attach(to: model, rng: &rng)
+        let c = TinyLlama.config
+        #expect(model.parameters.trainableCount == c.layers * 2 * c.dModel + c.dModel)
+        let trained = model.parameters.views.indices.filter { model.parameters.requiresGrad[$0] }.map { model.parameters.views[$0].name }
+        #expect(trained == ["blocks.0.ln1.weight", "blocks.0.ln2.weight", "blocks.1.ln1.weight", "blocks.1.ln2.weight", "ln_f.weight"])
+    }
 }

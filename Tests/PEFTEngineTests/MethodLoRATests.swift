@@ -330,7 +330,7 @@ struct MethodLoRATests {
     @Test("the configuration decodes peft's keys with peft's defaults")
     func decoding() throws {
         let empty = try JSONDecoder().decode(LoRA.Configuration.self, from: Data("{}".utf8))
-        #expect(empty.hyperparameters == LoRAHyperparameters(r: 8, loraAlpha: 8, loraDropout: 0, targetModules: ["q", "k", "v", "o", "fc", "proj"]))
+        #expect(empty.hyperparameters == LoRAHyperparameters(r: 8, loraAlpha: 8, loraDropout: 0, targetModules: ["all-linear"]))
         let json = #"{"r": 4, "lora_alpha": 16, "lora_dropout": 0.05, "target_modules": ["q", "v"], "layers_to_transform": [1], "use_rslora": true}"#
         let c = try JSONDecoder().decode(LoRA.Configuration.self, from: Data(json.utf8))
         #expect(c.hyperparameters == LoRAHyperparameters(r: 4, loraAlpha: 16, loraDropout: 0.05, targetModules: ["q", "v"], layersToTransform: [1], useRSLoRA: true))

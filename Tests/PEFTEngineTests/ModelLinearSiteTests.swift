@@ -3,11 +3,33 @@ import Testing
 
 @Suite("linear sites")
 struct ModelLinearSiteTests {
-    @Test("site indices number every site of a model densely, in `all` order")
-    func denseIndex() {
-        let sites = LinearSite.all(layers: 3)
-        #expect(sites.map(\.index) == Array(0..<18))
-        #expect(LinearSite(layer: 2, kind: .fc).index == 2 * 6 + 4)
+    @Test("site indices are distinct, increase in `all` order and fit a table of 9 kinds per layer")
+    func tableIndex() throws {
+        for config in [try ModelConfig(vocabSize: 11, dModel: 8, layers: 3, heads: 2, dFF: 16, contextLength: 6),
+                       try ModelConfig(architecture: .llama, vocabSize: 11, dModel: 8, layers: 3, heads: 2, kvHeads: 1,
+                                       dFF: 16, contextLength: 6)] {
+            let indices = LinearSite.all(config).map(\.index)
+            #expect(indices == indices.sorted() && Set(indices).count == indices.count)
+            #expect(indices.allSatisfy { $0 < LinearSite.tableSize(layers: 3) })
+        }
+        #expect(LinearSite(layer: 2, kind: .fc).index == 2 * 9 + 4)
+        #expect(LinearSite.all(layers: 2) == LinearSite.all(try ModelConfig(vocabSize: 11, dModel: 8, layers: 2, heads: 2, dFF: 16, contextLength: 6)))
+    }
+
+    @Test("a LLaMA block has q, k, v, o, gate, up, down; k and v are KV·HS wide; peft's names resolve")
+    func llamaSites() throws {
+        let config = try ModelConfig(architecture: .llama, vocabSize: 11, dModel: 8, layers: 1, heads: 4, kvHeads: 2,
+                                     dFF: 12, contextLength: 6)
+        #expect(LinearSite.all(config).map(\.kind) == [.q, .k, .v, .o, .gate, .up, .down])
+        #expect(LinearSite(layer: 0, kind: .k).features(config) == (input: 8, output: 4))
+        #expect(LinearSite(layer: 0, kind: .down).features(config) == (input: 12, output: 8))
+        #expect(LinearSite(layer: 0, kind: .gate).weightName == "blocks.0.mlp.gate.weight")
+        #expect(try LinearSite.Kind.resolve(["v_proj", "q"], architecture: .llama) == [.q, .v])
+        #expect(try LinearSite.Kind.resolve(["all-linear"], architecture: .llama) == LinearSite.Kind.kinds(of: .llama))
+        #expect(throws: ModuleNameError.self) { try LinearSite.Kind.resolve(["fc"], architecture: .llama) }
+        #expect(throws: ModuleNameError.self) { try LinearSite.Kind.resolve(["gate_proj"], architecture: .gpt2) }
+        #expect(LinearSite.Kind.namesEveryKind(["q", "k", "v", "o", "fc", "proj"]))
+        #expect(!LinearSite.Kind.namesEveryKind(["q_proj", "v_proj"]))
     }
 
     @Test("names and features follow the parameter layout")

@@ -91,4 +91,35 @@ import Testing
         #expect(abs(std(a.tensor(named: "blocks.0.mlp.fc.weight")) - 0.02) < 0.001)
         #expect(abs(std(a.tensor(named: "blocks.0.attn.o.weight")) - 0.02 / 8.0.squareRoot()) < 0.0005)
     }
+
+    @Test("SmolLM2-135M's shape holds 134,515,008 parameters (its published count), no wpe, no biases, a tied head")
+    func smolLM2Layout() {
+        let store = ParameterStore(config: .smolLM2())
+        #expect(store.count == 134_515_008)
+        #expect(!store.contains("wpe") && !store.contains("lm_head.weight"))
+        #expect(!store.names.contains { $0.hasSuffix(".bias") })
+        #expect(store.view(named: "blocks.29.attn.k.weight").shape == [192, 576])
+        #expect(store.view(named: "blocks.0.mlp.down.weight").shape == [576, 1536])
+        #expect(FullFineTuning().expectedTrainableParameterCount(config: .smolLM2()) == store.count)
+    }
+
+    @Test("a LLaMA configuration decodes transformers-like keys and refuses what does not fit, naming the key")
+    func llamaConfigDecoding() throws {
+        let json = #"{"architecture": "llama", "vocab_size": 11, "d_model": 8, "n_layers": 2, "n_heads": 4, "n_kv_heads": 2, "d_ff": 12, "context_length": 9, "rope_theta": 500, "rms_norm_eps": 1e-6, "tie_word_embeddings": true}"#
+        let config = try JSONDecoder().decode(ModelConfig.self, from: Data(json.utf8))
+        #expect(config.isLlama && config.kvChannels == 4 && config.ropeTheta == 500 && config.tiedEmbeddings)
+        #expect(try JSONDecoder().decode(ModelConfig.self, from: JSONEncoder().encode(config)) == config)
+        let gpt2 = try ModelConfig(vocabSize: 11, dModel: 8, layers: 2, heads: 2, dFF: 16, contextLength: 6)
+        let encoded = try JSONSerialization.jsonObject(with: JSONEncoder().encode(gpt2)) as! [String: Any]
+        #expect(Set(encoded.keys) == ["vocab_size", "d_model", "n_layers", "n_heads", "d_ff", "context_length"])
+        #expect(throws: ModelConfigError.kvHeadsDoNotDivideHeads(heads: 4, kvHeads: 3)) {
+            try ModelConfig(architecture: .llama, vocabSize: 11, dModel: 8, layers: 2, heads: 4, kvHeads: 3, dFF: 12, contextLength: 9)
+        }
+        #expect(throws: ModelConfigError.oddHeadSize(3)) {
+            try ModelConfig(architecture: .llama, vocabSize: 11, dModel: 9, layers: 2, heads: 3, kvHeads: 3, dFF: 12, contextLength: 9)
+        }
+        #expect(throws: ModelConfigError.notForArchitecture(field: "n_kv_heads", architecture: .gpt2)) {
+            try ModelConfig(architecture: .gpt2, vocabSize: 11, dModel: 8, layers: 2, heads: 2, kvHeads: 1, dFF: 12, contextLength: 9)
+        }
+    }
 }

@@ -30,3 +30,26 @@ enum TinyModel {
         return (tokens, targets, mask)
     }
 }
+
+/// The tiny LLaMA shared by the LLaMA-block tests: grouped-query attention (4 heads over 2
+/// key/value heads, head size 2), tied embeddings, RoPE θ = 500; the same B, T and vocabulary
+/// as `TinyModel`, so `TinyModel.batch()` serves both.
+enum TinyLlama {
+    static let config = try! ModelConfig(architecture: .llama, vocabSize: 11, dModel: 8, layers: 2, heads: 4, kvHeads: 2,
+                                         dFF: 12, contextLength: 9, ropeTheta: 500, rmsNormEpsilon: 1e-5, tiedEmbeddings: true)
+    static let B = TinyModel.B, T = TinyModel.T
+
+    /// Random O(0.3) weights, norm gains around 1; `untied` gives the model its own head.
+    static func make(seed: UInt64 = 7, maxP: Int = 0, untied: Bool = false) -> TransformerModel {
+        var c = config
+        c.tiedEmbeddings = !untied
+        let model = TransformerModel(config: c, maxB: B, maxT: T, maxP: maxP)
+        var r = TestRandom(seed: seed)
+        for v in model.parameters.views {
+            let isGain = v.name.hasSuffix("ln1.weight") || v.name.hasSuffix("ln2.weight") || v.name == "ln_f.weight"
+            let values = r.normals(v.count, scale: isGain ? 0.1 : 0.3)
+            for i in 0..<v.count { model.parameters.values.pointer[v.offset + i] = values[i] + (isGain ? 1 : 0) }
+        }
+        return model
+    }
+}

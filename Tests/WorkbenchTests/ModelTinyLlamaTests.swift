@@ -37,6 +37,25 @@ struct ModelTinyLlamaTests {
         #expect(Self.maxDifference(logits, perturbed) > Self.logitTolerance, "a 1 % change of one logit must not pass")
     }
 
+    @Test("loaded into the training engine through the one HF ↔ engine name map, the folder gives the same logits and loss")
+    func trainingEngine() throws {
+        let reference = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: Self.folder.appendingPathComponent("tiny_reference.json")))
+        let checkpoint = try LlamaCheckpoint(folder: Self.folder.appendingPathComponent("tiny_hf").path)
+        let T = reference.tokens.count
+        let model = TransformerModel(config: try checkpoint.modelConfig(contextLength: 64), maxB: 1, maxT: T)
+        try checkpoint.load(into: model)
+        let tokens = reference.tokens.map(Int32.init)
+        // Mean NLL of tokens 1…T−1: targets are the next tokens, the last position masked out.
+        var mask = [Float](repeating: 1, count: T)
+        mask[T - 1] = 0
+        let loss = model.forward(tokens: tokens, targets: Array(tokens.dropFirst()) + [0], mask: mask, B: 1, T: T)
+        let difference = Self.maxDifference(model.logits().storage, reference.logits)
+        #expect(difference <= Self.logitTolerance, "max |Δlogit| \(difference)")
+        #expect(abs(Double(loss) - reference.loss) <= 1e-6 * reference.loss, "loss ours \(loss), PyTorch \(reference.loss)")
+        #expect(LlamaCheckpoint.engineName(forHF: "model.layers.1.mlp.down_proj.weight") == "blocks.1.mlp.down.weight")
+        #expect(LlamaCheckpoint.engineName(forHF: "model.layers.1.mlp.fc.weight") == nil)
+    }
+
     @Test("a folder without config.json, or of another model type, is one error naming the file")
     func badFolders() throws {
         try withTemporaryFolder { folder in

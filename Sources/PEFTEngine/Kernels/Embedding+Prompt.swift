@@ -10,23 +10,25 @@
 /// T = 0 (the prompt rows alone, `TransformerModel+SoftPrompt.swift`).
 extension Embedding {
     /// - tokens: [B, T] token ids in 0..<V (the real tokens only)
-    /// - prompt: [P, C]; wte: [V, C]; wpe: [maxT, C] (rows 0..<P+T read)
+    /// - prompt: [P, C]; wte: [V, C]; wpe: [maxT, C] (rows 0..<P+T read), or nil for no
+    ///   position term (LLaMA)
     /// - out: [B, P + T, C] (overwritten)
     static func forward(
         out: UnsafeMutablePointer<Float>, tokens: UnsafePointer<Int32>, prompt: UnsafePointer<Float>,
-        wte: UnsafePointer<Float>, wpe: UnsafePointer<Float>, B: Int, T: Int, P: Int, C: Int, V: Int
+        wte: UnsafePointer<Float>, wpe: UnsafePointer<Float>?, B: Int, T: Int, P: Int, C: Int, V: Int
     ) {
         let S = P + T
+        @inline(__always) func position(_ s: Int, _ c: Int) -> Float { wpe.map { $0[s * C + c] } ?? 0 }
         for b in 0..<B {
             for p in 0..<P {
-                let o = out + (b * S + p) * C, e = prompt + p * C, w = wpe + p * C
-                for c in 0..<C { o[c] = e[c] + w[c] }
+                let o = out + (b * S + p) * C, e = prompt + p * C
+                for c in 0..<C { o[c] = e[c] + position(p, c) }
             }
             for t in 0..<T {
                 let token = Int(tokens[b * T + t])
                 precondition(token >= 0 && token < V, "Embedding: token \(token) at (\(b), \(t)) outside 0..<\(V)")
-                let o = out + (b * S + P + t) * C, e = wte + token * C, w = wpe + (P + t) * C
-                for c in 0..<C { o[c] = e[c] + w[c] }
+                let o = out + (b * S + P + t) * C, e = wte + token * C
+                for c in 0..<C { o[c] = e[c] + position(P + t, c) }
             }
         }
     }

@@ -1,15 +1,16 @@
-/// Token + learned position embedding: `out[b,t,:] = wte[tokens[b,t],:] + wpe[t,:]`.
+/// Token + learned position embedding: `out[b,t,:] = wte[tokens[b,t],:] + wpe[t,:]`, or the
+/// token embedding alone when there is no `wpe` (LLaMA: positions enter through RoPE).
 ///
 /// Kept separate from the blocks so that prompt tuning can write soft-prompt rows into
 /// the residual stream before the first block. Both passes split their work over `Parallel`
 /// chunks (rows forward, columns backward) with results independent of the thread count.
 enum Embedding {
     /// - tokens: [B, T] token ids in 0..<V
-    /// - wte: [V, C], wpe: [maxT, C] (only rows 0..<T read)
+    /// - wte: [V, C], wpe: [maxT, C] (only rows 0..<T read) or nil
     /// - out: [B, T, C]
     static func forward(
         out: UnsafeMutablePointer<Float>, tokens: UnsafePointer<Int32>,
-        wte: UnsafePointer<Float>, wpe: UnsafePointer<Float>, B: Int, T: Int, C: Int, V: Int
+        wte: UnsafePointer<Float>, wpe: UnsafePointer<Float>?, B: Int, T: Int, C: Int, V: Int
     ) {
         Parallel.forEachChunk(B * T, grain: 64) { _, rows in
             for row in rows {
@@ -18,8 +19,12 @@ enum Embedding {
                 precondition(token >= 0 && token < V, "Embedding: token \(token) at (\(b), \(t)) outside 0..<\(V)")
                 let o = out + (b * T + t) * C
                 let e = wte + token * C
-                let p = wpe + t * C
-                for c in 0..<C { o[c] = e[c] + p[c] }
+                if let wpe {
+                    let p = wpe + t * C
+                    for c in 0..<C { o[c] = e[c] + p[c] }
+                } else {
+                    o.update(from: e, count: C)
+                }
             }
         }
     }

@@ -102,13 +102,20 @@ extension FastExp {
         shiftedPowers(out: out, x: x, count: n, base2: true)
     }
 
+    /// max x and Σ e^(x[i] − max x), the same bits as `exponentiate` returns, storing nothing.
+    @inline(__always)
+    static func shiftedSum(_ x: UnsafePointer<Float>, count n: Int) -> (max: Float, sum: Float) {
+        shiftedPowers(out: nil, x: x, count: n, base2: false)
+    }
+
+    /// out nil: the powers are summed but not stored.
     @inline(__always)
     private static func shiftedPowers(
-        out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, count n: Int, base2: Bool
+        out: UnsafeMutablePointer<Float>?, x: UnsafePointer<Float>, count n: Int, base2: Bool
     ) -> (max: Float, sum: Float) {
         typealias V = SIMD8<Float>
         let w = V.scalarCount
-        let src = UnsafeRawPointer(x), dst = UnsafeMutableRawPointer(out)
+        let src = UnsafeRawPointer(x), dst = out.map(UnsafeMutableRawPointer.init)
         var maxV = V(repeating: -.infinity)
         var i = 0
         while i + w <= n {
@@ -126,7 +133,7 @@ extension FastExp {
         while i + w <= n {
             let shifted = src.loadUnaligned(fromByteOffset: i * 4, as: V.self) - m
             let e = base2 ? exp2(shifted) : exp(shifted)
-            dst.storeBytes(of: e, toByteOffset: i * 4, as: V.self)
+            dst?.storeBytes(of: e, toByteOffset: i * 4, as: V.self)
             sumV += e
             i += w
         }
@@ -137,7 +144,7 @@ extension FastExp {
             for j in 0..<(n - i) { shifted[j] = x[i + j] - m }
             let e = base2 ? exp2(shifted) : exp(shifted)
             for j in 0..<(n - i) {
-                out[i + j] = e[j]
+                out?[i + j] = e[j]
                 sum += e[j]
             }
         }

@@ -38,9 +38,11 @@ struct RotaryEmbedding {
         apply(out: out, x: x, rows: rows, T: T, heads: heads, offset: offset, sign: 1, accumulate: false)
     }
 
-    /// Accumulates into dx the gradient of `forward`: dout rotated back.
-    func backward(dx: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, rows: Int, T: Int, heads: Int, offset: Int = 0) {
-        apply(out: dx, x: dout, rows: rows, T: T, heads: heads, offset: offset, sign: -1, accumulate: true)
+    /// Accumulates into dx (or, with `accumulate` false, writes) the gradient of `forward`:
+    /// dout rotated back.
+    func backward(dx: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, rows: Int, T: Int, heads: Int, offset: Int = 0,
+                  accumulate: Bool = true) {
+        apply(out: dx, x: dout, rows: rows, T: T, heads: heads, offset: offset, sign: -1, accumulate: accumulate)
     }
 
     private func apply(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, rows: Int, T: Int, heads: Int,
@@ -49,15 +51,19 @@ struct RotaryEmbedding {
         precondition(T + offset <= maxPositions, "RotaryEmbedding: position \(T + offset - 1) beyond the table's \(maxPositions)")
         cos.withUnsafeBufferPointer { cb in
             sin.withUnsafeBufferPointer { sb in
-                for n in 0..<rows {
-                    let p = n % T + offset
-                    let c = cb.baseAddress! + p * half, s = sb.baseAddress! + p * half
-                    for h in 0..<heads {
-                        let v = x + n * width + h * headDim, o = out + n * width + h * headDim
-                        for i in 0..<half {
-                            let a = v[i], b = v[i + half], si = sign * s[i]
-                            let ra = a * c[i] - b * si, rb = b * c[i] + a * si
-                            if accumulate { o[i] += ra; o[i + half] += rb } else { o[i] = ra; o[i + half] = rb }
+                let cosines = cb.baseAddress!, sines = sb.baseAddress!
+                // Rows are independent: chunks over rows change no bit.
+                Parallel.forEachChunk(rows, grain: 64) { _, chunk in
+                    for n in chunk {
+                        let p = n % T + offset
+                        let c = cosines + p * half, s = sines + p * half
+                        for h in 0..<heads {
+                            let v = x + n * width + h * headDim, o = out + n * width + h * headDim
+                            for i in 0..<half {
+                                let a = v[i], b = v[i + half], si = sign * s[i]
+                                let ra = a * c[i] - b * si, rb = b * c[i] + a * si
+                                if accumulate { o[i] += ra; o[i + half] += rb } else { o[i] = ra; o[i + half] = rb }
+                            }
                         }
                     }
                 }

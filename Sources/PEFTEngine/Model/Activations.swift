@@ -2,8 +2,12 @@
 /// allocated once for at most `maxB` sequences of `maxT` tokens and `maxP` prefix rows.
 ///
 /// A call with (B, T) packs each buffer densely for that call: N = B·T rows, per-layer
-/// blocks of N·C (or N·F, B·NH·T·S) elements, S = P + T. Each buffer's shape is written
-/// beside it below (L layers).
+/// blocks of N·C (or N·F, N·KVC, B·NH·T·S) elements, S = P + T. Each buffer's shape is written
+/// beside it below (L layers). Buffers one block does not use are allocated empty: the
+/// LayerNorm means, GELU gate and softmax probabilities are GPT-2's; the rotated q and k, the
+/// up projection, the row log-sum-exp and the GQA scratch are LLaMA's.
+///
+/// LLaMA holds one [B, T, V] buffer: `logits`, turned in place into their gradient by backward.
 public final class Activations {
     public let maxB: Int, maxT: Int, maxP: Int
 
@@ -20,8 +24,10 @@ public final class Activations {
     let resid: FloatArena
     /// [L, B, T, C] ln1 output; [L, B, T] its mean and rstd.
     let ln1: FloatArena, ln1Mean: FloatArena, ln1Rstd: FloatArena
-    /// [L, B, T, C] query, key, value projections.
+    /// [L, B, T, C] query, [L, B, T, KVC] key and value projections (site outputs, before RoPE).
     let q: FloatArena, k: FloatArena, v: FloatArena
+    /// LLaMA: [L, B, T, C] RoPE(q) and [L, B, T, KVC] RoPE(k), what attention reads.
+    let qRot: FloatArena, kRot: FloatArena
     /// [L, B, NH, T, S] attention probabilities.
     let att: FloatArena
     /// [L, B, T, C] attention output before the o projection.
@@ -32,8 +38,10 @@ public final class Activations {
     let residMid: FloatArena
     /// [L, B, T, C] ln2 output; [L, B, T] its mean and rstd.
     let ln2: FloatArena, ln2Mean: FloatArena, ln2Rstd: FloatArena
-    /// [L, B, T, F] fc output before and after GELU.
+    /// [L, B, T, F] fc output before and after GELU; LLaMA: gate output and SiLU(gate) ⊙ up.
     let fcPre: FloatArena, fcAct: FloatArena
+    /// LLaMA: [L, B, T, F] up output.
+    let up: FloatArena
     /// [L, B, T, F] GELU's gate σ(2u), cached for its backward.
     let geluGate: FloatArena
     /// [L, B, T, C] proj output.
@@ -44,6 +52,8 @@ public final class Activations {
     let logits: FloatArena, probs: FloatArena
     /// [B, T] per-token negative log-likelihood.
     let losses: FloatArena
+    /// LLaMA: [B, T] log Σ exp(logits) per row, for the in-place loss backward.
+    let logSumExp: FloatArena
 
     // MARK: Backward scratch (reused per layer)
     /// [B, T, C] running gradient of the residual stream.
@@ -58,35 +68,64 @@ public final class Activations {
     let dlogits: FloatArena
     /// [Parallel.maxWorkers, T, S] attention-probability gradient, one (b, h) at a time per worker.
     let datt: FloatArena
+    /// LLaMA: [B, T, C] keys and values repeated to every query head (GQA), rebuilt per layer.
+    let kFull: FloatArena, vFull: FloatArena
+    /// LLaMA: [B, T, KVC] gradients of RoPE(k) and v summed over each key/value head's group.
+    let dkShared: FloatArena, dvShared: FloatArena
+    /// LLaMA: [B, T, F] gradient of the up output (dfc holds the gate's).
+    let dup: FloatArena
+    /// LLaMA: [2, NH, maxP, HS] prefix keys, values repeated to every query head, and
+    /// [2, NH, maxP, HS] their gradients (empty without GQA or prefix).
+    let prefixFull: FloatArena, dprefixFull: FloatArena
 
     public init(config: ModelConfig, maxB: Int, maxT: Int, maxP: Int = 0) {
         precondition(maxB >= 1 && maxT >= 1 && maxP >= 0, "Activations: bad capacity B=\(maxB) T=\(maxT) P=\(maxP)")
         precondition(maxT <= config.contextLength, "Activations: maxT \(maxT) exceeds context length \(config.contextLength)")
         self.maxB = maxB; self.maxT = maxT; self.maxP = maxP
         let L = config.layers, C = config.dModel, F = config.dFF, V = config.vocabSize, NH = config.heads
+        let KVC = config.kvChannels, llama = config.isLlama
         let N = maxB * maxT, S = maxP + maxT
+        /// `count` for the block that uses the buffer, 0 for the other.
+        func gpt2(_ count: Int) -> Int { llama ? 0 : count }
+        func onlyLlama(_ count: Int) -> Int { llama ? count : 0 }
         tokens = .allocate(capacity: N); tokens.initialize(repeating: 0, count: N)
         targets = .allocate(capacity: N); targets.initialize(repeating: 0, count: N)
         mask = FloatArena(count: N)
         resid = FloatArena(count: (L + 1) * N * C)
-        ln1 = FloatArena(count: L * N * C); ln1Mean = FloatArena(count: L * N); ln1Rstd = FloatArena(count: L * N)
-        q = FloatArena(count: L * N * C); k = FloatArena(count: L * N * C); v = FloatArena(count: L * N * C)
+        ln1 = FloatArena(count: L * N * C); ln1Mean = FloatArena(count: gpt2(L * N)); ln1Rstd = FloatArena(count: L * N)
+        q = FloatArena(count: L * N * C); k = FloatArena(count: L * N * KVC); v = FloatArena(count: L * N * KVC)
+        qRot = FloatArena(count: onlyLlama(L * N * C)); kRot = FloatArena(count: onlyLlama(L * N * KVC))
         att = FloatArena(count: L * maxB * NH * maxT * S)
         attnY = FloatArena(count: L * N * C); attnO = FloatArena(count: L * N * C)
         residMid = FloatArena(count: L * N * C)
-        ln2 = FloatArena(count: L * N * C); ln2Mean = FloatArena(count: L * N); ln2Rstd = FloatArena(count: L * N)
+        ln2 = FloatArena(count: L * N * C); ln2Mean = FloatArena(count: gpt2(L * N)); ln2Rstd = FloatArena(count: L * N)
         fcPre = FloatArena(count: L * N * F); fcAct = FloatArena(count: L * N * F)
-        geluGate = FloatArena(count: L * N * F)
+        up = FloatArena(count: onlyLlama(L * N * F))
+        geluGate = FloatArena(count: gpt2(L * N * F))
         mlpOut = FloatArena(count: L * N * C)
-        lnf = FloatArena(count: N * C); lnfMean = FloatArena(count: N); lnfRstd = FloatArena(count: N)
-        logits = FloatArena(count: N * V); probs = FloatArena(count: N * V)
+        lnf = FloatArena(count: N * C); lnfMean = FloatArena(count: gpt2(N)); lnfRstd = FloatArena(count: N)
+        logits = FloatArena(count: N * V); probs = FloatArena(count: gpt2(N * V))
         losses = FloatArena(count: N)
+        logSumExp = FloatArena(count: onlyLlama(N))
         dresid = FloatArena(count: N * C); dln = FloatArena(count: N * C)
         dq = FloatArena(count: N * C); dk = FloatArena(count: N * C); dv = FloatArena(count: N * C)
         dattnY = FloatArena(count: N * C)
         dfc = FloatArena(count: N * F)
-        dlogits = FloatArena(count: N * V)
+        dlogits = FloatArena(count: gpt2(N * V))
         datt = FloatArena(count: Attention.scratchCount(T: maxT, S: S))
+        kFull = FloatArena(count: onlyLlama(N * C)); vFull = FloatArena(count: onlyLlama(N * C))
+        dkShared = FloatArena(count: onlyLlama(N * KVC)); dvShared = FloatArena(count: onlyLlama(N * KVC))
+        dup = FloatArena(count: onlyLlama(N * F))
+        prefixFull = FloatArena(count: onlyLlama(2 * maxP * C)); dprefixFull = FloatArena(count: onlyLlama(2 * maxP * C))
+    }
+
+    /// Bytes of every buffer (the activation memory of a model built for maxB, maxT, maxP).
+    public var bytes: Int {
+        let arenas: [FloatArena] = [mask, resid, ln1, ln1Mean, ln1Rstd, q, k, v, qRot, kRot, att, attnY, attnO, residMid,
+                                    ln2, ln2Mean, ln2Rstd, fcPre, fcAct, up, geluGate, mlpOut, lnf, lnfMean, lnfRstd,
+                                    logits, probs, losses, logSumExp, dresid, dln, dq, dk, dv, dattnY, dfc, dlogits, datt,
+                                    kFull, vFull, dkShared, dvShared, dup, prefixFull, dprefixFull]
+        return 4 * arenas.reduce(0) { $0 + $1.count } + 8 * maxB * maxT
     }
 
     deinit {

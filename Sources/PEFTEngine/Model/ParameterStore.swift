@@ -36,6 +36,19 @@ public struct ParameterView: Equatable, Sendable {
 /// ln_f.weight [C], ln_f.bias [C]
 /// lm_head.weight              [V, C]     (untied, no bias)
 /// ```
+/// and for the LLaMA block (RMSNorm gains, no biases, rotary positions instead of `wpe`):
+/// ```
+/// wte                         [V, C]
+/// for l in 0..<L:
+///   blocks.l.ln1.weight       [C]        (input_layernorm)
+///   blocks.l.attn.q.weight    [C, C]     blocks.l.attn.k.weight [KVC, C]
+///   blocks.l.attn.v.weight    [KVC, C]   blocks.l.attn.o.weight [C, C]
+///   blocks.l.ln2.weight       [C]        (post_attention_layernorm)
+///   blocks.l.mlp.gate.weight  [F, C]     blocks.l.mlp.up.weight [F, C]
+///   blocks.l.mlp.down.weight  [C, F]
+/// ln_f.weight [C]                        (model.norm)
+/// lm_head.weight              [V, C]     (only when the head is not tied to wte)
+/// ```
 /// Linear weights are stored [out, in] like PyTorch (y = x·Wᵀ + b).
 /// `gradients` mirrors `values` element for element; `requiresGrad` is per view.
 public final class ParameterStore {
@@ -60,31 +73,12 @@ public final class ParameterStore {
         self.config = config
         var views: [ParameterView] = []
         var offset = 0
-        func add(_ name: String, _ shape: [Int], decays: Bool = false) {
+        func add(_ name: String, _ shape: [Int], _ decays: Bool) {
             let count = shape.reduce(1, *)
             views.append(ParameterView(name: name, shape: shape, offset: offset, count: count, decays: decays))
             offset += count
         }
-        let V = config.vocabSize, C = config.dModel, F = config.dFF, maxT = config.contextLength
-        add("wte", [V, C])
-        add("wpe", [maxT, C])
-        for l in 0..<config.layers {
-            add("blocks.\(l).ln1.weight", [C])
-            add("blocks.\(l).ln1.bias", [C])
-            for kind in ["q", "k", "v", "o"] {
-                add("blocks.\(l).attn.\(kind).weight", [C, C], decays: true)
-                add("blocks.\(l).attn.\(kind).bias", [C])
-            }
-            add("blocks.\(l).ln2.weight", [C])
-            add("blocks.\(l).ln2.bias", [C])
-            add("blocks.\(l).mlp.fc.weight", [F, C], decays: true)
-            add("blocks.\(l).mlp.fc.bias", [F])
-            add("blocks.\(l).mlp.proj.weight", [C, F], decays: true)
-            add("blocks.\(l).mlp.proj.bias", [C])
-        }
-        add("ln_f.weight", [C])
-        add("ln_f.bias", [C])
-        add("lm_head.weight", [V, C], decays: true)
+        if config.isLlama { Self.llamaLayout(config, add: add) } else { Self.gpt2Layout(config, add: add) }
         self.views = views
         self.values = FloatArena(count: offset)
         self.gradients = FloatArena(count: offset)
@@ -93,6 +87,48 @@ public final class ParameterStore {
         var index: [String: Int] = [:]
         for (i, v) in views.enumerated() { index[v.name] = i }
         self.indexByName = index
+    }
+
+    /// The GPT-2 block's views, in the order documented on the type.
+    private static func gpt2Layout(_ config: ModelConfig, add: (String, [Int], Bool) -> Void) {
+        let V = config.vocabSize, C = config.dModel, F = config.dFF
+        add("wte", [V, C], false)
+        add("wpe", [config.contextLength, C], false)
+        for l in 0..<config.layers {
+            add("blocks.\(l).ln1.weight", [C], false)
+            add("blocks.\(l).ln1.bias", [C], false)
+            for kind in ["q", "k", "v", "o"] {
+                add("blocks.\(l).attn.\(kind).weight", [C, C], true)
+                add("blocks.\(l).attn.\(kind).bias", [C], false)
+            }
+            add("blocks.\(l).ln2.weight", [C], false)
+            add("blocks.\(l).ln2.bias", [C], false)
+            add("blocks.\(l).mlp.fc.weight", [F, C], true)
+            add("blocks.\(l).mlp.fc.bias", [F], false)
+            add("blocks.\(l).mlp.proj.weight", [C, F], true)
+            add("blocks.\(l).mlp.proj.bias", [C], false)
+        }
+        add("ln_f.weight", [C], false)
+        add("ln_f.bias", [C], false)
+        add("lm_head.weight", [V, C], true)
+    }
+
+    /// The LLaMA block's views, in the order documented on the type.
+    private static func llamaLayout(_ config: ModelConfig, add: (String, [Int], Bool) -> Void) {
+        let V = config.vocabSize, C = config.dModel, F = config.dFF, KVC = config.kvChannels
+        add("wte", [V, C], false)
+        for l in 0..<config.layers {
+            add("blocks.\(l).ln1.weight", [C], false)
+            for (kind, rows) in [("q", C), ("k", KVC), ("v", KVC), ("o", C)] {
+                add("blocks.\(l).attn.\(kind).weight", [rows, C], true)
+            }
+            add("blocks.\(l).ln2.weight", [C], false)
+            add("blocks.\(l).mlp.gate.weight", [F, C], true)
+            add("blocks.\(l).mlp.up.weight", [F, C], true)
+            add("blocks.\(l).mlp.down.weight", [C, F], true)
+        }
+        add("ln_f.weight", [C], false)
+        if !config.tiedEmbeddings { add("lm_head.weight", [V, C], true) }
     }
 
     /// Total number of parameters.

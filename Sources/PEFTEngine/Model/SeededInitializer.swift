@@ -44,6 +44,8 @@ extension ParameterStore {
     /// - the two residual-output projections (attn.o, mlp.proj) ~ N(0, (0.02/√(2L))²)
     ///   (GPT-2 paper §2.3, as in nanoGPT);
     /// - biases 0, LayerNorm weights 1, LayerNorm biases 0.
+    /// LLaMA (transformers' `LlamaPreTrainedModel`): every matrix and the embedding ~ N(0, 0.02²),
+    /// RMSNorm gains 1.
     /// Views are filled in enumeration order from one generator stream.
     public func initialize(seed: UInt64) {
         var rng = SplitMix64(seed: seed)
@@ -55,7 +57,8 @@ extension ParameterStore {
             } else if v.name.hasPrefix("ln") || v.name.contains(".ln") {
                 p.update(repeating: 1, count: v.count)
             } else {
-                let std: Float = (v.name.hasSuffix("attn.o.weight") || v.name.hasSuffix("mlp.proj.weight")) ? residualStd : 0.02
+                let residual = !config.isLlama && (v.name.hasSuffix("attn.o.weight") || v.name.hasSuffix("mlp.proj.weight"))
+                let std: Float = residual ? residualStd : 0.02
                 for i in 0..<v.count { p[i] = std * rng.normal() }
             }
         }

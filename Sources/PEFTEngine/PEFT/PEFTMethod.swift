@@ -1,6 +1,6 @@
 /// A fine-tuning method: which weights it trains, how it changes the forward pass, and the
 /// weight-space update ΔW it implies. Every method (full, lora, qlora, dora, adapter, prefix,
-/// prompt, ia3, bitfit) is one file in `PEFT/Methods/` conforming to this protocol and is
+/// prompt, ia3, bitfit, ln_tuning) is one file in `PEFT/Methods/` conforming to this protocol and is
 /// listed in `MethodRegistry`.
 ///
 /// Life cycle (peft's load / fuse / unload, mlx-swift-lm's three verbs):
@@ -91,6 +91,8 @@ public enum PEFTMethodError: Error, Equatable, CustomStringConvertible {
     /// A configuration value is out of range; `key` is peft's field name.
     case invalidConfiguration(method: String, key: String, reason: String)
     case cannotMerge(method: String, reason: String)
+    /// The method does not apply to the model at all (BitFit on a model without biases).
+    case notApplicable(method: String, reason: String)
     case notAttached(method: String)
     case unknownMethod(String, known: [String])
 
@@ -98,6 +100,7 @@ public enum PEFTMethodError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .invalidConfiguration(let m, let k, let r): return "\(m): `\(k)` \(r)"
         case .cannotMerge(let m, let r): return "\(m) cannot be merged into the base weights: \(r)"
+        case .notApplicable(let m, let r): return "\(m) does not apply to this model: \(r)"
         case .notAttached(let m): return "\(m) is not attached to a model"
         case .unknownMethod(let n, let known):
             return "unknown method \"\(n)\"; known methods: \(known.joined(separator: ", "))"

@@ -26,6 +26,7 @@ public enum MethodRegistry {
         PromptTuning.Configuration.self,
         IA3.Configuration.self,
         BitFit.Configuration.self,
+        LNTuning.Configuration.self,
     ]
 
     /// Registry names, in listing order.

@@ -210,7 +210,7 @@ public final class StudyResults {
             }
         }
         var deltas: [String: Tensor] = [:]
-        for site in LinearSite.all(layers: runner.config.layers) {
+        for site in LinearSite.all(runner.config) {
             if let delta = method.delta(for: site, model: model) { deltas[site.weightName] = delta }
         }
         rebuiltStage = ("\(cell.path)#\(t)", deltas)

@@ -1,8 +1,15 @@
 import Foundation
 import PEFTEngine
 
-/// A LLaMA-family model in a GGUF file, read with Hugging Face's names and layout: the one place
-/// that knows how llama.cpp's converter renamed and reordered the tensors.
+/// A LLaMA-family model in a GGUF file or an HF folder, read with Hugging Face's names and layout:
+/// the one place that knows how llama.cpp's converter renamed and reordered the tensors, and how
+/// HF's names map to the training engine's (`engineName(forHF:)`).
+///
+/// Names (HF ↔ engine): `model.embed_tokens.weight` ↔ `wte`, `model.norm.weight` ↔ `ln_f.weight`,
+/// `lm_head.weight` ↔ `lm_head.weight` (absent when tied), per layer N
+/// `…input_layernorm` ↔ `blocks.N.ln1`, `…post_attention_layernorm` ↔ `blocks.N.ln2`,
+/// `…self_attn.{q,k,v,o}_proj` ↔ `blocks.N.attn.{q,k,v,o}`, `…mlp.{gate,up,down}_proj` ↔
+/// `blocks.N.mlp.{gate,up,down}` (each `.weight`).
 ///
 /// Names (HF ↔ GGUF): `model.embed_tokens.weight` ↔ `token_embd.weight`, `model.norm.weight` ↔
 /// `output_norm.weight`, `lm_head.weight` ↔ `output.weight` (absent when tied), and per layer N
@@ -90,12 +97,46 @@ public final class LlamaCheckpoint {
                         tiedEmbeddings: gguf.info("output.weight") == nil)
     }
 
-    static let perLayer: [(hf: String, gguf: String)] = [
-        ("input_layernorm.weight", "attn_norm.weight"), ("post_attention_layernorm.weight", "ffn_norm.weight"),
-        ("self_attn.q_proj.weight", "attn_q.weight"), ("self_attn.k_proj.weight", "attn_k.weight"),
-        ("self_attn.v_proj.weight", "attn_v.weight"), ("self_attn.o_proj.weight", "attn_output.weight"),
-        ("mlp.gate_proj.weight", "ffn_gate.weight"), ("mlp.up_proj.weight", "ffn_up.weight"), ("mlp.down_proj.weight", "ffn_down.weight"),
+    /// One layer's tensors under their three names (the engine's after `blocks.N.`).
+    static let perLayer: [(hf: String, gguf: String, engine: String)] = [
+        ("input_layernorm.weight", "attn_norm.weight", "ln1.weight"),
+        ("post_attention_layernorm.weight", "ffn_norm.weight", "ln2.weight"),
+        ("self_attn.q_proj.weight", "attn_q.weight", "attn.q.weight"), ("self_attn.k_proj.weight", "attn_k.weight", "attn.k.weight"),
+        ("self_attn.v_proj.weight", "attn_v.weight", "attn.v.weight"), ("self_attn.o_proj.weight", "attn_output.weight", "attn.o.weight"),
+        ("mlp.gate_proj.weight", "ffn_gate.weight", "mlp.gate.weight"), ("mlp.up_proj.weight", "ffn_up.weight", "mlp.up.weight"),
+        ("mlp.down_proj.weight", "ffn_down.weight", "mlp.down.weight"),
     ]
+
+    /// The engine's parameter name of an HF tensor name, or nil for a name a LLaMA has not.
+    public static func engineName(forHF name: String) -> String? {
+        switch name {
+        case "model.embed_tokens.weight": return "wte"
+        case "model.norm.weight": return "ln_f.weight"
+        case "lm_head.weight": return "lm_head.weight"
+        default: break
+        }
+        let parts = name.split(separator: ".", maxSplits: 3).map(String.init)
+        guard parts.count == 4, parts[0] == "model", parts[1] == "layers", let layer = Int(parts[2]), layer >= 0,
+              let entry = perLayer.first(where: { $0.hf == parts[3] }) else { return nil }
+        return "blocks.\(layer).\(entry.engine)"
+    }
+
+    /// The engine's configuration of this model, its rotary table covering `contextLength` positions.
+    public func modelConfig(contextLength: Int = 2048) throws -> ModelConfig {
+        let c = config
+        return try ModelConfig(architecture: .llama, vocabSize: c.vocab, dModel: c.hidden, layers: c.layers, heads: c.heads,
+                               kvHeads: c.kvHeads, dFF: c.intermediate, contextLength: contextLength, ropeTheta: c.ropeTheta,
+                               rmsNormEpsilon: Float(c.rmsEps), tiedEmbeddings: c.tiedEmbeddings)
+    }
+
+    /// Copies every tensor into `model`'s parameters (dequantized, in HF's row order, under the
+    /// engine's names). The model must have been built from `modelConfig`.
+    public func load(into model: TransformerModel) throws {
+        for name in hfNames where !(name == "lm_head.weight" && config.tiedEmbeddings) {
+            guard let engine = Self.engineName(forHF: name) else { continue }
+            try model.parameters.load(named: engine, from: try tensor(hf: name))
+        }
+    }
 
     /// Every HF tensor name of the model, in transformers' state-dict order.
     public var hfNames: [String] {

@@ -35,7 +35,7 @@ extension StudyRunner {
         let run = cell.run, seed = cell.seed
         let cellStart = ContinuousClock.now
         let model = makeModel(weights: base.weights)
-        let sites = LinearSite.all(layers: config.layers)
+        let sites = LinearSite.all(config)
         var baseSiteWeights: [LinearSite: Tensor] = [:]
         for site in sites { baseSiteWeights[site] = model.parameters.tensor(named: site.weightName) }
         let examples = testExamples(seed: seed)

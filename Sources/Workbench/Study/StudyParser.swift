@@ -111,8 +111,9 @@ struct StudyParser {
             let map = try node.mapping()
             let field: String
             switch error {
-            case .notPositive(let f, _): field = f
-            case .headsDoNotDivideModel: field = "n_heads"
+            case .notPositive(let f, _), .notPositiveReal(let f, _), .notForArchitecture(let f, _): field = f
+            case .headsDoNotDivideModel, .oddHeadSize: field = "n_heads"
+            case .kvHeadsDoNotDivideHeads: field = "n_kv_heads"
             }
             throw (map.optional(field) ?? node).error(.invalidValue, "\(error)")
         }

@@ -4,12 +4,20 @@
 ///
 /// ΔW of every weight matrix is zero by construction, so `delta` returns nil (stated, not
 /// measured); the change lives in the biases, which are base views and merge trivially.
+/// A LLaMA block has no biases at all, so BitFit is refused there; `ln_tuning` (peft's
+/// LN_TUNING, `LNTuning`) is the selection-based method that applies.
 public final class BitFit: PEFTMethod {
     public struct Configuration: PEFTMethodConfiguration, Equatable {
         public static let methodName = "bitfit"
         public static let fieldNames: [String] = []
         public init() {}
-        public func validate(for config: ModelConfig) throws {}
+        public func validate(for config: ModelConfig) throws {
+            guard config.architecture == .gpt2 else {
+                throw PEFTMethodError.notApplicable(
+                    method: Self.methodName,
+                    reason: "a \(config.architecture.rawValue) model has no bias terms to train; use ln_tuning (the RMSNorm weights) instead")
+            }
+        }
         public func makeMethod() -> any PEFTMethod { BitFit(self) }
     }
 
@@ -30,6 +38,7 @@ public final class BitFit: PEFTMethod {
     }
 
     public func attach(to model: TransformerModel, rng: inout SeededRNG) throws {
+        try configuration.validate(for: model.config)
         for name in model.parameters.names {
             model.parameters.setRequiresGrad(Self.trains(name), named: name)
         }

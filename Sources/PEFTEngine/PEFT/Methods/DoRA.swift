@@ -65,7 +65,7 @@ public final class DoRA: PEFTMethod, LinearSiteHook {
         let direction: FloatArena, norms: FloatArena, scale: FloatArena
         /// z = x·Vᵀ of the last forward, [rows, out].
         let output: FloatArena
-        /// View index of the site's stored bias in the model's parameters.
+        /// View index of the site's stored bias in the model's parameters (−1: none, LLaMA).
         let bias: Int
     }
 
@@ -101,7 +101,7 @@ public final class DoRA: PEFTMethod, LinearSiteHook {
     public func attach(to model: TransformerModel, rng: inout SeededRNG) throws {
         try configuration.validate(for: model.config)
         let h = configuration.hyperparameters
-        let chosen = h.sites(layers: model.config.layers)
+        let chosen = h.sites(model.config)
         parameters = MethodParameters()
         let path = LowRankPath(sites: chosen, config: model.config, hyperparameters: h, parameters: parameters,
                                maxRows: model.activations.maxB * model.activations.maxT, rng: rng)
@@ -116,7 +116,7 @@ public final class DoRA: PEFTMethod, LinearSiteHook {
             sites[slot.site] = Site(slot: slot, magnitude: m, direction: FloatArena(count: n),
                                     norms: FloatArena(count: slot.output), scale: FloatArena(count: slot.output),
                                     output: FloatArena(count: maxRows * slot.output),
-                                    bias: model.parameters.index(of: slot.site.biasName))
+                                    bias: model.parameters.contains(slot.site.biasName) ? model.parameters.index(of: slot.site.biasName) : -1)
             widest = max(widest, slot.output)
         }
         base = model.parameters
@@ -197,7 +197,7 @@ public final class DoRA: PEFTMethod, LinearSiteHook {
         guard !merged, let s = sites[site], let base else { return }
         precondition(rows <= maxRows, "DoRA: \(rows) rows exceed the capacity \(maxRows) sized at attach")
         let OC = s.slot.output, z = s.output.pointer, k = UnsafePointer(s.scale.pointer)
-        let b = UnsafePointer(base.values.at(base.views[s.bias].offset))
+        let b = UnsafePointer(s.bias >= 0 ? base.values.at(base.views[s.bias].offset) : zeroBias.pointer)
         for m in 0..<rows {
             ScaledRows.cacheAndScale(n: OC, y: y + m * OC, cache: z + m * OC, scale: k, shift: b)
         }
@@ -225,7 +225,7 @@ public final class DoRA: PEFTMethod, LinearSiteHook {
         path.foldedBackward(site: site, x: x, dy: dyBase, rows: M, parameters: parameters)
         // A stored bias made trainable after attach is added after the scaling: its gradient is
         // Σ dy, of which the base will add Σ dy_base = Σ dy ⊙ k; add the rest, Σ dy ⊙ (1 − k).
-        if let base, base.requiresGrad[s.bias] {
+        if let base, s.bias >= 0, base.requiresGrad[s.bias] {
             let db = base.gradients.at(base.views[s.bias].offset)
             for m in 0..<M {
                 for o in 0..<OC { db[o] += dy[m * OC + o] * (1 - k[o]) }
@@ -296,7 +296,7 @@ public final class DoRA: PEFTMethod, LinearSiteHook {
     /// Σ over adapted sites of r·(in + out) + out (A, B and the magnitude m).
     public func expectedTrainableParameterCount(config: ModelConfig) -> Int {
         let h = configuration.hyperparameters
-        return h.sites(layers: config.layers).reduce(0) { total, site in
+        return h.sites(config).reduce(0) { total, site in
             let (i, o) = site.features(config)
             return total + h.r * (i + o) + o
         }

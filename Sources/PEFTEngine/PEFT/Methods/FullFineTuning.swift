@@ -26,7 +26,7 @@ public final class FullFineTuning: PEFTMethod {
     public func attach(to model: TransformerModel, rng: inout SeededRNG) throws {
         model.parameters.setRequiresGradForAll(true)
         initialWeights = [:]
-        for site in LinearSite.all(layers: model.config.layers) {
+        for site in LinearSite.all(model.config) {
             initialWeights[site] = model.parameters.tensor(named: site.weightName)
         }
     }
@@ -46,9 +46,15 @@ public final class FullFineTuning: PEFTMethod {
     public func merge(into model: TransformerModel) throws {}
     public func unmerge(from model: TransformerModel) throws {}
 
-    /// Every parameter: V·C + maxT·C + L·(4(C² + C) + 4C + 2CF + F + C) + 2C + V·C.
+    /// Every parameter. GPT-2: V·C + maxT·C + L·(4(C² + C) + 4C + 2CF + F + C) + 2C + V·C.
+    /// LLaMA (KVC = KV·HS): V·C + L·(2C² + 2·C·KVC + 3CF + 2C) + C, plus V·C for an own head
+    /// (SmolLM2-135M: 134,515,008).
     public func expectedTrainableParameterCount(config: ModelConfig) -> Int {
         let V = config.vocabSize, C = config.dModel, F = config.dFF, T = config.contextLength, L = config.layers
+        if config.isLlama {
+            let block = 2 * C * C + 2 * C * config.kvChannels + 3 * C * F + 2 * C
+            return V * C + L * block + C + (config.tiedEmbeddings ? 0 : V * C)
+        }
         let block = 4 * (C * C + C) + 2 * C + 2 * C + (F * C + F) + (C * F + C)
         return V * C + T * C + L * block + 2 * C + V * C
     }

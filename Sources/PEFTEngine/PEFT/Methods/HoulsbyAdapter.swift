@@ -29,10 +29,11 @@ public final class HoulsbyAdapter: PEFTMethod, LinearSiteHook {
         public var reductionFactor: Int
         /// Bottleneck size m given directly (≥ 1); overrides `reductionFactor` when set.
         public var adapterSize: Int?
-        /// Sites whose output is adapted: "o" and/or "proj" (the two that feed the residual stream).
-        public var targetModules: [String]
+        /// Sites whose output is adapted, among the two that feed the residual stream: "o" and
+        /// "proj" (GPT-2) or "o"/"o_proj" and "down"/"down_proj" (LLaMA). nil: both.
+        public var targetModules: [String]?
 
-        public init(reductionFactor: Int = 16, adapterSize: Int? = nil, targetModules: [String] = ["o", "proj"]) {
+        public init(reductionFactor: Int = 16, adapterSize: Int? = nil, targetModules: [String]? = nil) {
             self.reductionFactor = reductionFactor
             self.adapterSize = adapterSize
             self.targetModules = targetModules
@@ -49,7 +50,7 @@ public final class HoulsbyAdapter: PEFTMethod, LinearSiteHook {
             let defaults = Configuration()
             reductionFactor = try c.decodeIfPresent(Int.self, forKey: .reductionFactor) ?? defaults.reductionFactor
             adapterSize = try c.decodeIfPresent(Int.self, forKey: .adapterSize)
-            targetModules = try c.decodeIfPresent([String].self, forKey: .targetModules) ?? defaults.targetModules
+            targetModules = try c.decodeIfPresent([String].self, forKey: .targetModules)
         }
 
         public func validate(for config: ModelConfig) throws {
@@ -68,14 +69,22 @@ public final class HoulsbyAdapter: PEFTMethod, LinearSiteHook {
                     throw fail(.reductionFactor, "is \(reductionFactor), which does not divide d_model \(C)")
                 }
             }
-            let allowed = ["o", "proj"]
+            guard let targetModules else { return }
+            let outputs = Self.outputKinds(config.architecture)
+            let allowed = outputs.map(\.rawValue) + outputs.compactMap(\.peftName)
             guard !targetModules.isEmpty else { throw fail(.targetModules, "is empty; give at least one of \(allowed)") }
             for m in targetModules where !allowed.contains(m) {
                 throw fail(.targetModules, "contains unknown module \"\(m)\"; adapters go after \(allowed)")
             }
-            guard Set(targetModules).count == targetModules.count else {
+            let kinds = targetModules.compactMap(LinearSite.Kind.init(moduleName:))
+            guard Set(kinds).count == kinds.count else {
                 throw fail(.targetModules, "lists a module twice: \(targetModules)")
             }
+        }
+
+        /// The two sites whose output feeds the residual stream: o and the MLP's output.
+        static func outputKinds(_ architecture: ModelConfig.Architecture) -> [LinearSite.Kind] {
+            architecture == .llama ? [.o, .down] : [.o, .proj]
         }
 
         /// The bottleneck size m on a model of width `dModel`.
@@ -83,7 +92,11 @@ public final class HoulsbyAdapter: PEFTMethod, LinearSiteHook {
 
         public func makeMethod() -> any PEFTMethod { HoulsbyAdapter(self) }
 
-        var kinds: [LinearSite.Kind] { [.o, .proj].filter { targetModules.contains($0.rawValue) } }
+        /// The adapted kinds on `architecture` (both output sites unless `targetModules` says).
+        func kinds(_ architecture: ModelConfig.Architecture) -> [LinearSite.Kind] {
+            let chosen = targetModules.map { Set($0.compactMap(LinearSite.Kind.init(moduleName:))) }
+            return Self.outputKinds(architecture).filter { chosen?.contains($0) ?? true }
+        }
     }
 
     public static let methodName = Configuration.methodName
@@ -91,7 +104,7 @@ public final class HoulsbyAdapter: PEFTMethod, LinearSiteHook {
     public private(set) var parameters = MethodParameters()
     public var isTraining = true
     public var label: String {
-        "adapter m=\(adapterSizeLabel) target_modules=\(configuration.targetModules.joined(separator: ","))"
+        "adapter m=\(adapterSizeLabel)" + (configuration.targetModules.map { " target_modules=\($0.joined(separator: ","))" } ?? "")
     }
 
     private var adapterSizeLabel: String {
@@ -129,7 +142,7 @@ public final class HoulsbyAdapter: PEFTMethod, LinearSiteHook {
         parameters = MethodParameters()
         var views: [(LinearSite, Int, Int, Int, Int)] = []
         for l in 0..<config.layers {
-            for kind in configuration.kinds {
+            for kind in configuration.kinds(config.architecture) {
                 let site = LinearSite(layer: l, kind: kind), p = site.name
                 views.append((site,
                               parameters.add(p + ".adapter_down.weight", shape: [m, C], decays: false),
@@ -139,7 +152,7 @@ public final class HoulsbyAdapter: PEFTMethod, LinearSiteHook {
             }
         }
         parameters.seal()
-        slotIndex = Array(repeating: -1, count: config.layers * LinearSite.Kind.allCases.count)
+        slotIndex = Array(repeating: -1, count: LinearSite.tableSize(layers: config.layers))
         slots = views.enumerated().map { i, v in
             let (site, down, downBias, up, upBias) = v
             let w = Tensor.kaimingUniform(shape: [m, C], rng: &rng)
@@ -233,6 +246,6 @@ public final class HoulsbyAdapter: PEFTMethod, LinearSiteHook {
     /// target module per layer: L·|targets|·(2·C·m + m + C).
     public func expectedTrainableParameterCount(config: ModelConfig) -> Int {
         let C = config.dModel, m = configuration.bottleneck(dModel: C)
-        return config.layers * configuration.kinds.count * (2 * C * m + m + C)
+        return config.layers * configuration.kinds(config.architecture).count * (2 * C * m + m + C)
     }
 }

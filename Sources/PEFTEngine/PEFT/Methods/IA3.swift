@@ -10,7 +10,9 @@
 /// `feedforward_modules` ⊆ `target_modules` the ones whose vector multiplies the layer's
 /// INPUT features ([in]) instead of its output ([out]). The paper's l_ff ⊙ gelu(fc(x)) is
 /// exactly "input scaling of the down projection", so the defaults are
-/// `target_modules = [k, v, proj]`, `feedforward_modules = [proj]`, and the count is L·(2C + F).
+/// `target_modules = [k, v, proj]`, `feedforward_modules = [proj]`, and the count is L·(2C + F);
+/// on LLaMA peft's own defaults, `[k_proj, v_proj, down_proj]` with `[down_proj]` feed-forward,
+/// L·(2·KV·HS + F).
 ///
 /// peft's `init_ia3_weights` is always true here (vectors start at exactly 1, so a fresh
 /// method is the identity bit for bit); every base parameter is frozen, vectors do not decay.
@@ -32,12 +34,14 @@ public final class IA3: PEFTMethod, LinearSiteHook {
         public static let methodName = "ia3"
         public static let fieldNames = ["target_modules", "feedforward_modules"]
 
-        /// Adapted linear layers ("q", "k", "v", "o", "fc", "proj").
-        public var targetModules: [String]
-        /// The subset of `targetModules` scaled on their input features.
-        public var feedforwardModules: [String]
+        /// Adapted linear layers (engine or peft names, "all-linear"); nil: the architecture's
+        /// default (k, v and the MLP's output layer).
+        public var targetModules: [String]?
+        /// The subset of `targetModules` scaled on their input features; nil: the MLP's output
+        /// layer when targeted (peft's defaults), else none.
+        public var feedforwardModules: [String]?
 
-        public init(targetModules: [String] = ["k", "v", "proj"], feedforwardModules: [String] = ["proj"]) {
+        public init(targetModules: [String]? = nil, feedforwardModules: [String]? = nil) {
             self.targetModules = targetModules
             self.feedforwardModules = feedforwardModules
         }
@@ -49,34 +53,48 @@ public final class IA3: PEFTMethod, LinearSiteHook {
 
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
-            let defaults = Configuration()
-            targetModules = try c.decodeIfPresent([String].self, forKey: .targetModules) ?? defaults.targetModules
-            feedforwardModules = try c.decodeIfPresent([String].self, forKey: .feedforwardModules) ?? defaults.feedforwardModules
+            targetModules = try c.decodeIfPresent([String].self, forKey: .targetModules)
+            feedforwardModules = try c.decodeIfPresent([String].self, forKey: .feedforwardModules)
         }
 
         public func validate(for config: ModelConfig) throws {
             func fail(_ key: CodingKeys, _ reason: String) -> PEFTMethodError {
                 .invalidConfiguration(method: Self.methodName, key: key.rawValue, reason: reason)
             }
-            let known = LinearSite.Kind.allCases.map(\.rawValue)
-            guard !targetModules.isEmpty else { throw fail(.targetModules, "is empty; give at least one of \(known)") }
-            for m in targetModules where LinearSite.Kind(rawValue: m) == nil {
-                throw fail(.targetModules, "contains unknown module \"\(m)\"; known modules: \(known)")
+            let known = LinearSite.Kind.moduleNames(of: config.architecture)
+            if let targetModules {
+                guard !targetModules.isEmpty else { throw fail(.targetModules, "is empty; give at least one of \(known)") }
+                guard Set(targetModules).count == targetModules.count else {
+                    throw fail(.targetModules, "lists a module twice: \(targetModules)")
+                }
             }
-            guard Set(targetModules).count == targetModules.count else {
-                throw fail(.targetModules, "lists a module twice: \(targetModules)")
-            }
-            for m in feedforwardModules where !targetModules.contains(m) {
-                throw fail(.feedforwardModules, "contains \"\(m)\", which is not in target_modules \(targetModules)")
+            let targets: [LinearSite.Kind], feedforward: [LinearSite.Kind]
+            do {
+                targets = try LinearSite.Kind.resolve(targetModules ?? [], architecture: config.architecture)
+            } catch { throw fail(.targetModules, error.description) }
+            do {
+                feedforward = try LinearSite.Kind.resolve(feedforwardModules ?? [], architecture: config.architecture)
+            } catch { throw fail(.feedforwardModules, error.description) }
+            let chosen = targetModules == nil ? Self.defaultTargets(config.architecture) : targets
+            for kind in feedforward where !chosen.contains(kind) {
+                throw fail(.feedforwardModules, "contains \"\(kind.peftName ?? kind.rawValue)\", which is not among the target modules")
             }
         }
 
         public func makeMethod() -> any PEFTMethod { IA3(self) }
 
-        /// Adapted kinds in `LinearSite.Kind.allCases` order, each with whether it scales its input.
-        var targets: [(kind: LinearSite.Kind, scalesInput: Bool)] {
-            LinearSite.Kind.allCases.filter { targetModules.contains($0.rawValue) }
-                .map { ($0, feedforwardModules.contains($0.rawValue)) }
+        /// k, v and the MLP's output layer (peft's defaults for both blocks).
+        static func defaultTargets(_ architecture: ModelConfig.Architecture) -> [LinearSite.Kind] {
+            architecture == .llama ? [.k, .v, .down] : [.k, .v, .proj]
+        }
+
+        /// Adapted kinds on `architecture` in block order, each with whether it scales its input.
+        func targets(_ architecture: ModelConfig.Architecture) -> [(kind: LinearSite.Kind, scalesInput: Bool)] {
+            let kinds = targetModules.map { (try? LinearSite.Kind.resolve($0, architecture: architecture)) ?? [] }
+                ?? Self.defaultTargets(architecture)
+            let feedforward = feedforwardModules.map { Set((try? LinearSite.Kind.resolve($0, architecture: architecture)) ?? []) }
+                ?? [Self.defaultTargets(architecture)[2]]
+            return kinds.map { ($0, feedforward.contains($0)) }
         }
     }
 
@@ -85,7 +103,10 @@ public final class IA3: PEFTMethod, LinearSiteHook {
     public private(set) var parameters = MethodParameters()
     public var isTraining = true
     public var label: String {
-        "ia3 target_modules=\(configuration.targetModules.joined(separator: ",")) feedforward_modules=\(configuration.feedforwardModules.joined(separator: ","))"
+        var label = "ia3"
+        if let t = configuration.targetModules { label += " target_modules=\(t.joined(separator: ","))" }
+        if let f = configuration.feedforwardModules { label += " feedforward_modules=\(f.joined(separator: ","))" }
+        return label
     }
 
     /// One adapted site of one layer.
@@ -112,7 +133,7 @@ public final class IA3: PEFTMethod, LinearSiteHook {
     private var scratch = FloatArena(count: 0)
     private var maxRows = 0
     /// Weights and biases before `merge`, restored by `unmerge`; nil when not merged.
-    private var premerge: [(weight: String, bias: String, w: Tensor, b: Tensor)]?
+    private var premerge: [(weight: String, bias: String?, w: Tensor, b: Tensor?)]?
 
     public init(_ configuration: Configuration = Configuration()) {
         self.configuration = configuration
@@ -125,7 +146,7 @@ public final class IA3: PEFTMethod, LinearSiteHook {
         parameters = MethodParameters()
         var declared: [(LinearSite, Bool, Int, Int)] = []
         for l in 0..<config.layers {
-            for (kind, scalesInput) in configuration.targets {
+            for (kind, scalesInput) in configuration.targets(config.architecture) {
                 let site = LinearSite(layer: l, kind: kind)
                 let (input, output) = site.features(config)
                 let length = scalesInput ? input : output
@@ -134,7 +155,7 @@ public final class IA3: PEFTMethod, LinearSiteHook {
         }
         parameters.seal()
         parameters.values.pointer.update(repeating: 1, count: parameters.count)
-        slotIndex = Array(repeating: -1, count: config.layers * LinearSite.Kind.allCases.count)
+        slotIndex = Array(repeating: -1, count: LinearSite.tableSize(layers: config.layers))
         var scratchCount = 0
         slots = declared.enumerated().map { i, d in
             let (site, scalesInput, length, view) = d
@@ -258,19 +279,20 @@ public final class IA3: PEFTMethod, LinearSiteHook {
     /// originals; the model then runs without the hook.
     public func merge(into model: TransformerModel) throws {
         guard premerge == nil else { throw PEFTMethodError.cannotMerge(method: Self.methodName, reason: "it is already merged") }
-        var saved: [(weight: String, bias: String, w: Tensor, b: Tensor)] = []
+        var saved: [(weight: String, bias: String?, w: Tensor, b: Tensor?)] = []
         for s in slots {
             let (input, output) = s.site.features(model.config)
-            let w = model.parameters.tensor(named: s.site.weightName), b = model.parameters.tensor(named: s.site.biasName)
-            saved.append((s.site.weightName, s.site.biasName, w, b))
+            let biasName = model.parameters.contains(s.site.biasName) ? s.site.biasName : nil
+            let w = model.parameters.tensor(named: s.site.weightName), b = biasName.map(model.parameters.tensor(named:))
+            saved.append((s.site.weightName, biasName, w, b))
             let l = parameters.tensor(named: s.site.name + ".ia3_l").storage
             var wf = w, bf = b
             for o in 0..<output {
                 for i in 0..<input { wf.storage[o * input + i] *= s.scalesInput ? l[i] : l[o] }
-                if !s.scalesInput { bf.storage[o] *= l[o] }
+                if !s.scalesInput { bf?.storage[o] *= l[o] }
             }
             try model.parameters.load(named: s.site.weightName, from: wf)
-            try model.parameters.load(named: s.site.biasName, from: bf)
+            if let biasName, let bf { try model.parameters.load(named: biasName, from: bf) }
         }
         premerge = saved
         if model.linearHook === self { model.linearHook = nil }
@@ -281,7 +303,7 @@ public final class IA3: PEFTMethod, LinearSiteHook {
         guard let saved = premerge else { throw PEFTMethodError.cannotMerge(method: Self.methodName, reason: "it is not merged") }
         for entry in saved {
             try model.parameters.load(named: entry.weight, from: entry.w)
-            try model.parameters.load(named: entry.bias, from: entry.b)
+            if let bias = entry.bias, let b = entry.b { try model.parameters.load(named: bias, from: b) }
         }
         premerge = nil
         prepareForward(model: model)
@@ -289,9 +311,10 @@ public final class IA3: PEFTMethod, LinearSiteHook {
     }
 
     /// One vector per adapted site and layer: `in` entries for feed-forward (input-scaled)
-    /// modules, `out` otherwise. Defaults: L·(C + C + F) = L·(2C + F).
+    /// modules, `out` otherwise. Defaults: L·(C + C + F) = L·(2C + F) on GPT-2, L·(2·KVC + F)
+    /// on LLaMA.
     public func expectedTrainableParameterCount(config: ModelConfig) -> Int {
-        let perLayer = configuration.targets.reduce(0) { sum, t in
+        let perLayer = configuration.targets(config.architecture).reduce(0) { sum, t in
             let (input, output) = LinearSite(layer: 0, kind: t.kind).features(config)
             return sum + (t.scalesInput ? input : output)
         }

@@ -58,7 +58,7 @@ public final class LoRA: PEFTMethod, LinearSiteHook {
         try h.validate(method: Self.methodName, for: model.config)
         parameters = MethodParameters()
         let path = LowRankPath(
-            sites: h.sites(layers: model.config.layers), config: model.config, hyperparameters: h,
+            sites: h.sites(model.config), config: model.config, hyperparameters: h,
             parameters: parameters, maxRows: model.activations.maxB * model.activations.maxT, rng: rng)
         parameters.seal()
         path.initialize(parameters: parameters, rng: rng)

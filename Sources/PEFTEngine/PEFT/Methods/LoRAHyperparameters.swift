@@ -6,7 +6,7 @@
 /// | `r`                   | 8              | rank of ΔW = s·B·A                                   |
 /// | `lora_alpha`          | 8              | s = α/r, or α/√r with `use_rslora`                   |
 /// | `lora_dropout`        | 0              | dropout on the LoRA path's input (training only)     |
-/// | `target_modules`      | all six        | site kinds "q", "k", "v", "o", "fc", "proj"          |
+/// | `target_modules`      | every linear   | GPT-2 "q" … "proj"; LLaMA "q_proj" … "down_proj"; "all-linear" |
 /// | `layers_to_transform` | nil (all)      | block indices to adapt                               |
 /// | `use_rslora`          | false          | rank-stabilised scaling (Kalajdzievski 2023)          |
 ///
@@ -24,7 +24,7 @@ public struct LoRAHyperparameters: Codable, Equatable, Sendable {
 
     public init(
         r: Int = 8, loraAlpha: Float = 8, loraDropout: Float = 0,
-        targetModules: [String] = LinearSite.Kind.allCases.map(\.rawValue),
+        targetModules: [String] = [LinearSite.Kind.allLinear],
         layersToTransform: [Int]? = nil, useRSLoRA: Bool = false
     ) {
         self.r = r; self.loraAlpha = loraAlpha; self.loraDropout = loraDropout
@@ -53,12 +53,12 @@ public struct LoRAHyperparameters: Codable, Equatable, Sendable {
         useRSLoRA ? loraAlpha / Float(r).squareRoot() : loraAlpha / Float(r)
     }
 
-    /// The adapted sites of a model with `layers` blocks, layer by layer in q, k, v, o, fc, proj
-    /// order. Assumes `validate` passed (unknown names are skipped here).
-    public func sites(layers: Int) -> [LinearSite] {
-        let kinds = Set(targetModules.compactMap(LinearSite.Kind.init(rawValue:)))
-        let chosen = layersToTransform.map(Set.init) ?? Set(0..<layers)
-        return LinearSite.all(layers: layers).filter { kinds.contains($0.kind) && chosen.contains($0.layer) }
+    /// The adapted sites of a model with configuration `config`, layer by layer in the block's
+    /// order. Assumes `validate` passed (names foreign to the architecture select nothing).
+    public func sites(_ config: ModelConfig) -> [LinearSite] {
+        let kinds = Set((try? LinearSite.Kind.resolve(targetModules, architecture: config.architecture)) ?? [])
+        let chosen = layersToTransform.map(Set.init) ?? Set(0..<config.layers)
+        return LinearSite.all(config).filter { kinds.contains($0.kind) && chosen.contains($0.layer) }
     }
 
     /// Checks every value against `config`; throws `invalidConfiguration` naming the key.
@@ -66,10 +66,12 @@ public struct LoRAHyperparameters: Codable, Equatable, Sendable {
         func fail(_ key: String, _ reason: String) -> PEFTMethodError {
             .invalidConfiguration(method: method, key: key, reason: reason)
         }
-        let known = LinearSite.Kind.allCases.map(\.rawValue)
+        let known = LinearSite.Kind.moduleNames(of: config.architecture) + [LinearSite.Kind.allLinear]
         guard !targetModules.isEmpty else { throw fail("target_modules", "is empty; choose from \(known)") }
-        for name in targetModules where LinearSite.Kind(rawValue: name) == nil {
-            throw fail("target_modules", "contains unknown module \"\(name)\"; known modules are \(known)")
+        do {
+            _ = try LinearSite.Kind.resolve(targetModules, architecture: config.architecture)
+        } catch {
+            throw fail("target_modules", error.description)
         }
         if let layers = layersToTransform {
             guard !layers.isEmpty else { throw fail("layers_to_transform", "is empty") }
@@ -78,7 +80,7 @@ public struct LoRAHyperparameters: Codable, Equatable, Sendable {
             }
         }
         guard r >= 1 else { throw fail("r", "must be at least 1, got \(r)") }
-        for site in sites(layers: config.layers) {
+        for site in sites(config) {
             let (i, o) = site.features(config)
             guard r <= min(i, o) else {
                 throw fail("r", "= \(r) exceeds min(in, out) = \(min(i, o)) of \(site.name) [\(o), \(i)]")
@@ -90,7 +92,7 @@ public struct LoRAHyperparameters: Codable, Equatable, Sendable {
 
     /// Σ over adapted sites of r·(in + out): the A [r, in] and B [out, r] of each site.
     public func lowRankParameterCount(config: ModelConfig) -> Int {
-        sites(layers: config.layers).reduce(0) { total, site in
+        sites(config).reduce(0) { total, site in
             let (i, o) = site.features(config)
             return total + r * (i + o)
         }
@@ -101,7 +103,7 @@ public struct LoRAHyperparameters: Codable, Equatable, Sendable {
         var s = "r=\(r) alpha=\(loraAlpha.formatted)"
         if useRSLoRA { s += " rslora" }
         if loraDropout > 0 { s += " dropout=\(loraDropout.formatted)" }
-        if Set(targetModules) != Set(LinearSite.Kind.allCases.map(\.rawValue)) { s += " targets=\(targetModules.joined(separator: ","))" }
+        if !LinearSite.Kind.namesEveryKind(targetModules) { s += " targets=\(targetModules.joined(separator: ","))" }
         if let layers = layersToTransform { s += " layers=\(layers.map(String.init).joined(separator: ","))" }
         return s
     }

@@ -76,7 +76,7 @@ final class LowRankPath {
         scaling = h.scaling
         dropout = h.loraDropout
         self.maxRows = maxRows
-        var slotOfSite = Array(repeating: -1, count: config.layers * LinearSite.Kind.allCases.count)
+        var slotOfSite = Array(repeating: -1, count: LinearSite.tableSize(layers: config.layers))
         var slots: [Slot] = []
         dropoutRNG = rng.fork("lora_dropout")
         var maskOffset = 0, maxIn = 0, maxOut = 0

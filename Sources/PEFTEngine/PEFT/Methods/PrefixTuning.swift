@@ -21,7 +21,9 @@ import Foundation
 /// `nn.Linear` uniform in ±1/√fan_in. Positions: the engine numbers the real tokens 0..<T;
 /// HF GPT-2 given P cached key/value rows starts them at P (documented difference).
 /// No weight-space delta (`delta` is nil) and nothing to merge. Trainable count:
-/// 2·L·C·P without projection; P·C + (C·h + h) + (h·2LC + 2LC) with it.
+/// 2·L·C·P without projection; P·C + (C·h + h) + (h·2LC + 2LC) with it. Here C is peft's
+/// `token_dim`: d_model, or KV·HS under grouped-query attention (peft sizes the prefix by the
+/// key/value heads, so LLaMA's prefix rows are [KV, P, HS] per layer).
 public final class PrefixTuning: PEFTMethod {
     public struct Configuration: PEFTMethodConfiguration, Equatable {
         public static let methodName = "prefix"
@@ -52,7 +54,7 @@ public final class PrefixTuning: PEFTMethod {
         }
 
         /// h on a model of width C.
-        func hiddenSize(_ config: ModelConfig) -> Int { encoderHiddenSize ?? config.dModel }
+        func hiddenSize(_ config: ModelConfig) -> Int { encoderHiddenSize ?? config.kvChannels }
 
         public func validate(for config: ModelConfig) throws {
             if numVirtualTokens < 1 {
@@ -99,7 +101,7 @@ public final class PrefixTuning: PEFTMethod {
                 reason: "= \(P) exceeds the model's prefix capacity maxP = \(model.activations.maxP) (build the model with maxP ≥ \(P))")
         }
         precondition(parameters.views.isEmpty, "PrefixTuning: attach called twice")
-        let C = config.dModel, width = 2 * config.layers * C
+        let C = config.kvChannels, width = 2 * config.layers * C
         h = configuration.hiddenSize(config)
         var initRNG = rng.fork("prefix")
         var inits: [Tensor] = []
@@ -138,7 +140,7 @@ public final class PrefixTuning: PEFTMethod {
     /// Computes Y (the embedding itself, or the MLP's output) and scatters it into the prefix.
     public func prepareForward(model: TransformerModel) {
         guard let prefix else { return }
-        let P = prefix.length, C = model.config.dModel, width = 2 * model.config.layers * C
+        let P = prefix.length, C = model.config.kvChannels, width = 2 * model.config.layers * C
         guard configuration.prefixProjection else {
             Self.scatter(UnsafePointer(parameters.value(embedding)), into: prefix)
             return
@@ -154,7 +156,7 @@ public final class PrefixTuning: PEFTMethod {
     /// Gathers the prefix gradients into dY and chains them into the method's parameters.
     public func finishBackward(model: TransformerModel) {
         guard let prefix else { return }
-        let P = prefix.length, C = model.config.dModel, width = 2 * model.config.layers * C
+        let P = prefix.length, C = model.config.kvChannels, width = 2 * model.config.layers * C
         guard configuration.prefixProjection else {
             Self.gatherGradients(from: prefix, into: parameters.gradient(embedding))
             return
@@ -211,9 +213,11 @@ public final class PrefixTuning: PEFTMethod {
     /// nil: prefix tuning changes the keys and values seen, not any weight matrix.
     public func delta(for site: LinearSite, model: TransformerModel) -> Tensor? { nil }
 
-    /// 2·L·C·P without projection; P·C + (C·h + h) + (h·2LC + 2LC) with it.
+    /// 2·L·C·P without projection; P·C + (C·h + h) + (h·2LC + 2LC) with it. Here C is peft's
+/// `token_dim`: d_model, or KV·HS under grouped-query attention (peft sizes the prefix by the
+/// key/value heads, so LLaMA's prefix rows are [KV, P, HS] per layer).
     public func expectedTrainableParameterCount(config: ModelConfig) -> Int {
-        let P = configuration.numVirtualTokens, C = config.dModel, twoLC = 2 * config.layers * C
+        let P = configuration.numVirtualTokens, C = config.kvChannels, twoLC = 2 * config.layers * C
         guard configuration.prefixProjection else { return twoLC * P }
         let h = configuration.hiddenSize(config)
         return P * C + (C * h + h) + (h * twoLC + twoLC)

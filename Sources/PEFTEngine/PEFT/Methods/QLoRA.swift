@@ -5,7 +5,7 @@
 ///
 /// Q = blockwise NF4 (or bitsandbytes' FP4) with blocksize 64 and, by default, double quantization of the
 /// block absmaxes (`QuantizedTensor`). As with bitsandbytes' `load_in_4bit`, every linear
-/// matrix of every block (q, k, v, o, fc, proj) is quantized, whichever sites LoRA adapts;
+/// matrix of every block (q, k, v, o, fc, proj; LLaMA's q … down) is quantized, whichever sites LoRA adapts;
 /// embeddings, LayerNorms, biases and lm_head stay Float32.
 ///
 /// At attach each matrix is quantized once; forward and backward read only the packed form,
@@ -88,6 +88,8 @@ public final class QLoRA: PEFTMethod, LinearSiteHook {
     private var path: LowRankPath?
     /// The packed base matrices, by `LinearSite` key (layer·6 + kind ordinal).
     private var quantized: [QuantizedTensor] = []
+    /// Position in `quantized` and `errors` of each site (`LinearSite.index`), −1 for none.
+    private var slotOfSite: [Int] = []
     /// ‖W0 − W0_q‖_F per site, same order.
     private var errors: [Float] = []
     /// One dequantization target, [max out·in] (see `effectiveWeight`).
@@ -104,12 +106,14 @@ public final class QLoRA: PEFTMethod, LinearSiteHook {
         let h = configuration.hyperparameters, format = configuration.format!
         quantized = []
         errors = []
+        slotOfSite = Array(repeating: -1, count: LinearSite.tableSize(layers: model.config.layers))
         var largest = 0
-        for site in LinearSite.all(layers: model.config.layers) {
+        for site in LinearSite.all(model.config) {
             let w0 = model.parameters.tensor(named: site.weightName)
             let q = QuantizedTensor(quantizing: w0, format: format, blocksize: Self.blocksize, doubleQuant: configuration.useDoubleQuant)
             let wq = q.dequantize()
             try model.parameters.load(named: site.weightName, from: wq)
+            slotOfSite[site.index] = quantized.count
             quantized.append(q)
             errors.append((w0 - wq).frobeniusNorm())
             largest = max(largest, w0.count)
@@ -117,7 +121,7 @@ public final class QLoRA: PEFTMethod, LinearSiteHook {
         scratch = FloatArena(count: largest)
         parameters = MethodParameters()
         let path = LowRankPath(
-            sites: h.sites(layers: model.config.layers), config: model.config, hyperparameters: h,
+            sites: h.sites(model.config), config: model.config, hyperparameters: h,
             parameters: parameters, maxRows: model.activations.maxB * model.activations.maxT, rng: rng)
         parameters.seal()
         path.initialize(parameters: parameters, rng: rng)
@@ -140,7 +144,7 @@ public final class QLoRA: PEFTMethod, LinearSiteHook {
     /// (the Float32 arena then holds W0_q + s·B·A).
     public func effectiveWeight(for site: LinearSite) -> UnsafePointer<Float>? {
         guard let path, !path.isMerged else { return nil }
-        let q = quantized[site.index]
+        let q = quantized[slotOfSite[site.index]]
         q.dequantize(into: UnsafeMutableBufferPointer(start: scratch.pointer, count: q.count))
         if path.isFolded, let slot = path.slot(for: site) {
             path.foldedWeight(slot, weight: scratch.pointer, into: scratch.pointer, parameters: parameters)
@@ -169,12 +173,12 @@ public final class QLoRA: PEFTMethod, LinearSiteHook {
 
     /// The packed form of a base matrix (nil before attach).
     public func quantizedWeight(for site: LinearSite) -> QuantizedTensor? {
-        quantized.isEmpty ? nil : quantized[site.index]
+        quantized.isEmpty ? nil : quantized[slotOfSite[site.index]]
     }
 
     /// ‖W0 − W0_q‖_F of a base matrix: what quantizing it cost (nil before attach).
     public func quantizationError(for site: LinearSite) -> Float? {
-        errors.isEmpty ? nil : errors[site.index]
+        errors.isEmpty ? nil : errors[slotOfSite[site.index]]
     }
 
     /// Stored bits per quantized parameter: 8·Σ bytes / Σ count (4.5 for NF4 with Float32
@@ -187,7 +191,7 @@ public final class QLoRA: PEFTMethod, LinearSiteHook {
     /// Packed bytes of the quantized matrices + 4 bytes per element of every other frozen view.
     public func frozenBytes(model: TransformerModel) -> Int {
         let p = model.parameters
-        let quantizedNames = Set(LinearSite.all(layers: model.config.layers).map(\.weightName))
+        let quantizedNames = Set(LinearSite.all(model.config).map(\.weightName))
         let float = zip(p.views, p.requiresGrad).reduce(0) { total, vr in
             vr.1 || (!quantized.isEmpty && quantizedNames.contains(vr.0.name)) ? total : total + 4 * vr.0.count
         }
