@@ -15,6 +15,15 @@ Figures (same names, sizes, units, warm-up and repetitions as Sources/Workbench/
                  step, per method, on the reference model (vocab 96, d_model 128, 4 layers,
                  4 heads, d_ff 512, T 64, B 32) and for full/lora on d_model 256, 6 layers,
                  8 heads, d_ff 1024. size = d_model, method = the workbench registry name.
+  train_llama    training and evaluation tokens/s (name "train" / "eval", size 576) and the peak
+                 resident memory (ru_maxrss of a child process per method and thread count) on
+                 SmolLM2-135M's shape: transformers' LlamaForCausalLM (30 layers, d 576, 9 heads over
+                 3 key/value heads, d_ff 1536, vocab 49,152, tied embeddings, RoPE θ 1e5, SDPA
+                 attention), random weights, B 8, T 128; best of 3 steps after 1 warm-up step, as
+                 LlamaTrainingBenchmark. Methods as below with LLaMA's module names: LoRA/QLoRA/DoRA
+                 on all seven projections, IA3 with peft's LLaMA defaults (k_proj, v_proj,
+                 down_proj), adapters after o_proj and down_proj (m = 36), ln_tuning =
+                 peft LNTuningConfig (the RMSNorms); BitFit does not apply (no biases).
   sgesdd_full    seconds of torch.linalg.svd and of scipy.linalg.svd(lapack_driver="gesdd"),
   sgesdd_values  resp. torch.linalg.svdvals and scipy's compute_uv=False, square float32
                  n = 256, 512, 1024, 2048; best of 5/5/3/2 reps, warm-up below 2048.
@@ -78,7 +87,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 MAGIC, VERSION = "workbench-bench-references", 1
-FIGURE_GROUPS = ["sgemm", "train", "svd", "nf4"]
+FIGURE_GROUPS = ["sgemm", "train", "train_llama", "svd", "nf4"]
 METHODS = ["full", "lora", "qlora", "dora", "adapter", "prefix", "prompt", "ia3", "bitfit"]
 LINEAR_KINDS = ["q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2"]  # workbench q, k, v, o, fc, proj
 
@@ -308,6 +317,149 @@ def wrap(method, V, C, L, NH, F, T):
         config = PromptTuningConfig(num_virtual_tokens=16, prompt_tuning_init="RANDOM", task_type="CAUSAL_LM")
         return get_peft_model(model, config), f"{versions} + {pv} PromptTuningConfig(num_virtual_tokens=16, RANDOM)"
     raise ValueError(f"unknown method {method}")
+
+
+LLAMA_METHODS = ["full", "lora", "qlora", "dora", "adapter", "prefix", "prompt", "ia3", "ln_tuning"]
+LLAMA_KINDS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
+
+def build_llama(quick):
+    """SmolLM2-135M's shape (or a tiny LLaMA when quick), random weights, SDPA attention."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+    if quick:
+        config = LlamaConfig(vocab_size=64, hidden_size=16, num_hidden_layers=1, num_attention_heads=4, num_key_value_heads=2,
+                             intermediate_size=32, max_position_embeddings=64, tie_word_embeddings=True)
+    else:
+        config = LlamaConfig(vocab_size=49152, hidden_size=576, num_hidden_layers=30, num_attention_heads=9,
+                             num_key_value_heads=3, intermediate_size=1536, max_position_embeddings=8192,
+                             rms_norm_eps=1e-5, rope_theta=100000.0, tie_word_embeddings=True, use_cache=False)
+    config._attn_implementation = "sdpa"
+    torch.manual_seed(1)
+    return LlamaForCausalLM(config)
+
+
+def wrap_llama(method, quick):
+    """The LLaMA model with `method` applied: returns (model, tool description)."""
+    import peft
+    import torch
+    from peft import get_peft_model, IA3Config, LNTuningConfig, LoraConfig, PrefixTuningConfig, PromptTuningConfig
+    model = build_llama(quick)
+    C = model.config.hidden_size
+    versions = f"torch {torch.__version__} + transformers LlamaForCausalLM (sdpa)"
+    pv = f"peft {peft.__version__}"
+    lora = dict(r=8, lora_alpha=8, lora_dropout=0.0, target_modules=LLAMA_KINDS, bias="none", task_type="CAUSAL_LM")
+    if method == "full":
+        return model, versions + ", every parameter trains"
+    if method == "adapter":
+        for p in model.parameters():
+            p.requires_grad_(False)
+        for layer in model.model.layers:
+            layer.self_attn.o_proj = make_houlsby(layer.self_attn.o_proj, C // 16)
+            layer.mlp.down_proj = make_houlsby(layer.mlp.down_proj, C // 16)
+        return model, versions + f", hand-written Houlsby adapter after o_proj and down_proj, m={C // 16} (peft has none)"
+    if method == "lora":
+        return get_peft_model(model, LoraConfig(**lora)), f"{versions} + {pv} LoraConfig(r=8, lora_alpha=8, all seven projections)"
+    if method == "dora":
+        return (get_peft_model(model, LoraConfig(use_dora=True, **lora)),
+                f"{versions} + {pv} LoraConfig(r=8, lora_alpha=8, use_dora=True, all seven projections)")
+    if method == "qlora":
+        import bitsandbytes as bnb
+        quantize_llama_nf4(model)
+        return (get_peft_model(model, LoraConfig(**lora)),
+                f"{versions} + bitsandbytes {bnb.__version__} Linear4bit(nf4, blocksize 64, double quant, fp32 compute) "
+                f"+ {pv} LoraConfig(r=8, lora_alpha=8, all seven projections)")
+    if method == "ia3":
+        return get_peft_model(model, IA3Config(task_type="CAUSAL_LM")), f"{versions} + {pv} IA3Config(LLaMA defaults: k_proj, v_proj, down_proj)"
+    if method == "prefix":
+        config = PrefixTuningConfig(num_virtual_tokens=16, task_type="CAUSAL_LM")
+        return get_peft_model(model, config), f"{versions} + {pv} PrefixTuningConfig(num_virtual_tokens=16)"
+    if method == "prompt":
+        config = PromptTuningConfig(num_virtual_tokens=16, prompt_tuning_init="RANDOM", task_type="CAUSAL_LM")
+        return get_peft_model(model, config), f"{versions} + {pv} PromptTuningConfig(num_virtual_tokens=16, RANDOM)"
+    if method == "ln_tuning":
+        return get_peft_model(model, LNTuningConfig(task_type="CAUSAL_LM")), f"{versions} + {pv} LNTuningConfig (the RMSNorms)"
+    raise ValueError(f"unknown method {method}")
+
+
+def quantize_llama_nf4(model):
+    """The seven projections of every layer as bitsandbytes Linear4bit (NF4, blocksize 64, double
+    quantization, float32 compute); embeddings, norms and the (tied) head stay float32."""
+    import bitsandbytes as bnb
+    for layer in model.model.layers:
+        for parent, names in [(layer.self_attn, ["q_proj", "k_proj", "v_proj", "o_proj"]), (layer.mlp, ["gate_proj", "up_proj", "down_proj"])]:
+            for name in names:
+                old = getattr(parent, name)
+                new = bnb.nn.Linear4bit(old.in_features, old.out_features, bias=False, compute_dtype=old.weight.dtype,
+                                        compress_statistics=True, quant_type="nf4")
+                new.weight = bnb.nn.Params4bit(old.weight.data.clone(), requires_grad=False, quant_type="nf4",
+                                               compress_statistics=True, blocksize=64)
+                new = new.to("cpu")
+                assert getattr(new.weight, "bnb_quantized", False), "bitsandbytes did not quantize on CPU"
+                setattr(parent, name, new)
+
+
+def measure_llama(method, threads, steps, quick):
+    """Training and evaluation figures of one method on the SmolLM2 shape, in THIS process; the
+    caller runs it in a child so that ru_maxrss is this method's peak alone."""
+    import resource
+    import torch
+    import torch.nn.functional as Fn
+    torch.set_num_threads(threads)
+    model, tool = wrap_llama(method, quick)
+    V = model.config.vocab_size if not hasattr(model, "get_base_model") else model.get_base_model().config.vocab_size
+    B, T = (2, 8) if quick else (8, 128)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=1e-4, weight_decay=0.01)
+    g = torch.Generator().manual_seed(3)
+    tokens = torch.randint(0, V, (B, T), generator=g)
+    targets = torch.randint(0, V, (B, T), generator=g)
+
+    def loss_of():
+        logits = model(input_ids=tokens).logits[:, -T:, :]  # prompt tuning prepends virtual tokens
+        return Fn.cross_entropy(logits.reshape(B * T, V), targets.reshape(B * T))
+
+    def step():
+        model.train()
+        optimizer.zero_grad(set_to_none=True)
+        loss = loss_of()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+
+    def evaluate():
+        model.eval()
+        with torch.no_grad():
+            loss_of()
+
+    figures = []
+    for name, body in [("train", step), ("eval", evaluate)]:
+        if not quick:
+            body()
+        seconds = []
+        for _ in range(steps):
+            start = time.perf_counter()
+            body()
+            seconds.append(time.perf_counter() - start)
+        rates = [B * T / s for s in seconds]
+        figures.append({
+            "name": name, "size": 576 if not quick else 16, "threads": threads, "method": method, "unit": "tokens/s",
+            "value": max(rates), "best": max(rates), "median": median(rates), "reps": steps, "tool": tool,
+            "detail": f"SmolLM2-135M shape B{B} T{T}; {sum(p.numel() for p in params)} trainable parameters; "
+                      f"{'fwd+bwd+clip+AdamW' if name == 'train' else 'no_grad forward + loss'}; torch threads {torch.get_num_threads()}"})
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    for f in figures:
+        f["peak_rss_mb"] = peak_mb
+    return figures
+
+
+def llama_in_child(method, threads, steps, quick):
+    """measure_llama in a fresh interpreter: its ru_maxrss is this method's peak alone."""
+    argv = [sys.executable, os.path.abspath(__file__), "--llama-child", method, "--threads", str(threads), "--reps", str(steps)]
+    if quick:
+        argv.append("--quick")
+    out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def measure_training(method, shape, threads, steps, quick):
@@ -542,7 +694,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", default="1,2", help="comma-separated thread counts (default 1,2)")
     ap.add_argument("--figures", default=",".join(FIGURE_GROUPS), help="comma-separated subset of " + ",".join(FIGURE_GROUPS))
-    ap.add_argument("--methods", default=",".join(METHODS), help="comma-separated training methods")
+    ap.add_argument("--methods", default=",".join(sorted(set(METHODS + LLAMA_METHODS))), help="comma-separated training methods")
     ap.add_argument("--out", default="bench/references.json", help="references file to write")
     ap.add_argument("--merge", action="store_true", help="keep figures already in --out, replacing re-measured ones")
     ap.add_argument("--reps", type=int, help="override every repetition count")
@@ -551,6 +703,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="tiny sizes, one rep, no warm-up: plumbing only")
     ap.add_argument("--sizes", help=argparse.SUPPRESS)
     ap.add_argument("--scipy-child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--llama-child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     threads = [int(t) for t in args.threads.split(",")]
     groups = [g for g in args.figures.split(",") if g]
@@ -559,8 +712,12 @@ def main():
         if g not in FIGURE_GROUPS:
             ap.error(f"--figures: unknown {g!r}; choose from {FIGURE_GROUPS}")
     for m in methods:
-        if m not in METHODS:
-            ap.error(f"--methods: unknown {m!r}; choose from {METHODS}")
+        if m not in METHODS + LLAMA_METHODS:
+            ap.error(f"--methods: unknown {m!r}; choose from {sorted(set(METHODS + LLAMA_METHODS))}")
+
+    if args.llama_child:
+        print(json.dumps(measure_llama(args.llama_child, threads[0], args.reps or (1 if args.quick else 3), args.quick)))
+        return
 
     if args.scipy_child:
         sizes = [int(s) for s in args.sizes.split(",")]
@@ -603,8 +760,13 @@ def main():
             check_quiet()
             for shape in (QUICK_SHAPES if args.quick else SHAPES):
                 for method in shape[7]:
-                    if method in methods:
+                    if method in methods and method in METHODS:
                         report([measure_training(method, shape, t, args.reps or (1 if args.quick else 8), args.quick)])
+        if "train_llama" in groups:
+            for method in LLAMA_METHODS:
+                if method in methods:
+                    check_quiet()
+                    report(llama_in_child(method, t, args.reps or (1 if args.quick else 3), args.quick))
         if "svd" in groups:
             check_quiet()
             sizes = QUICK_SVD_SIZES if args.quick else SVD_SIZES

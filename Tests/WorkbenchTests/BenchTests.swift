@@ -9,7 +9,8 @@ private let figureKeys: Set<String> = [
 ]
 /// Keys a line may carry in addition.
 private let optionalFigureKeys: Set<String> = [
-    "detail", "fraction_of_peak", "method", "reference", "reference_source", "phase_ms", "vs_full",
+    "detail", "fraction_of_peak", "method", "reference", "reference_source", "phase_ms", "vs_full", "peak_rss_mb",
+    "reference_peak_rss_mb",
 ]
 
 private func quickFigures(only: [String]? = nil) -> [BenchFigure] {
@@ -67,7 +68,7 @@ struct BenchTests {
         #expect(Set(quickFigures(only: ["memcpy"]).map(\.name)) == ["memcpy"])
         #expect(Set(quickFigures(only: ["svd", "memcpy"]).map(\.name)) == ["sgesdd_values", "sgesdd_full", "svd_randomized", "memcpy"])
         #expect(BenchSuite.unknownNames(in: ["sgemm", "gpu", "svd"]) == ["gpu"])
-        #expect(BenchSuite.names == ["sgemm", "svd", "memcpy", "train", "nf4", "hdf5", "store", "study"])
+        #expect(BenchSuite.names == ["sgemm", "svd", "memcpy", "train", "train_llama", "nf4", "hdf5", "store", "study"])
     }
 
     @Test("store --quick: commit and verify per method × delta form, the file's size in the detail; commit time against study size")

@@ -92,7 +92,36 @@ import Testing
         let odd = [Example(prompt: "\u{e9}=", answer: "e")]
         #expect(throws: BatcherError.self) { try Batcher(taskName: "t", examples: odd, batchSize: 1, contextLength: 8) }
         let batcher = try Batcher(taskName: "t", examples: odd, batchSize: 1, contextLength: 8, mapUnknown: true)
-        batcher.fillSequential(startingAt: 0)
+        _ = batcher.fillSequential(startingAt: 0)
         #expect(batcher.tokens.first == Vocabulary.unknown)
+    }
+}
+
+/// The tokenizer seam: the same batching over a pretrained model's byte-level BPE, whose
+/// padding is `<|endoftext|>` and whose answers end with the end-of-sequence token.
+@Suite("Batcher through a byte-level BPE tokenizer")
+struct TaskBatcherBPETests {
+    /// 256 byte symbols (no merges), then `<|endoftext|>` (256) and `<|im_end|>` (257, eos).
+    static let tokenizer = try! ByteLevelBPETokenizer(
+        tokens: ByteLevelBPETokenizer.byteToCharacter.map(String.init) + ["<|endoftext|>", "<|im_end|>"],
+        merges: [], tokenTypes: Array(repeating: 1, count: 256) + [3, 3], bos: nil, eos: 257)
+
+    @Test("ids come from the tokenizer, answers end with its eos, rows pad with <|endoftext|>")
+    func bpeBatches() throws {
+        let t = Self.tokenizer
+        #expect(t.vocabularySize == 258 && t.paddingID == 256 && t.endOfAnswerID == 257)
+        let examples = [Example(prompt: "ab", answer: "é"), Example(prompt: "x", answer: "y")]
+        let batcher = try Batcher(taskName: "t", examples: examples, batchSize: 2, contextLength: 8, tokenizer: t)
+        // "é" is two UTF-8 bytes: s = a b 0xC3 0xA9 <eos>, four rows.
+        #expect(batcher.sequenceLength == 4)
+        _ = batcher.fillSequential(startingAt: 0)
+        let a = Int32(Character("a").asciiValue!), b = Int32(Character("b").asciiValue!)
+        let x = Int32(Character("x").asciiValue!), y = Int32(Character("y").asciiValue!)
+        #expect(Array(batcher.tokens[0..<4]) == [a, b, 0xC3, 0xA9])
+        #expect(Array(batcher.targets[0..<4]) == [b, 0xC3, 0xA9, 257])
+        #expect(Array(batcher.mask[0..<4]) == [0, 1, 1, 1])
+        #expect(Array(batcher.tokens[4..<8]) == [x, y, 256, 256])
+        #expect(Array(batcher.targets[4..<8]) == [y, 257, 256, 256])
+        #expect(try t.decode(t.encode("añb", mapUnknown: false)) == "añb")
     }
 }

@@ -1,8 +1,14 @@
+import Foundation
+
 /// A fixed-size, zero-initialised block of Float32 with a stable address.
 ///
 /// The engine's parameter, gradient, optimizer-moment and activation buffers are arenas:
 /// allocated once, pointed into by named views, freed in `deinit`. Hot loops take
 /// `pointer` (plus an offset) and never allocate.
+///
+/// Allocated with `calloc`: a large arena is fresh zero pages from the system, and a page
+/// becomes resident only when written. The gradients and AdamW moments of a frozen base
+/// (every PEFT method) are never written, so they cost address space, not memory.
 public final class FloatArena {
     /// Number of Float elements.
     public let count: Int
@@ -12,11 +18,13 @@ public final class FloatArena {
     public init(count: Int) {
         precondition(count >= 0, "FloatArena: negative count \(count)")
         self.count = count
-        pointer = .allocate(capacity: max(count, 1))
-        pointer.initialize(repeating: 0, count: max(count, 1))
+        guard let raw = calloc(max(count, 1), MemoryLayout<Float>.stride) else {
+            fatalError("FloatArena: cannot allocate \(count) floats (\(4 * count) bytes)")
+        }
+        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
     }
 
-    deinit { pointer.deallocate() }
+    deinit { free(pointer) }
 
     /// Address of element `offset`.
     @inline(__always)

@@ -45,11 +45,17 @@ public struct BenchFigure: Codable, Sendable, Equatable {
     /// full fine-tuning's, same shape and threads, steps interleaved (`TrainingBenchmark`);
     /// absent when nil.
     public var versusFull: Double?
+    /// Peak resident memory (MiB) of the process while the figure was measured, for figures
+    /// that own their memory (`LlamaTrainingBenchmark`); absent when nil.
+    public var peakResidentMB: Double?
+    /// The other tool's peak resident memory (MiB) for the same work, from the references.
+    public var referencePeakResidentMB: Double?
 
     enum CodingKeys: String, CodingKey {
         case name, size, threads, cores, blasKernel = "blas_kernel", value, unit, reps, best, median
         case detail, fractionOfPeak = "fraction_of_peak", method, reference, referenceSource = "reference_source"
         case phaseMilliseconds = "phase_ms", versusFull = "vs_full"
+        case peakResidentMB = "peak_rss_mb", referencePeakResidentMB = "reference_peak_rss_mb"
     }
 
     public init(

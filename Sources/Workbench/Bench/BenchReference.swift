@@ -27,9 +27,13 @@ public struct BenchReference: Codable, Sendable, Equatable {
     public var detail: String?
     /// When it was measured (ISO 8601, UTC).
     public var measured: String?
+    /// The other tool's peak resident memory (MiB) for this work, when the script measured it
+    /// (one child process per method: `train_llama`).
+    public var peakResidentMB: Double?
 
     enum CodingKeys: String, CodingKey {
         case name, size, threads, method, unit, value, median, reps, tool, detail, measured
+        case peakResidentMB = "peak_rss_mb"
     }
 
     public init(name: String, size: Int, threads: Int, method: String? = nil, unit: String, value: Double,
@@ -68,6 +72,7 @@ public struct BenchReference: Codable, Sendable, Equatable {
         tool = try c.decode(String.self, forKey: .tool)
         detail = try c.decodeIfPresent(String.self, forKey: .detail)
         measured = try c.decodeIfPresent(String.self, forKey: .measured)
+        peakResidentMB = try c.decodeIfPresent(Double.self, forKey: .peakResidentMB)
     }
 
     /// Whether this reference measures the same thing as `figure`.

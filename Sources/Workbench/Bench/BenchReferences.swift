@@ -132,6 +132,7 @@ public struct BenchReferences: Sendable, Equatable {
         guard let reference = reference(for: figure) else { return figure }
         var annotated = figure
         annotated.reference = reference.value
+        if annotated.peakResidentMB != nil { annotated.referencePeakResidentMB = reference.peakResidentMB }
         annotated.referenceSource = reference.tool + " (" + file + (reference.measured.map { ", " + $0 } ?? "") + ")"
         return annotated
     }

@@ -2,7 +2,7 @@
 /// `Benchmark` here.
 public enum BenchSuite {
     public static let all: [any Benchmark] = [
-        SgemmBenchmark(), SVDBenchmark(), MemcpyBenchmark(), TrainingBenchmark(), NF4Benchmark(), HDF5Benchmark(), StoreBenchmark(),
+        SgemmBenchmark(), SVDBenchmark(), MemcpyBenchmark(), TrainingBenchmark(), LlamaTrainingBenchmark(), NF4Benchmark(), HDF5Benchmark(), StoreBenchmark(),
         StudyBenchmark(),
     ]
 

@@ -16,7 +16,10 @@ public enum BenchTable {
         return row([
             figure.name, "\(figure.size)", "\(figure.threads)", format(figure.best),
             format(figure.median), figure.unit, "\(figure.reps)", figure.blasKernel, ofPeak, versus,
-            [figure.detail, phases(figure), figure.versusFull.map { String(format: "%.2f× full", $0) }]
+            [figure.detail, phases(figure), figure.versusFull.map { String(format: "%.2f× full", $0) },
+             figure.peakResidentMB.map { rss in
+                 String(format: "peak RSS %.0f MB", rss) + (figure.referencePeakResidentMB.map { String(format: " (ref %.0f)", $0) } ?? "")
+             }]
                 .compactMap { $0 }.joined(separator: " · "),
         ])
     }

@@ -47,6 +47,11 @@ public struct TrainingBenchmark: Benchmark {
             config = try! ModelConfig(vocabSize: vocab, dModel: d, layers: layers, heads: heads, dFF: dFF, contextLength: T + 32)
             self.B = B; self.T = T; self.methods = methods
         }
+
+        init(config: ModelConfig, B: Int, T: Int) {
+            self.config = config
+            self.B = B; self.T = T; self.methods = nil
+        }
     }
 
     public func run(_ settings: BenchSettings, report: (BenchFigure) -> Void) {
@@ -57,7 +62,7 @@ public struct TrainingBenchmark: Benchmark {
         let steps = settings.reps(normal: 8)
         for threads in settings.threadCounts {
             BenchTiming.withBLASThreads(threads) {
-                let peak = sgemmPeak(quick: settings.quick)
+                let peak = Self.sgemmPeak(quick: settings.quick)
                 for shape in shapes {
                     let candidates = MethodRegistry.configurations
                         .filter { shape.methods?.contains($0.methodName) ?? true }
@@ -69,7 +74,7 @@ public struct TrainingBenchmark: Benchmark {
     }
 
     /// Best sgemm GFLOP/s at 1024² (16² when quick) on the current thread count.
-    private func sgemmPeak(quick: Bool) -> Double {
+    static func sgemmPeak(quick: Bool) -> Double {
         let n = quick ? 16 : 1024
         let a = BenchTiming.randomValues(n * n, seed: 1), b = BenchTiming.randomValues(n * n, seed: 2)
         var c = [Float](repeating: 0, count: n * n)
@@ -171,10 +176,11 @@ public struct TrainingBenchmark: Benchmark {
     }
 
     /// Model FLOPs per token for a training step and for a forward pass (see the type's doc).
+    /// A head tied to `wte` counts as a matmul weight (the V·C product is the same).
     static func flopsPerToken(model: TransformerModel, T: Int) -> (train: Double, forward: Double) {
         let p = model.parameters, c = model.config
         var n = 0.0, trained = 0.0
-        for (i, v) in p.views.enumerated() where v.shape.count == 2 && v.name != "wte" && v.name != "wpe" {
+        for (i, v) in p.views.enumerated() where v.shape.count == 2 && (v.name != "wte" || c.tiedEmbeddings) && v.name != "wpe" {
             n += Double(v.count)
             if p.requiresGrad[i] { trained += Double(v.count) }
         }

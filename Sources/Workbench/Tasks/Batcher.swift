@@ -2,13 +2,14 @@ import PEFTEngine
 
 /// Turns examples into (tokens, targets, mask) batches of shape [B, T] for `Trainer`.
 ///
-/// Encoding of one example (V = `Vocabulary.size`):
+/// Encoding of one example through the `TaskTokenizer` (the character `Vocabulary` unless
+/// another is given; "end" and "padding" are its `endOfAnswerID` and `paddingID`):
 ///
 ///     s = prompt tokens ‖ answer tokens ‖ [end]      (end marker only if `endsWithMarker`)
 ///     an empty prompt is replaced by [end], the sequence separator (see `Example`)
 ///     row t (0 ≤ t < |s| − 1):  tokens[t] = s[t],  targets[t] = s[t + 1],
 ///                                mask[t] = 1 iff t + 1 ≥ |prompt|  (the TARGET is an answer token or the end marker)
-///     rows are right-padded with `Vocabulary.padding` (token and target) and mask 0.
+///     rows are right-padded with the padding id (token and target) and mask 0.
 ///
 /// T = `sequenceLength` = max over the examples of |s| − 1, fixed at init; an example with
 /// |s| − 1 > contextLength is rejected with a `BatcherError` naming the task and the example.
@@ -47,20 +48,22 @@ public final class Batcher {
     private let answerStarts: [Int]
     /// [n] the current epoch's visiting order.
     private var order: [Int]
+    /// The tokenizer's padding id.
+    private let padding: Int32
 
     /// Encodes `examples` for batches of `batchSize` rows and at most `contextLength` positions.
     public init(taskName: String, examples: [Example], batchSize: Int, contextLength: Int,
-                seed: UInt64 = 0, mapUnknown: Bool = false) throws {
+                seed: UInt64 = 0, mapUnknown: Bool = false, tokenizer: any TaskTokenizer = Vocabulary()) throws {
         precondition(batchSize >= 1, "Batcher: batch size \(batchSize) must be ≥ 1")
         precondition(contextLength >= 1, "Batcher: context length \(contextLength) must be ≥ 1")
-        let vocabulary = Vocabulary()
+        let end = tokenizer.endOfAnswerID, padding = tokenizer.paddingID
         var flat: [Int32] = [], offsets = [0], starts: [Int] = []
         var longest = 1
         for (i, e) in examples.enumerated() {
             let prompt: [Int32], answer: [Int32]
             do {
-                prompt = e.prompt.isEmpty ? [Vocabulary.endOfAnswer] : try vocabulary.encode(e.prompt, mapUnknown: mapUnknown)
-                answer = try vocabulary.encode(e.answer, mapUnknown: mapUnknown)
+                prompt = e.prompt.isEmpty ? [end] : try tokenizer.encode(e.prompt, mapUnknown: mapUnknown)
+                answer = try tokenizer.encode(e.answer, mapUnknown: mapUnknown)
             } catch let error as VocabularyError {
                 throw BatcherError.characterOutsideVocabulary(task: taskName, index: i, example: e, detail: error.description)
             }
@@ -73,7 +76,7 @@ public final class Batcher {
             }
             flat += prompt
             flat += answer
-            if e.endsWithMarker { flat.append(Vocabulary.endOfAnswer) }
+            if e.endsWithMarker { flat.append(end) }
             offsets.append(flat.count)
             starts.append(prompt.count)
             longest = max(longest, length - 1)
@@ -87,17 +90,19 @@ public final class Batcher {
         self.offsets = offsets
         self.answerStarts = starts
         self.order = Array(0..<examples.count)
-        tokens = [Int32](repeating: Vocabulary.padding, count: batchSize * longest)
-        targets = [Int32](repeating: Vocabulary.padding, count: batchSize * longest)
+        self.padding = padding
+        tokens = [Int32](repeating: padding, count: batchSize * longest)
+        targets = [Int32](repeating: padding, count: batchSize * longest)
         mask = [Float](repeating: 0, count: batchSize * longest)
         rowExamples = [Int](repeating: -1, count: batchSize)
         shuffleForEpoch(0)
     }
 
     /// A batcher for `examples` of `task` (mapping unknown characters when the task does).
-    public convenience init(task: any Task, examples: [Example], batchSize: Int, contextLength: Int, seed: UInt64 = 0) throws {
+    public convenience init(task: any Task, examples: [Example], batchSize: Int, contextLength: Int, seed: UInt64 = 0,
+                            tokenizer: any TaskTokenizer = Vocabulary()) throws {
         try self.init(taskName: task.name, examples: examples, batchSize: batchSize, contextLength: contextLength,
-                      seed: seed, mapUnknown: task.mapsUnknownCharacters)
+                      seed: seed, mapUnknown: task.mapsUnknownCharacters, tokenizer: tokenizer)
     }
 
     /// Number of batches that cover every example once in `fillSequential` order.
@@ -145,8 +150,8 @@ public final class Batcher {
                             m[base + t] = t + 1 >= answerStart ? 1 : 0
                         }
                         for t in positions..<T {
-                            x[base + t] = Vocabulary.padding
-                            y[base + t] = Vocabulary.padding
+                            x[base + t] = padding
+                            y[base + t] = padding
                             m[base + t] = 0
                         }
                     }

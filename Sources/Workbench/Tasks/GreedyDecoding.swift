@@ -10,7 +10,8 @@ import PEFTEngine
 /// exactly as in evaluation. Cost: one forward of [B, T ≤ maxT] per generated token, no cache.
 public enum GreedyDecoding {
     /// The generated tokens of each prompt, end marker included when it was produced.
-    public static func decode(prompts: [[Int32]], trainer: Trainer, batchSize: Int, maxNewTokens: Int) -> [[Int32]] {
+    public static func decode(prompts: [[Int32]], trainer: Trainer, batchSize: Int, maxNewTokens: Int,
+                              tokenizer: any TaskTokenizer = Vocabulary()) -> [[Int32]] {
         let model = trainer.model
         let maxT = min(model.config.contextLength, model.activations.maxT)
         precondition(batchSize >= 1 && batchSize <= model.activations.maxB, "greedy decoding: batch size \(batchSize) outside 1...\(model.activations.maxB)")
@@ -22,7 +23,7 @@ public enum GreedyDecoding {
             var done = sequences.map { $0.count >= maxT }
             for _ in 0..<maxNewTokens where done.contains(false) {
                 let T = sequences.map(\.count).max()!
-                var tokens = [Int32](repeating: Vocabulary.padding, count: batchSize * T)
+                var tokens = [Int32](repeating: tokenizer.paddingID, count: batchSize * T)
                 for (r, s) in sequences.enumerated() { for (t, token) in s.enumerated() { tokens[r * T + t] = token } }
                 let zeros = [Int32](repeating: 0, count: batchSize * T)
                 let result = trainer.evaluate(tokens: tokens, targets: zeros, mask: [Float](repeating: 0, count: batchSize * T), B: batchSize, T: T)
@@ -30,7 +31,7 @@ public enum GreedyDecoding {
                     let next = result.predictions[r * T + sequences[r].count - 1]
                     sequences[r].append(next)
                     outputs[start + r].append(next)
-                    done[r] = next == Vocabulary.endOfAnswer || sequences[r].count >= maxT
+                    done[r] = next == tokenizer.endOfAnswerID || sequences[r].count >= maxT
                 }
             }
         }
@@ -39,19 +40,21 @@ public enum GreedyDecoding {
 
     /// Fraction of `examples` whose greedy continuation is exactly the answer followed by the end
     /// marker (or, for examples without one, starts with the answer).
-    public static func exactMatch(_ task: any Task, trainer: Trainer, examples: [Example], batchSize: Int) throws -> Double {
+    public static func exactMatch(_ task: any Task, trainer: Trainer, examples: [Example], batchSize: Int,
+                                  tokenizer: any TaskTokenizer = Vocabulary()) throws -> Double {
         guard !examples.isEmpty else { return 0 }
-        let vocabulary = Vocabulary()
+        let end = tokenizer.endOfAnswerID
         var prompts: [[Int32]] = [], answers: [[Int32]] = []
         for (i, e) in examples.enumerated() {
             do {
-                prompts.append(e.prompt.isEmpty ? [Vocabulary.endOfAnswer] : try vocabulary.encode(e.prompt, mapUnknown: task.mapsUnknownCharacters))
-                answers.append(try vocabulary.encode(e.answer, mapUnknown: task.mapsUnknownCharacters) + (e.endsWithMarker ? [Vocabulary.endOfAnswer] : []))
+                prompts.append(e.prompt.isEmpty ? [end] : try tokenizer.encode(e.prompt, mapUnknown: task.mapsUnknownCharacters))
+                answers.append(try tokenizer.encode(e.answer, mapUnknown: task.mapsUnknownCharacters) + (e.endsWithMarker ? [end] : []))
             } catch let error as VocabularyError {
                 throw BatcherError.characterOutsideVocabulary(task: task.name, index: i, example: e, detail: error.description)
             }
         }
-        let generated = decode(prompts: prompts, trainer: trainer, batchSize: batchSize, maxNewTokens: answers.map(\.count).max()!)
+        let generated = decode(prompts: prompts, trainer: trainer, batchSize: batchSize, maxNewTokens: answers.map(\.count).max()!,
+                               tokenizer: tokenizer)
         let right = zip(generated, answers).filter { $0.0.starts(with: $0.1) }.count
         return Double(right) / Double(examples.count)
     }
