@@ -328,8 +328,9 @@ def build_llama(quick):
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
     if quick:
-        config = LlamaConfig(vocab_size=64, hidden_size=16, num_hidden_layers=1, num_attention_heads=4, num_key_value_heads=2,
-                             intermediate_size=32, max_position_embeddings=64, tie_word_embeddings=True)
+        # bitsandbytes' CPU packing needs widths divisible by its block (64).
+        config = LlamaConfig(vocab_size=64, hidden_size=64, num_hidden_layers=1, num_attention_heads=4, num_key_value_heads=2,
+                             intermediate_size=128, max_position_embeddings=64, tie_word_embeddings=True)
     else:
         config = LlamaConfig(vocab_size=49152, hidden_size=576, num_hidden_layers=30, num_attention_heads=9,
                              num_key_value_heads=3, intermediate_size=1536, max_position_embeddings=8192,
@@ -409,6 +410,7 @@ def measure_llama(method, threads, steps, quick):
     model, tool = wrap_llama(method, quick)
     V = model.config.vocab_size if not hasattr(model, "get_base_model") else model.get_base_model().config.vocab_size
     B, T = (2, 8) if quick else (8, 128)
+    model_width = 64 if quick else 576
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=1e-4, weight_decay=0.01)
     g = torch.Generator().manual_seed(3)
@@ -443,7 +445,7 @@ def measure_llama(method, threads, steps, quick):
             seconds.append(time.perf_counter() - start)
         rates = [B * T / s for s in seconds]
         figures.append({
-            "name": name, "size": 576 if not quick else 16, "threads": threads, "method": method, "unit": "tokens/s",
+            "name": name, "size": model_width, "threads": threads, "method": method, "unit": "tokens/s",
             "value": max(rates), "best": max(rates), "median": median(rates), "reps": steps, "tool": tool,
             "detail": f"SmolLM2-135M shape B{B} T{T}; {sum(p.numel() for p in params)} trainable parameters; "
                       f"{'fwd+bwd+clip+AdamW' if name == 'train' else 'no_grad forward + loss'}; torch threads {torch.get_num_threads()}"})

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PEFTEngine
 import Workbench
 
 /// `workbench bench`: JSON lines on stdout (one object per figure), a table on stderr.
@@ -25,6 +26,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Timed repetitions per figure (default: per benchmark, 2–10).")
     var reps: Int?
 
+    @Option(help: "Comma-separated fine-tuning methods the training benchmarks measure (default: every one).")
+    var methods: String?
+
     @Option(help: ArgumentHelp(
         "Reference figures measured on this machine by scripts/bench_pytorch.py.",
         valueName: "path"))
@@ -42,6 +46,12 @@ struct BenchCommand: ParsableCommand {
             }
         }
         if let reps, reps < 1 { throw ValidationError("--reps must be ≥ 1, got \(reps)") }
+        if let methods {
+            let unknown = methods.split(separator: ",").map(String.init).filter { !MethodRegistry.names.contains($0) }
+            if !unknown.isEmpty {
+                throw ValidationError("--methods: unknown method(s) \(unknown.joined(separator: ",")); choose from \(MethodRegistry.names.joined(separator: ","))")
+            }
+        }
     }
 
     func run() throws {
@@ -54,7 +64,8 @@ struct BenchCommand: ParsableCommand {
         let stderr = FileHandle.standardError
         for line in info.lines + referenceLines + [BenchTable.header] { stderr.write(Data((line + "\n").utf8)) }
         // --threads N measures at N threads only; by default at 1 and 2.
-        let settings = BenchSettings(quick: quick, reps: reps, threadCounts: runtime.threads.map { [$0] } ?? [1, 2])
+        let settings = BenchSettings(quick: quick, reps: reps, threadCounts: runtime.threads.map { [$0] } ?? [1, 2],
+                                     methods: methods.map { $0.split(separator: ",").map(String.init) })
         BenchSuite.run(only: selected, settings: settings, references: loaded) { figure in
             FileHandle.standardOutput.write(Data((figure.jsonLine + "\n").utf8))
             stderr.write(Data((BenchTable.row(figure) + "\n").utf8))

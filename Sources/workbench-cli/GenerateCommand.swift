@@ -15,7 +15,7 @@ func loadLlama(_ model: String) throws -> (LlamaCheckpoint, ByteLevelBPETokenize
         }
         let gguf = try ModelSource.ggufFile(model) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
         return (try LlamaCheckpoint(gguf: gguf), try ByteLevelBPETokenizer(gguf: gguf))
-    } catch let error as CustomStringConvertible where error is GGUFError || error is ModelCacheError || error is TokenizerError || error is CheckpointError {
+    } catch let error as CustomStringConvertible where error is GGUFError || error is PackageCacheError || error is TokenizerError || error is CheckpointError {
         FileHandle.standardError.write(Data(("error: \(error.description)\n").utf8))
         throw ExitCode(1)
     }

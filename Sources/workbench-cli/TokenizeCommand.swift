@@ -33,7 +33,7 @@ struct TokenizeCommand: ParsableCommand {
         do {
             let gguf = try ModelSource.ggufFile(model) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
             tokenizer = try ByteLevelBPETokenizer(gguf: gguf)
-        } catch let error as CustomStringConvertible where error is GGUFError || error is ModelCacheError || error is TokenizerError {
+        } catch let error as CustomStringConvertible where error is GGUFError || error is PackageCacheError || error is TokenizerError {
             FileHandle.standardError.write(Data(("error: \(error.description)\n").utf8))
             throw ExitCode(1)
         }

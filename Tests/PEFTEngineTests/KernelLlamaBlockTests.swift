@@ -93,6 +93,30 @@ struct KernelLlamaBlockTests {
         #expect(failures.isEmpty, "SwiGLU: \(failures)")
     }
 
+    @Test("SwiGLU: eight-lane and tail elements get the same bits, wherever chunks split; overwrite equals zero + accumulate")
+    func swiGLULanes() {
+        var r = TestRandom(seed: 17)
+        let N = 40_003
+        let g = r.normals(N, scale: 4), u = r.normals(N), dy = r.normals(N)
+        var whole = [Float](repeating: 0, count: N)
+        SwiGLU.forward(out: &whole, gate: g, up: u, N: N)
+        var one = [Float](repeating: 0, count: 1), mismatches = 0
+        for i in stride(from: 0, to: N, by: 97) {
+            SwiGLU.forward(out: &one, gate: [g[i]], up: [u[i]], N: 1)
+            if one[0] != whole[i] { mismatches += 1 }
+        }
+        #expect(mismatches == 0)
+        var dg = [Float](repeating: 0, count: N), du = dg, dgOver = dg, duOver = dg
+        SwiGLU.backward(dgate: &dg, dup: &du, dout: dy, gate: g, up: u, N: N)
+        SwiGLU.backward(dgate: &dgOver, dup: &duOver, dout: dy, gate: g, up: u, N: N, accumulate: false)
+        #expect(dg == dgOver && du == duOver)
+        let worst = (0..<N).map { i -> Float in
+            let s = 1 / (1 + exp(-g[i]))
+            return abs(whole[i] - g[i] * s * u[i]) / max(abs(g[i] * s * u[i]), 1e-6)
+        }.max()!
+        #expect(worst < 1e-5, "relative error against expf: \(worst)")
+    }
+
     @Test("repeat_kv: each KV head serves H/K query heads; backward sums them (finite differences)")
     func repeatKV() {
         var out = [Float](repeating: 0, count: 6)

