@@ -40,6 +40,22 @@ import Testing
         #expect(t.forward + t.backward + t.update <= wall, "\(t) within \(wall)")
     }
 
+    @Test("the global norm's fixed block tree: within 1e-12 of the serial sum, the same bits for any chunking")
+    func globalNormIsChunkingInvariant() {
+        let n = 3 * GradientClipping.normBlock + 1237
+        let g = FloatArena(count: n + 10)
+        var r = TestRandom(seed: 5)
+        let values = r.normals(n + 10)
+        for i in 0..<(n + 10) { g.pointer[i] = values[i] }
+        let segments = [TrainableSegment(range: 3..<(n / 2), decays: true), TrainableSegment(range: (n / 2 + 5)..<(n + 7), decays: false)]
+        var serial = 0.0
+        for s in segments { for i in s.range { serial += Double(g.pointer[i]) * Double(g.pointer[i]) } }
+        let one = Parallel.$forcedWorkers.withValue(1) { GradientClipping.globalNorm(g, segments: segments) }
+        let four = Parallel.$forcedWorkers.withValue(4) { GradientClipping.globalNorm(g, segments: segments) }
+        #expect(one == four)
+        #expect(abs(one - serial.squareRoot()) <= 1e-12 * serial.squareRoot())
+    }
+
     @Test func clippingScalesToTheStatedNorm() {
         let g = FloatArena(count: 4)
         for (i, x) in [Float(3), 4, 100, 0].enumerated() { g.pointer[i] = x }

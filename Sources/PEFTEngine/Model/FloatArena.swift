@@ -30,10 +30,13 @@ public final class FloatArena {
     @inline(__always)
     public func at(_ offset: Int) -> UnsafeMutablePointer<Float> { pointer + offset }
 
-    /// Sets elements `range` to zero.
+    /// Sets elements `range` to zero (large ranges in `Parallel` chunks: memory bandwidth).
     public func zero(_ range: Range<Int>) {
         precondition(range.lowerBound >= 0 && range.upperBound <= count, "FloatArena.zero: \(range) outside 0..<\(count)")
-        (pointer + range.lowerBound).update(repeating: 0, count: range.count)
+        let start = pointer + range.lowerBound
+        Parallel.forEachChunk(range.count, grain: 1 << 20) { _, chunk in
+            (start + chunk.lowerBound).update(repeating: 0, count: chunk.count)
+        }
     }
 
     /// Sets every element to zero.
