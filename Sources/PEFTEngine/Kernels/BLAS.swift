@@ -30,10 +30,10 @@ public enum BLAS {
     /// `skinnyBlock` along the long dimension, each call is small enough for its unpacked
     /// small-matrix kernels (measured: LoRA's training step ≈ 1.15× faster). When k is the
     /// longest dimension, the k blocks accumulate in order (beta applies to the first); else
-    /// the rows of C are cut, leaving every element's sum as one call. These small calls mostly
-    /// stay on the calling thread inside OpenBLAS (it threads a GEMM only above m·n·k ≈ 2.6·10⁵;
-    /// a 64-row block with k = 512 sits at that edge), so the work is spread over `Parallel`
-    /// chunks instead:
+    /// the rows of C are cut, leaving every element's sum as one call. The work is spread over
+    /// `Parallel` chunks, inside which each call runs on its chunk's thread (OpenBLAS threads a
+    /// GEMM above m·n·k ≈ 2.6·10⁵, which a 64-row block with k = 576 passes; `Parallel` turns
+    /// that off so that two chunks do not queue on OpenBLAS's one pool):
     /// row blocks (m cut), or slices of the larger of C's two sides, each running the k blocks
     /// in order (k cut). Nothing is reduced across chunks, so the order of operations is fixed
     /// and results are reproducible for a given thread count.
@@ -79,13 +79,34 @@ public enum BLAS {
         return String(cString: name)
     }
 
-    /// Number of threads OpenBLAS will use.
-    public static var threadCount: Int { Int(openblas_get_num_threads()) }
+    /// The engine's thread count: what `setThreadCount` last set, else what OpenBLAS started
+    /// with. OpenBLAS's own count drops to 1 inside `Parallel` chunks (`onCallingThreads`);
+    /// this one does not, so chunk counts never see that.
+    public static var threadCount: Int { configuredThreads ?? startupThreads }
+
+    /// Set by `setThreadCount`.
+    nonisolated(unsafe) private static var configuredThreads: Int?
+    private static let startupThreads = Int(openblas_get_num_threads())
 
     /// Sets the OpenBLAS thread count (takes effect immediately).
     public static func setThreadCount(_ n: Int) {
         precondition(n >= 1, "thread count must be ≥ 1, got \(n)")
+        configuredThreads = n
         openblas_set_num_threads(Int32(n))
+    }
+
+    /// Runs `body`, whose BLAS calls come from several `Parallel` chunks at once, with
+    /// OpenBLAS's own threading off: each call then runs on the thread that makes it. (Two
+    /// chunks each calling a threaded sgemm — attention's 128×128×64 products, the blocks of a
+    /// skinny product — would queue on OpenBLAS's one pool of workers and wait for each other.)
+    /// The count is restored to `threadCount` afterwards. Each call's result does not depend on
+    /// how OpenBLAS threads it (it splits rows and columns of C, never the k sum).
+    static func onCallingThreads<R>(_ body: () -> R) -> R {
+        let n = threadCount
+        guard n > 1 else { return body() }
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(Int32(n)) }
+        return body()
     }
 
     /// What CPUID reports and what the OS enables (XCR0) on this processor.

@@ -54,10 +54,13 @@ public enum Parallel {
         }
         // concurrentPerform wants a @Sendable closure; the kernels' bodies capture raw
         // pointers to disjoint regions, which is their own (documented) contract.
-        withoutActuallyEscaping(body) { body in
-            nonisolated(unsafe) let work = body
-            DispatchQueue.concurrentPerform(iterations: n) { i in
-                work(i, (count * i / n)..<(count * (i + 1) / n))
+        // Chunks that call BLAS must not each ask OpenBLAS's shared pool for threads.
+        BLAS.onCallingThreads {
+            withoutActuallyEscaping(body) { body in
+                nonisolated(unsafe) let work = body
+                DispatchQueue.concurrentPerform(iterations: n) { i in
+                    work(i, (count * i / n)..<(count * (i + 1) / n))
+                }
             }
         }
     }
