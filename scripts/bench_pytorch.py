@@ -254,34 +254,67 @@ def make_houlsby(base_linear, m):
     return Adapted()
 
 
-def quantize_linears_nf4(model):
-    """Replaces the six linear kinds of every decoder layer by bitsandbytes Linear4bit (NF4,
-    blocksize 64, double quantization, float32 compute); embeddings and the LM head stay float32."""
+def to_linear4bit(parent, names):
+    """Replaces `parent`'s linear layers `names` by bitsandbytes Linear4bit (NF4, blocksize 64,
+    double quantization, float32 compute), weights and biases copied."""
     import bitsandbytes as bnb
+    for name in names:
+        old = getattr(parent, name)
+        new = bnb.nn.Linear4bit(old.in_features, old.out_features, bias=old.bias is not None,
+                                compute_dtype=old.weight.dtype, compress_statistics=True, quant_type="nf4")
+        new.weight = bnb.nn.Params4bit(old.weight.data.clone(), requires_grad=False, quant_type="nf4",
+                                       compress_statistics=True, blocksize=64)
+        if old.bias is not None:
+            new.bias = type(old.bias)(old.bias.data.clone(), requires_grad=False)
+        new = new.to("cpu")  # Params4bit quantizes when moved to a device
+        assert getattr(new.weight, "bnb_quantized", False), "bitsandbytes did not quantize on CPU"
+        setattr(parent, name, new)
+
+
+def quantize_linears_nf4(model):
+    """The six linear kinds of every decoder layer as Linear4bit; embeddings and the LM head stay float32."""
     for layer in model.model.decoder.layers:
-        for parent, names in [(layer.self_attn, ["q_proj", "k_proj", "v_proj", "out_proj"]), (layer, ["fc1", "fc2"])]:
-            for name in names:
-                old = getattr(parent, name)
-                new = bnb.nn.Linear4bit(old.in_features, old.out_features, bias=old.bias is not None,
-                                        compute_dtype=old.weight.dtype, compress_statistics=True, quant_type="nf4")
-                new.weight = bnb.nn.Params4bit(old.weight.data.clone(), requires_grad=False, quant_type="nf4",
-                                               compress_statistics=True, blocksize=64)
-                if old.bias is not None:
-                    new.bias = type(old.bias)(old.bias.data.clone(), requires_grad=False)
-                new = new.to("cpu")  # Params4bit quantizes when moved to a device
-                assert getattr(new.weight, "bnb_quantized", False), "bitsandbytes did not quantize on CPU"
-                setattr(parent, name, new)
+        to_linear4bit(layer.self_attn, ["q_proj", "k_proj", "v_proj", "out_proj"])
+        to_linear4bit(layer, ["fc1", "fc2"])
     return model
+
+
+def peft_wrap(method, model, versions, targets, targets_text, ia3_config, quantize):
+    """The peft methods both benchmark models share (lora, dora, qlora, ia3, prefix, prompt):
+    returns (model, tool description), or None for a method that is not peft's."""
+    import peft
+    from peft import get_peft_model, LoraConfig, PrefixTuningConfig, PromptTuningConfig
+    pv = f"peft {peft.__version__}"
+    lora = dict(r=8, lora_alpha=8, lora_dropout=0.0, target_modules=targets, bias="none", task_type="CAUSAL_LM")
+    if method == "lora":
+        return get_peft_model(model, LoraConfig(**lora)), f"{versions} + {pv} LoraConfig(r=8, lora_alpha=8, {targets_text})"
+    if method == "dora":
+        return (get_peft_model(model, LoraConfig(use_dora=True, **lora)),
+                f"{versions} + {pv} LoraConfig(r=8, lora_alpha=8, use_dora=True, {targets_text})")
+    if method == "qlora":
+        import bitsandbytes as bnb
+        quantize(model)
+        return (get_peft_model(model, LoraConfig(**lora)),
+                f"{versions} + bitsandbytes {bnb.__version__} Linear4bit(nf4, blocksize 64, double quant, fp32 compute) "
+                f"+ {pv} LoraConfig(r=8, lora_alpha=8, {targets_text})")
+    if method == "ia3":
+        config, text = ia3_config
+        return get_peft_model(model, config), f"{versions} + {pv} {text}"
+    if method == "prefix":
+        config = PrefixTuningConfig(num_virtual_tokens=16, task_type="CAUSAL_LM")
+        return get_peft_model(model, config), f"{versions} + {pv} PrefixTuningConfig(num_virtual_tokens=16)"
+    if method == "prompt":
+        config = PromptTuningConfig(num_virtual_tokens=16, prompt_tuning_init="RANDOM", task_type="CAUSAL_LM")
+        return get_peft_model(model, config), f"{versions} + {pv} PromptTuningConfig(num_virtual_tokens=16, RANDOM)"
+    return None
 
 
 def wrap(method, V, C, L, NH, F, T):
     """The base model with `method` applied: returns (model, tool description)."""
-    import peft
     import torch
-    from peft import get_peft_model, IA3Config, LoraConfig, PrefixTuningConfig, PromptTuningConfig
+    from peft import IA3Config
     model = build_base(V, C, L, NH, F, T)
     versions = f"torch {torch.__version__} + transformers OPTForCausalLM"
-    lora = dict(r=8, lora_alpha=8, lora_dropout=0.0, target_modules=LINEAR_KINDS, bias="none", task_type="CAUSAL_LM")
     if method == "full":
         return model, versions + ", every parameter trains"
     if method == "bitfit":
@@ -295,28 +328,12 @@ def wrap(method, V, C, L, NH, F, T):
             layer.self_attn.out_proj = make_houlsby(layer.self_attn.out_proj, C // 16)
             layer.fc2 = make_houlsby(layer.fc2, C // 16)
         return model, versions + f", hand-written Houlsby adapter after out_proj and fc2, m={C // 16} (peft has none)"
-    pv = f"peft {peft.__version__}"
-    if method == "lora":
-        return get_peft_model(model, LoraConfig(**lora)), f"{versions} + {pv} LoraConfig(r=8, lora_alpha=8, all six linears)"
-    if method == "dora":
-        return (get_peft_model(model, LoraConfig(use_dora=True, **lora)),
-                f"{versions} + {pv} LoraConfig(r=8, lora_alpha=8, use_dora=True, all six linears)")
-    if method == "qlora":
-        import bitsandbytes as bnb
-        quantize_linears_nf4(model)
-        return (get_peft_model(model, LoraConfig(**lora)),
-                f"{versions} + bitsandbytes {bnb.__version__} Linear4bit(nf4, blocksize 64, double quant, fp32 compute) "
-                f"+ {pv} LoraConfig(r=8, lora_alpha=8, all six linears)")
-    if method == "ia3":
-        config = IA3Config(target_modules=["k_proj", "v_proj", "fc2"], feedforward_modules=["fc2"], task_type="CAUSAL_LM")
-        return get_peft_model(model, config), f"{versions} + {pv} IA3Config(k_proj, v_proj, fc2; feedforward fc2)"
-    if method == "prefix":
-        config = PrefixTuningConfig(num_virtual_tokens=16, task_type="CAUSAL_LM")
-        return get_peft_model(model, config), f"{versions} + {pv} PrefixTuningConfig(num_virtual_tokens=16)"
-    if method == "prompt":
-        config = PromptTuningConfig(num_virtual_tokens=16, prompt_tuning_init="RANDOM", task_type="CAUSAL_LM")
-        return get_peft_model(model, config), f"{versions} + {pv} PromptTuningConfig(num_virtual_tokens=16, RANDOM)"
-    raise ValueError(f"unknown method {method}")
+    ia3 = (IA3Config(target_modules=["k_proj", "v_proj", "fc2"], feedforward_modules=["fc2"], task_type="CAUSAL_LM"),
+           "IA3Config(k_proj, v_proj, fc2; feedforward fc2)")
+    wrapped = peft_wrap(method, model, versions, LINEAR_KINDS, "all six linears", ia3, quantize_linears_nf4)
+    if wrapped is None:
+        raise ValueError(f"unknown method {method}")
+    return wrapped
 
 
 LLAMA_METHODS = ["full", "lora", "qlora", "dora", "adapter", "prefix", "prompt", "ia3", "ln_tuning"]
@@ -344,12 +361,10 @@ def wrap_llama(method, quick):
     """The LLaMA model with `method` applied: returns (model, tool description)."""
     import peft
     import torch
-    from peft import get_peft_model, IA3Config, LNTuningConfig, LoraConfig, PrefixTuningConfig, PromptTuningConfig
+    from peft import get_peft_model, IA3Config, LNTuningConfig
     model = build_llama(quick)
     C = model.config.hidden_size
     versions = f"torch {torch.__version__} + transformers LlamaForCausalLM (sdpa)"
-    pv = f"peft {peft.__version__}"
-    lora = dict(r=8, lora_alpha=8, lora_dropout=0.0, target_modules=LLAMA_KINDS, bias="none", task_type="CAUSAL_LM")
     if method == "full":
         return model, versions + ", every parameter trains"
     if method == "adapter":
@@ -359,45 +374,21 @@ def wrap_llama(method, quick):
             layer.self_attn.o_proj = make_houlsby(layer.self_attn.o_proj, C // 16)
             layer.mlp.down_proj = make_houlsby(layer.mlp.down_proj, C // 16)
         return model, versions + f", hand-written Houlsby adapter after o_proj and down_proj, m={C // 16} (peft has none)"
-    if method == "lora":
-        return get_peft_model(model, LoraConfig(**lora)), f"{versions} + {pv} LoraConfig(r=8, lora_alpha=8, all seven projections)"
-    if method == "dora":
-        return (get_peft_model(model, LoraConfig(use_dora=True, **lora)),
-                f"{versions} + {pv} LoraConfig(r=8, lora_alpha=8, use_dora=True, all seven projections)")
-    if method == "qlora":
-        import bitsandbytes as bnb
-        quantize_llama_nf4(model)
-        return (get_peft_model(model, LoraConfig(**lora)),
-                f"{versions} + bitsandbytes {bnb.__version__} Linear4bit(nf4, blocksize 64, double quant, fp32 compute) "
-                f"+ {pv} LoraConfig(r=8, lora_alpha=8, all seven projections)")
-    if method == "ia3":
-        return get_peft_model(model, IA3Config(task_type="CAUSAL_LM")), f"{versions} + {pv} IA3Config(LLaMA defaults: k_proj, v_proj, down_proj)"
-    if method == "prefix":
-        config = PrefixTuningConfig(num_virtual_tokens=16, task_type="CAUSAL_LM")
-        return get_peft_model(model, config), f"{versions} + {pv} PrefixTuningConfig(num_virtual_tokens=16)"
-    if method == "prompt":
-        config = PromptTuningConfig(num_virtual_tokens=16, prompt_tuning_init="RANDOM", task_type="CAUSAL_LM")
-        return get_peft_model(model, config), f"{versions} + {pv} PromptTuningConfig(num_virtual_tokens=16, RANDOM)"
     if method == "ln_tuning":
-        return get_peft_model(model, LNTuningConfig(task_type="CAUSAL_LM")), f"{versions} + {pv} LNTuningConfig (the RMSNorms)"
-    raise ValueError(f"unknown method {method}")
+        return (get_peft_model(model, LNTuningConfig(task_type="CAUSAL_LM")),
+                f"{versions} + peft {peft.__version__} LNTuningConfig (the RMSNorms)")
+    ia3 = (IA3Config(task_type="CAUSAL_LM"), "IA3Config(LLaMA defaults: k_proj, v_proj, down_proj)")
+    wrapped = peft_wrap(method, model, versions, LLAMA_KINDS, "all seven projections", ia3, quantize_llama_nf4)
+    if wrapped is None:
+        raise ValueError(f"unknown method {method}")
+    return wrapped
 
 
 def quantize_llama_nf4(model):
-    """The seven projections of every layer as bitsandbytes Linear4bit (NF4, blocksize 64, double
-    quantization, float32 compute); embeddings, norms and the (tied) head stay float32."""
-    import bitsandbytes as bnb
+    """The seven projections of every layer as Linear4bit; embeddings, norms and the (tied) head stay float32."""
     for layer in model.model.layers:
-        for parent, names in [(layer.self_attn, ["q_proj", "k_proj", "v_proj", "o_proj"]), (layer.mlp, ["gate_proj", "up_proj", "down_proj"])]:
-            for name in names:
-                old = getattr(parent, name)
-                new = bnb.nn.Linear4bit(old.in_features, old.out_features, bias=False, compute_dtype=old.weight.dtype,
-                                        compress_statistics=True, quant_type="nf4")
-                new.weight = bnb.nn.Params4bit(old.weight.data.clone(), requires_grad=False, quant_type="nf4",
-                                               compress_statistics=True, blocksize=64)
-                new = new.to("cpu")
-                assert getattr(new.weight, "bnb_quantized", False), "bitsandbytes did not quantize on CPU"
-                setattr(parent, name, new)
+        to_linear4bit(layer.self_attn, ["q_proj", "k_proj", "v_proj", "o_proj"])
+        to_linear4bit(layer.mlp, ["gate_proj", "up_proj", "down_proj"])
 
 
 def measure_llama(method, threads, steps, quick):

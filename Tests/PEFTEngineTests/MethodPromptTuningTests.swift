@@ -16,14 +16,7 @@ struct MethodPromptTuningTests {
 
     /// A model of `config` with every parameter random O(0.3) (gains ≈ 1), like `TinyModel.make`.
     static func randomModel(_ config: ModelConfig = config, maxT: Int = T, maxP: Int = 8, seed: UInt64 = 3) -> TransformerModel {
-        let model = TransformerModel(config: config, maxB: B, maxT: maxT, maxP: maxP)
-        var r = TestRandom(seed: seed)
-        for v in model.parameters.views {
-            let isGain = v.name.hasSuffix("ln1.weight") || v.name.hasSuffix("ln2.weight") || v.name == "ln_f.weight"
-            let values = r.normals(v.count, scale: isGain ? 0.1 : 0.3)
-            for i in 0..<v.count { model.parameters.values.pointer[v.offset + i] = values[i] + (isGain ? 1 : 0) }
-        }
-        return model
+        TinyModel.randomize(TransformerModel(config: config, maxB: B, maxT: maxT, maxP: maxP), seed: seed)
     }
 
     static func attached(_ configuration: PromptTuning.Configuration) throws -> (TransformerModel, PromptTuning) {

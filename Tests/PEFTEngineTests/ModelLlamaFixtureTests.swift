@@ -107,29 +107,27 @@ struct ModelLlamaFixtureTests {
     @Test("prefix tuning: peft's key/value-head prefix and the tokens' positions after it")
     func prefix() throws {
         let f = try Self.load()
-        let P = f.prefix.num_virtual_tokens
-        let model = try Self.model(f, maxP: P)
-        let method = PrefixTuning(.init(numVirtualTokens: P))
-        var rng = SeededRNG(seed: 1)
-        try method.attach(to: model, rng: &rng)
-        let e = f.prefix.embedding
-        try method.parameters.load(named: "prefix_encoder.embedding.weight", from: Tensor(shape: e.shape, storage: e.value.map(Float.init)))
-        Self.step(model, method, f, loss: f.prefix.loss, logits: f.prefix.logits)
-        Self.expectAgrees("prefix embedding", method.parameters.gradientTensor(named: "prefix_encoder.embedding.weight").storage, e.grad)
+        try Self.checkVirtualTokens(f, f.prefix, PrefixTuning(.init(numVirtualTokens: f.prefix.num_virtual_tokens)),
+                                    tensor: "prefix_encoder.embedding.weight")
     }
 
     @Test("prompt tuning: virtual tokens ahead of the embeddings, rotated at positions 0..<P")
     func prompt() throws {
         let f = try Self.load()
-        let P = f.prompt.num_virtual_tokens
-        let model = try Self.model(f, maxP: P)
-        let method = PromptTuning(.init(numVirtualTokens: P))
+        try Self.checkVirtualTokens(f, f.prompt, PromptTuning(.init(numVirtualTokens: f.prompt.num_virtual_tokens)),
+                                    tensor: "prompt_encoder.embedding.weight")
+    }
+
+    /// Attaches `method` (prefix or prompt tuning) to the fixture's model, loads peft's embedding
+    /// into its `tensor`, and checks loss, logits and that embedding's gradient.
+    static func checkVirtualTokens(_ f: Fixture, _ expected: Fixture.Prompted, _ method: any PEFTMethod, tensor: String) throws {
+        let model = try Self.model(f, maxP: expected.num_virtual_tokens)
         var rng = SeededRNG(seed: 1)
         try method.attach(to: model, rng: &rng)
-        let e = f.prompt.embedding
-        try method.parameters.load(named: "prompt_encoder.embedding.weight", from: Tensor(shape: e.shape, storage: e.value.map(Float.init)))
-        Self.step(model, method, f, loss: f.prompt.loss, logits: f.prompt.logits)
-        Self.expectAgrees("prompt embedding", method.parameters.gradientTensor(named: "prompt_encoder.embedding.weight").storage, e.grad)
+        let e = expected.embedding
+        try method.parameters.load(named: tensor, from: Tensor(shape: e.shape, storage: e.value.map(Float.init)))
+        Self.step(model, method, f, loss: expected.loss, logits: expected.logits)
+        Self.expectAgrees(tensor, method.parameters.gradientTensor(named: tensor).storage, e.grad)
     }
 
     @Test("(IA)³ with its LLaMA defaults: k, v scaled on outputs, down_proj on inputs")

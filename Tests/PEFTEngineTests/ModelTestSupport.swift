@@ -9,7 +9,11 @@ enum TinyModel {
     /// A model whose parameters are all random and O(0.3) (LayerNorm gains around 1), so
     /// every gradient is well above the finite-difference noise floor.
     static func make(seed: UInt64 = 7, maxP: Int = 0) -> TransformerModel {
-        let model = TransformerModel(config: config, maxB: B, maxT: T, maxP: maxP)
+        randomize(TransformerModel(config: config, maxB: B, maxT: T, maxP: maxP), seed: seed)
+    }
+
+    /// Fills every parameter of `model` with N(0, 0.3²), norm gains with 1 + N(0, 0.1²).
+    static func randomize(_ model: TransformerModel, seed: UInt64) -> TransformerModel {
         var r = TestRandom(seed: seed)
         for v in model.parameters.views {
             let isGain = v.name.hasSuffix("ln1.weight") || v.name.hasSuffix("ln2.weight") || v.name == "ln_f.weight"
@@ -43,13 +47,6 @@ enum TinyLlama {
     static func make(seed: UInt64 = 7, maxP: Int = 0, untied: Bool = false) -> TransformerModel {
         var c = config
         c.tiedEmbeddings = !untied
-        let model = TransformerModel(config: c, maxB: B, maxT: T, maxP: maxP)
-        var r = TestRandom(seed: seed)
-        for v in model.parameters.views {
-            let isGain = v.name.hasSuffix("ln1.weight") || v.name.hasSuffix("ln2.weight") || v.name == "ln_f.weight"
-            let values = r.normals(v.count, scale: isGain ? 0.1 : 0.3)
-            for i in 0..<v.count { model.parameters.values.pointer[v.offset + i] = values[i] + (isGain ? 1 : 0) }
-        }
-        return model
+        return TinyModel.randomize(TransformerModel(config: c, maxB: B, maxT: T, maxP: maxP), seed: seed)
     }
 }
