@@ -10,13 +10,13 @@ struct ForgettingCommand: ParsableCommand {
 
     @OptionGroup var options: AnalysisOptions
 
-    @Option(help: "exact_match (default) or token_accuracy.")
-    var metric: String = "exact_match"
+    @Option(help: "metric (default: each column's own measure — exact match, probe accuracy, or mean NLL where lower is better), exact_match or token_accuracy.")
+    var metric: String = "metric"
 
     func run() throws {
         try runAnalysisCommand("forgetting") {
             guard let metric = ForgettingAnalysis.Metric(rawValue: metric) else {
-                throw AnalysisError.invalidOption(name: "metric", value: metric, reason: "choose exact_match or token_accuracy")
+                throw AnalysisError.invalidOption(name: "metric", value: metric, reason: "choose metric, exact_match or token_accuracy")
             }
             let results = try options.open()
             var report = try ForgettingAnalysis.run(results, filter: options.filter, metric: metric, recompute: options.recompute)

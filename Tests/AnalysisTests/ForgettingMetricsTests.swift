@@ -137,3 +137,38 @@ struct ForgettingMetricsTests {
         #expect(text.contains("null"), "the last task's forgetting should encode as null: \(text)")
     }
 }
+
+/// A column where lower is better (mean NLL, nats/token) enters every difference as −R, so the
+/// signs keep their meaning. S = 1 NLL skill, T = 2 tasks (exact match, and NLL):
+///
+///              nll    t1(acc)  t2(nll)
+///     base    3.00    0.10     2.50
+///     after1  3.20    0.90     2.40
+///     after2  3.50    0.60     1.50
+@Suite struct ForgettingLowerIsBetterTests {
+    static let R = try! AccuracyMatrix(rows: [[3.00, 0.10, 2.50], [3.20, 0.90, 2.40], [3.50, 0.60, 1.50]], skillCount: 1,
+                                       higherIsBetter: [false, true, false])
+
+    @Test("BWT and forgetting of an accuracy task keep their usual values; FWT and learning of an NLL task are NLL drops")
+    func signsByHand() {
+        let m = ContinualMetrics(Self.R)
+        #expect(close(m.bwt, 0.60 - 0.90))                  // task 1 lost 0.30 of accuracy
+        #expect(close(m.forgettingAvalanche, [0.30, nil]))
+        #expect(close(m.fwt, -2.40 - (-2.50)))              // task 2's NLL fell 0.10 before it was trained: +0.10
+        #expect(close(m.learning[1], -1.50 - (-2.40)))      // training task 2 cut its NLL by 0.90
+        #expect(close(m.learned, ((0.90 - 0.10) + (2.50 - 1.50)) / 2))
+        #expect(close(m.skillDrop, [3.50 - 3.00]))          // the NLL skill rose 0.50 nats: forgotten = +0.50
+        #expect(close(m.forgotten, 0.50))
+        #expect(close(m.skillRetention, [3.00 / 3.50]))     // base / final ≤ 1 when worse
+        #expect(close(m.averageAccuracy, (0.60 + 1.50) / 2)) // A_T averages raw values
+    }
+
+    @Test("all columns higher-is-better by default: the same metrics as before directions existed")
+    func defaultDirection() throws {
+        let rows = [[0.8, 0.1, 0.2], [0.7, 0.9, 0.3], [0.6, 0.8, 0.9]]
+        let plain = ContinualMetrics(try AccuracyMatrix(rows: rows, skillCount: 1))
+        let explicit = ContinualMetrics(try AccuracyMatrix(rows: rows, skillCount: 1, higherIsBetter: [true, true, true]))
+        #expect(plain == explicit)
+        #expect(close(plain.forgotten, 0.2))
+    }
+}

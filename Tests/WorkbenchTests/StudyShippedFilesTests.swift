@@ -23,7 +23,7 @@ struct StudyShippedFilesTests {
     }
 
     @Test func theFourDocumentedStudiesAreShipped() {
-        #expect(Set(Self.files).isSuperset(of: ["quickstart.yaml", "forgetting-by-method.yaml",
+        #expect(Set(Self.files).isSuperset(of: ["quickstart.yaml", "toy-quickstart.yaml", "forgetting-by-method.yaml",
                                                  "lowrank-hypothesis.yaml", "nf4-effect.yaml"]))
     }
 
@@ -39,8 +39,8 @@ struct StudyShippedFilesTests {
 
     /// 5 minutes at a cautious 100k token-equivalents/s (≈ 280k measured at 1 thread on this
     /// machine class: 20.2 M in 72 s of CPU, release, Cooperlake kernel).
-    @Test func quickstartFitsItsFiveMinuteBudget() throws {
-        let study = try Self.load("quickstart.yaml")
+    @Test func toyQuickstartFitsItsFiveMinuteBudget() throws {
+        let study = try Self.load("toy-quickstart.yaml")
         let a = study.arithmetic
         #expect(Set(study.runs.map(\.methodName)) == ["full", "lora", "qlora", "dora", "ia3", "adapter", "prefix", "prompt", "bitfit"])
         #expect(study.tasks.count == 3 && study.seeds == [0])
@@ -49,6 +49,18 @@ struct StudyShippedFilesTests {
         #expect(a.totalTrainingTokens == 6_000 * 1_024 + 9 * 3 * 500 * 1_024)
         #expect(a.evaluationTokens == 604_800)
         #expect(a.estimatedSeconds(tokensPerSecond: 100_000) < 300)
+    }
+
+    /// The main job runs on the real model: SmolLM2 from its known name, full fine-tuning, LoRA and
+    /// QLoRA on one chat task, forgetting measured on held-out text and the knowledge probe.
+    @Test func quickstartRunsOnSmolLM2() throws {
+        let study = try Self.load("quickstart.yaml")
+        #expect(study.base.pretrained == .known(.smollm2_135m_instruct))
+        #expect(study.model.pretrained == KnownModel.smollm2_135m_instruct.config && study.model.contextLength == 64)
+        #expect(study.runs.map(\.methodName) == ["full", "lora", "qlora"])
+        #expect(study.base.skills.map(\.kind) == ["corpus", "corpus", "knowledge_probe"])
+        #expect(study.tasks.map(\.parameters["chat"]) == [.bool(true)])
+        #expect(study.arithmetic.pretrainingTokensPerSeed == 0)
     }
 
     @Test(arguments: [("forgetting-by-method.yaml", 9, 4), ("lowrank-hypothesis.yaml", 9, 3), ("nf4-effect.yaml", 6, 3)])

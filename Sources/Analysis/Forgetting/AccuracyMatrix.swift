@@ -9,11 +9,19 @@
 /// - Tasks are numbered 1…T like the papers; skills are numbered 0..<S like their columns.
 ///
 /// Shape (T + 1) × (S + T): R[t][S + j − 1] is the accuracy on task j after training task t.
+///
+/// Columns need not be accuracies: each has a direction (`higherIsBetter`), and a column where
+/// lower is better (mean NLL in nats/token) enters every difference `ContinualMetrics` takes as
+/// its *score*, −R. Every measure then keeps the metric's units and one sign convention:
+/// positive BWT, FWT, learning and learned = better; positive forgetting, skill drop and
+/// forgotten = worse.
 public struct AccuracyMatrix: Sendable, Equatable {
     /// The (T + 1) × (S + T) entries, row-major as given.
     public let rows: [[Double]]
     /// S, the number of base-skill columns at the left.
     public let skillCount: Int
+    /// Per column: true when a higher value is better (accuracy), false when lower is (NLL).
+    public let higherIsBetter: [Bool]
 
     /// T, the number of tasks trained in sequence (= rows − 1 = columns − S).
     public var taskCount: Int { rows.count - 1 }
@@ -22,7 +30,7 @@ public struct AccuracyMatrix: Sendable, Equatable {
     ///
     /// - Throws: `ForgettingError` for no rows, ragged rows, a skill count that leaves no task
     ///   column, a row count other than T + 1, or a non-finite entry (first in row-major order).
-    public init(rows: [[Double]], skillCount: Int) throws {
+    public init(rows: [[Double]], skillCount: Int, higherIsBetter: [Bool]? = nil) throws {
         guard let first = rows.first else { throw ForgettingError.empty }
         let columns = first.count
         for (index, row) in rows.enumerated() where row.count != columns {
@@ -41,8 +49,25 @@ public struct AccuracyMatrix: Sendable, Equatable {
                 throw ForgettingError.nonFinite(row: i, column: j, value: value)
             }
         }
+        let directions = higherIsBetter ?? [Bool](repeating: true, count: columns)
+        guard directions.count == columns else {
+            throw ForgettingError.raggedRow(row: -1, count: directions.count, expected: columns)
+        }
         self.rows = rows
         self.skillCount = skillCount
+        self.higherIsBetter = directions
+    }
+
+    /// The score of task `task` after `stage`: R, or −R where lower is better.
+    public func score(after stage: Int, task: Int) -> Double {
+        let value = r(after: stage, task: task)
+        return higherIsBetter[skillCount + task - 1] ? value : -value
+    }
+
+    /// The score of skill `skill` after `stage`: R, or −R where lower is better.
+    public func score(after stage: Int, skill: Int) -> Double {
+        let value = r(after: stage, skill: skill)
+        return higherIsBetter[skill] ? value : -value
     }
 
     /// R[stage][task]: accuracy on task `task` (1…T) after training task `stage` (0 = base, 1…T).

@@ -9,6 +9,11 @@
 /// only the defined entries, `nil` when there are none — no number is ever made up.
 ///
 /// Note the identity BWT = −(mean Avalanche forgetting): both average R[T][j] − R[j][j] over j < T.
+///
+/// Columns where lower is better (`AccuracyMatrix.higherIsBetter`, e.g. NLL) enter every
+/// difference below as −R, so signs keep their meaning (positive BWT = better, positive
+/// forgetting = worse) in the metric's units; A_T averages the raw values; a lower-is-better
+/// skill's retention is R[0][s] / R[T][s] (≤ 1 when it got worse).
 public struct ContinualMetrics: Sendable, Equatable, Codable {
     /// T, the number of tasks.
     public let taskCount: Int
@@ -82,12 +87,12 @@ public struct ContinualMetrics: Sendable, Equatable, Codable {
         var avalanche = [Double?](repeating: nil, count: T)
         var backward = 0.0
         for j in 1..<T {   // empty when T = 1
-            let final = R.r(after: T, task: j)
+            let final = R.score(after: T, task: j)
             var best = -Double.infinity
-            for l in 1..<T { best = max(best, R.r(after: l, task: j)) }
+            for l in 1..<T { best = max(best, R.score(after: l, task: j)) }
             chaudhry[j - 1] = best - final
-            avalanche[j - 1] = R.r(after: j, task: j) - final
-            backward += final - R.r(after: j, task: j)
+            avalanche[j - 1] = R.score(after: j, task: j) - final
+            backward += final - R.score(after: j, task: j)
         }
         forgettingChaudhry = chaudhry
         forgettingAvalanche = avalanche
@@ -97,15 +102,15 @@ public struct ContinualMetrics: Sendable, Equatable, Codable {
 
         var forward = 0.0
         for j in stride(from: 2, through: T, by: 1) {
-            forward += R.r(after: j - 1, task: j) - R.base(task: j)
+            forward += R.score(after: j - 1, task: j) - R.score(after: 0, task: j)
         }
         fwt = T > 1 ? forward / Double(T - 1) : nil
 
         var gains = [Double](), gainedOverBase = 0.0
         gains.reserveCapacity(T)
         for j in 1...T {
-            gains.append(R.r(after: j, task: j) - R.r(after: j - 1, task: j))
-            gainedOverBase += R.r(after: j, task: j) - R.base(task: j)
+            gains.append(R.score(after: j, task: j) - R.score(after: j - 1, task: j))
+            gainedOverBase += R.score(after: j, task: j) - R.score(after: 0, task: j)
         }
         learning = gains
         learningMean = gains.reduce(0, +) / Double(T)
@@ -114,8 +119,12 @@ public struct ContinualMetrics: Sendable, Equatable, Codable {
         var retention = [Double?](), drop = [Double]()
         for s in 0..<S {
             let base = R.base(skill: s), final = R.r(after: T, skill: s)
-            retention.append(base == 0 ? nil : final / base)
-            drop.append(base - final)
+            if R.higherIsBetter[s] {
+                retention.append(base == 0 ? nil : final / base)
+            } else {
+                retention.append(final == 0 ? nil : base / final)
+            }
+            drop.append(R.score(after: 0, skill: s) - R.score(after: T, skill: s))
         }
         skillRetention = retention
         skillRetentionMean = Self.meanOfDefined(retention)

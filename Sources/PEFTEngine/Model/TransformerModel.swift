@@ -309,6 +309,20 @@ public final class TransformerModel {
         return Tensor(shape: [lastB, lastT, V], storage: activations.logits.copy(0..<(N * V)))
     }
 
+    /// The last forward's logits [B·T, V] in place, for reading without a copy (valid until the
+    /// next forward or backward; LLaMA's backward turns them into their gradient).
+    public func withLastLogits<R>(_ body: (_ logits: UnsafePointer<Float>, _ rows: Int, _ V: Int) throws -> R) rethrows -> R {
+        try body(UnsafePointer(activations.logits.pointer), lastB * lastT, config.vocabSize)
+    }
+
+    /// −ln softmax(logits)[target] at every position of the last forward that had targets,
+    /// [B·T] (0 where the target lay outside the vocabulary). Masked-out positions hold their
+    /// value too; the caller applies its own mask.
+    public func lastPositionLosses() -> [Float] {
+        precondition(hasTargets, "lastPositionLosses: the last forward had no targets")
+        return activations.losses.copy(0..<(lastB * lastT))
+    }
+
     /// Per-position argmax of the last forward's logits, [B·T] (first maximum wins). Rows are
     /// split over `Parallel` chunks; each finds its maximum eight lanes at a time, then the
     /// first position holding it.

@@ -6,11 +6,12 @@ import Foundation
 /// conventions, learning, base-skill retention, Biderman et al.'s learned vs forgotten), and
 /// their mean ± standard deviation across seeds per configuration.
 ///
-/// Accuracy is exact match (the `accuracy` matrix); `--metric token_accuracy` uses the
-/// teacher-forced token accuracy instead.
+/// By default each column is measured in its own metric (the `metric` matrix: exact match,
+/// multiple-choice accuracy, or mean NLL where lower is better — see `AccuracyMatrix` for the
+/// sign convention); `--metric exact_match` or `token_accuracy` uses that matrix for every column.
 public enum ForgettingAnalysis {
     public enum Metric: String, CaseIterable, Sendable {
-        case exactMatch = "exact_match", tokenAccuracy = "token_accuracy"
+        case columnMetric = "metric", exactMatch = "exact_match", tokenAccuracy = "token_accuracy"
     }
 
     public static let notes = [
@@ -19,9 +20,10 @@ public enum ForgettingAnalysis {
         "forgetting_chaudhry: max over stages 1…T−1 of R[l][j] − R[T][j] (Chaudhry et al. 2018); forgetting_avalanche: R[j][j] − R[T][j] (Avalanche). Both averaged over tasks j < T.",
         "learned: mean gain R[j][j] − R[0][j] on each task; forgotten: mean drop R[0][s] − R[T][s] on the base skills (Biderman et al. 2024, 'LoRA Learns Less and Forgets Less').",
         "Spread: mean ± sample standard deviation across seeds (n = seeds).",
+        "metric (default): each column in its own measure; where lower is better (mean NLL, nats/token) differences use −R, so positive bwt/fwt/learned = better and positive forgetting/forgotten = worse, in the metric's units; its retention is R[0][s] / R[T][s].",
     ]
 
-    public static func run(_ results: StudyResults, filter: AnalysisFilter, metric: Metric = .exactMatch,
+    public static func run(_ results: StudyResults, filter: AnalysisFilter, metric: Metric = .columnMetric,
                            recompute: Bool = false) throws -> AnalysisReport {
         let cells = try filter.cells(of: results)
         let parameters = "{\"filter\":\(filter.description),\"metric\":\"\(metric.rawValue)\"}"
@@ -33,11 +35,26 @@ public enum ForgettingAnalysis {
 
     /// Metrics of one cell.
     public static func metrics(_ results: StudyResults, _ cell: StudyResults.Cell, metric: Metric) throws -> ContinualMetrics {
-        let rows = metric == .exactMatch ? try results.accuracy(cell) : try results.tokenAccuracy(cell)
+        let (rows, directions) = try matrix(results, cell, metric: metric)
         do {
-            return ContinualMetrics(try AccuracyMatrix(rows: rows, skillCount: results.skillNames.count))
+            return ContinualMetrics(try AccuracyMatrix(rows: rows, skillCount: results.skillNames.count, higherIsBetter: directions))
         } catch let error as ForgettingError {
             throw AnalysisError.missing(path: results.url.path, object: "valid accuracy matrix at \(cell.path)", hint: error.description)
+        }
+    }
+
+    /// The matrix `metric` names for `cell`, and each column's direction.
+    static func matrix(_ results: StudyResults, _ cell: StudyResults.Cell, metric: Metric) throws -> ([[Double]], [Bool]) {
+        switch metric {
+        case .columnMetric:
+            let (rows, metrics) = try results.columnMetric(cell)
+            return (rows, metrics.map(\.higherIsBetter))
+        case .exactMatch:
+            let rows = try results.accuracy(cell)
+            return (rows, [Bool](repeating: true, count: rows.first?.count ?? 0))
+        case .tokenAccuracy:
+            let rows = try results.tokenAccuracy(cell)
+            return (rows, [Bool](repeating: true, count: rows.first?.count ?? 0))
         }
     }
 
@@ -70,7 +87,7 @@ public enum ForgettingAnalysis {
         var byLabel: [(label: String, method: String, runs: [ContinualMetrics], trainable: Int)] = []
         for cell in cells {
             let m = try metrics(results, cell, metric: metric)
-            let R = metric == .exactMatch ? try results.accuracy(cell) : try results.tokenAccuracy(cell)
+            let R = try matrix(results, cell, metric: metric).0
             let head: [TidyTable.Value] = [.text(cell.label), .text(cell.method), .integer(cell.seed)]
             perCell.append(head + [
                 .number(m.averageAccuracy), value(m.bwt), value(m.fwt), value(m.forgettingChaudhryMean),

@@ -43,7 +43,7 @@ public final class StudyEvaluator {
         return try (columns ?? Array(all.indices)).map { c in
             precondition(all.indices.contains(c), "StudyEvaluator.evaluate: column \(c) outside 0..<\(all.count)")
             return try TaskMetrics.evaluate(all[c].task, trainer: trainer, examples: state.examples[c],
-                                            batchSize: runner.study.evaluation.batch)
+                                            batchSize: runner.study.evaluation.batch, tokenizer: runner.resolved.tokenizer)
         }
     }
 
@@ -54,7 +54,11 @@ public final class StudyEvaluator {
                                         hint: "seeds with a base: \(results.seeds.map(String.init).joined(separator: ", "))")
         }
         let model = runner.makeModel()
-        try runner.loadWeights(into: model, from: try results.baseGroup(seed: seed).group("weights"), source: results.url.path)
+        if let checkpoint = runner.resolved.checkpoint {
+            try runner.loadPretrained(checkpoint, into: model)
+        } else {
+            try runner.loadWeights(into: model, from: try results.baseGroup(seed: seed).group("weights"), source: results.url.path)
+        }
         let state = (model: model, base: model.parameters.values.copy(0..<model.parameters.count),
                      examples: runner.testExamples(seed: seed))
         models[seed] = state

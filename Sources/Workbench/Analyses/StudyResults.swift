@@ -45,6 +45,8 @@ public final class StudyResults {
     let parts: StudyParts
     /// ΔW rebuilt from factors for the last stage asked.
     private var rebuiltStage: (key: String, deltas: [String: Tensor])?
+    /// A pretrained base's parameters (the same for every seed), read from its checkpoint once.
+    private var pretrainedBase: (names: [String], model: TransformerModel)?
     /// The index's root (study text, plan).
     var root: HDF5Group { parts.root }
     /// The layout: where the parts and the stored analyses live.
@@ -132,6 +134,28 @@ public final class StudyResults {
     /// The cell's teacher-forced token accuracy matrix, same layout as `accuracy`.
     public func tokenAccuracy(_ cell: Cell) throws -> [[Double]] { try matrix(cell, "token_accuracy") }
 
+    /// The cell's per-column metric matrix (`ColumnMetric`: exact match, choice accuracy or mean
+    /// NLL per column) and each column's direction; cells written before it existed give their
+    /// exact-match matrix, every column higher-is-better.
+    public func columnMetric(_ cell: Cell) throws -> (rows: [[Double]], metrics: [ColumnMetric]) {
+        let g = try group(cell)
+        guard try g.contains("metric") else {
+            let rows = try accuracy(cell)
+            return (rows, [ColumnMetric](repeating: .exactMatch, count: rows.first?.count ?? 0))
+        }
+        guard case .strings(let names) = try g.dataset("metric").attribute("column_metrics") else {
+            throw AnalysisError.missing(path: url.path, object: "\(cell.path)/metric@column_metrics", hint: "the metric matrix has no column metrics")
+        }
+        let rows = try matrix(cell, "metric")
+        let metrics = try names.map { name in
+            guard let metric = ColumnMetric(rawValue: name) else {
+                throw AnalysisError.missing(path: url.path, object: "\(cell.path)/metric@column_metrics", hint: "unknown metric \(name)")
+            }
+            return metric
+        }
+        return (rows, metrics)
+    }
+
     private func matrix(_ cell: Cell, _ name: String) throws -> [[Double]] {
         let array = try group(cell).dataset(name).readArray(as: Double.self)
         let columns = array.shape[1]
@@ -197,7 +221,7 @@ public final class StudyResults {
         }
         let runner = try StudyRunner(study: study, output: url, runtime: .current(requested: .inherit))
         let model = runner.makeModel()
-        try runner.loadWeights(into: model, from: try baseGroup(seed: cell.seed).group("weights"), source: url.path)
+        try loadBase(seed: cell.seed, into: model, runner: runner)
         let method = run.configuration.makeMethod()
         var rng = SeededRNG(seed: 0)
         try method.attach(to: model, rng: &rng)
@@ -240,8 +264,36 @@ public final class StudyResults {
         try stage(cell, t).readTensor("trainable/method/\(name)")
     }
 
+    /// The base of `seed` into `model`: its stored weights, or a pretrained base's checkpoint.
+    func loadBase(seed: Int, into model: TransformerModel, runner: StudyRunner) throws {
+        if let checkpoint = runner.resolved.checkpoint {
+            _ = try baseGroup(seed: seed)
+            try runner.loadPretrained(checkpoint, into: model)
+        } else {
+            try runner.loadWeights(into: model, from: try baseGroup(seed: seed).group("weights"), source: url.path)
+        }
+    }
+
+    /// The pretrained base's parameters, loaded once (nil for a pretrained-here or HDF5 base).
+    private func pretrainedParameters() throws -> (names: [String], model: TransformerModel)? {
+        guard study.base.pretrained != nil else { return nil }
+        if let pretrainedBase { return pretrainedBase }
+        let runner = try StudyRunner(study: study, output: url, runtime: .current(requested: .inherit))
+        let model = TransformerModel(config: runner.config, maxB: 1, maxT: 1)
+        try runner.loadPretrained(runner.resolved.checkpoint!, into: model)
+        pretrainedBase = (model.parameters.names, model)
+        return pretrainedBase
+    }
+
     /// A base-model parameter of `seed` (W0), e.g. `blocks.0.attn.q.weight`.
     public func baseWeight(seed: Int, name: String) throws -> Tensor {
+        if let pretrained = try pretrainedParameters() {
+            _ = try baseGroup(seed: seed)
+            guard pretrained.names.contains(name) else {
+                throw AnalysisError.missing(path: url.path, object: "base parameter \(name)", hint: "no such parameter in the pretrained base")
+            }
+            return pretrained.model.parameters.tensor(named: name)
+        }
         let base = try baseGroup(seed: seed)
         guard try base.contains("weights/\(name)") else {
             throw AnalysisError.missing(path: url.path, object: "/seed\(seed)/base/weights/\(name)", hint: "no such parameter in the base of seed \(seed)")
@@ -251,7 +303,8 @@ public final class StudyResults {
 
     /// Every base-model parameter name of `seed`, in the engine's parameter order.
     public func baseWeightNames(seed: Int) throws -> [String] {
-        try baseGroup(seed: seed).group("weights").children().sorted(by: Self.parameterOrder)
+        if let pretrained = try pretrainedParameters() { return pretrained.names }
+        return try baseGroup(seed: seed).group("weights").children().sorted(by: Self.parameterOrder)
     }
 
     private func stage(_ cell: Cell, _ t: Int) throws -> HDF5Group {

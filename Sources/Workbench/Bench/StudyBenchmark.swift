@@ -1,7 +1,7 @@
 import Foundation
 import PEFTEngine
 
-/// A whole study: the wall time of `workbench run` on `studies/quickstart.yaml`, and of every
+/// A whole study: the wall time of `workbench run` on `studies/toy-quickstart.yaml`, and of every
 /// analysis command on its results.
 ///
 /// Figures (unit s unless said; lower is better):
@@ -19,14 +19,14 @@ import PEFTEngine
 ///
 /// The study runs once per repetition (`--reps`, default 1: a repetition is a whole study)
 /// at the process's OpenBLAS thread count (`--threads`), so `threads` is that count. The study
-/// file is `studyPath`, relative to the working directory (default `studies/quickstart.yaml`,
+/// file is `studyPath`, relative to the working directory (default `studies/toy-quickstart.yaml`,
 /// or `$WORKBENCH_BENCH_STUDY`); when it is missing or rejected the benchmark reports nothing
 /// and writes one "skipped" line to stderr. `--quick` runs a tiny study written into the
 /// temporary folder instead (full, lora and qlora on a d_model 16 model, two tasks). The folder
 /// is removed afterwards.
 public struct StudyBenchmark: Benchmark {
     public let name = "study"
-    public let summary = "wall time of studies/quickstart.yaml end to end (and training tokens/s), then of each analysis on its results"
+    public let summary = "wall time of studies/toy-quickstart.yaml end to end (and training tokens/s), then of each analysis on its results"
     /// Environment variable naming another study file for the benchmark.
     public static let studyVariable = "WORKBENCH_BENCH_STUDY"
     /// The study run when not `--quick`, relative to the working directory unless absolute.
@@ -35,7 +35,7 @@ public struct StudyBenchmark: Benchmark {
     public var parent: URL
 
     public init(studyPath: String? = nil, parent: URL = FileManager.default.temporaryDirectory) {
-        self.studyPath = studyPath ?? ProcessInfo.processInfo.environment[Self.studyVariable] ?? "studies/quickstart.yaml"
+        self.studyPath = studyPath ?? ProcessInfo.processInfo.environment[Self.studyVariable] ?? "studies/toy-quickstart.yaml"
         self.parent = parent
     }
 

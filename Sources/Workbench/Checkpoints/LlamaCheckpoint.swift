@@ -46,6 +46,12 @@ public final class LlamaCheckpoint {
     /// An HF LLaMA folder: `config.json` (LlamaForCausalLM) and `model.safetensors` or a sharded
     /// index, read through `CheckpointSet` (F32, F16, BF16).
     public init(folder: String) throws {
+        config = try Self.folderConfig(folder)
+        source = .folder(try CheckpointSet(path: folder))
+    }
+
+    /// The architecture an HF folder's `config.json` states (no weight is opened).
+    public static func folderConfig(_ folder: String) throws -> Config {
         let configURL = URL(fileURLWithPath: folder).appendingPathComponent("config.json")
         guard let data = FileManager.default.contents(atPath: configURL.path),
               let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
@@ -67,11 +73,10 @@ public final class LlamaCheckpoint {
         }
         let rope = (json["rope_theta"] as? NSNumber)?.doubleValue
             ?? ((json["rope_parameters"] as? [String: Any])?["rope_theta"] as? NSNumber)?.doubleValue ?? 10_000
-        config = Config(layers: try int("num_hidden_layers"), hidden: hidden, heads: heads, kvHeads: kvHeads,
+        return Config(layers: try int("num_hidden_layers"), hidden: hidden, heads: heads, kvHeads: kvHeads,
                         intermediate: try int("intermediate_size"), vocab: try int("vocab_size"), ropeTheta: rope,
                         rmsEps: (json["rms_norm_eps"] as? NSNumber)?.doubleValue ?? 1e-6,
                         tiedEmbeddings: (json["tie_word_embeddings"] as? Bool) ?? false)
-        source = .folder(try CheckpointSet(path: folder))
     }
 
     public init(gguf: GGUFFile) throws {
@@ -123,10 +128,7 @@ public final class LlamaCheckpoint {
 
     /// The engine's configuration of this model, its rotary table covering `contextLength` positions.
     public func modelConfig(contextLength: Int = 2048) throws -> ModelConfig {
-        let c = config
-        return try ModelConfig(architecture: .llama, vocabSize: c.vocab, dModel: c.hidden, layers: c.layers, heads: c.heads,
-                               kvHeads: c.kvHeads, dFF: c.intermediate, contextLength: contextLength, ropeTheta: c.ropeTheta,
-                               rmsNormEpsilon: Float(c.rmsEps), tiedEmbeddings: c.tiedEmbeddings)
+        try config.modelConfig(contextLength: contextLength)
     }
 
     /// Copies every tensor into `model`'s parameters (dequantized, in HF's row order, under the
@@ -221,6 +223,6 @@ public enum ChatML {
     public static let defaultSystem = "You are a helpful AI assistant named SmolLM, trained by Hugging Face"
 
     public static func prompt(user: String, system: String = defaultSystem) -> String {
-        "<|im_start|>system\n\(system)<|im_end|>\n<|im_start|>user\n\(user)<|im_end|>\n<|im_start|>assistant\n"
+        ChatTemplate(defaultSystem: system).prompt(user: user)
     }
 }

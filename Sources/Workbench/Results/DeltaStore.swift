@@ -15,9 +15,15 @@ import PEFTEngine
 ///     factors    trainable/method/NAME      the method's tensors; ΔW = the method's delta(for:)
 ///     spectrum   delta_svd/NAME/singular_values [min(out, in)], u [out, k], v [in, k]
 ///     none       nothing
+///
+/// Whatever the form, `delta_energy90_rank` [sites] (int64, in `delta_sites` order) holds each
+/// ΔW's energy-90 % rank, the smallest k with Σ_{i≤k} σ_i² ≥ 0.9 Σ σ_i² (`RankSpectrum`), from
+/// its full float32 singular values (0 for ΔW = 0, −1 for a ΔW with a non-finite entry, as after
+/// a diverged step): the summary's "is ΔW low-rank?" figure, kept even when ΔW itself is not.
 enum DeltaStore {
     static let storageAttribute = "delta_storage"
     static let sitesAttribute = "delta_sites"
+    static let energyRankDataset = "delta_energy90_rank"
 
     /// Writes `deltas` into a stage group. `asFactors`: the method's tensors are in
     /// `trainable/method` and rebuild these ΔW; otherwise `factors` falls back to dense.
@@ -26,6 +32,14 @@ enum DeltaStore {
         if form == .factors && !asFactors { form = .dense }
         try stage.setAttribute(storageAttribute, form.rawValue)
         try stage.setAttribute(sitesAttribute, .strings(deltas.map(\.name)))
+        var ranks: [Int64] = []
+        for (_, delta) in deltas {
+            guard delta.storage.allSatisfy(\.isFinite) else { ranks.append(-1); continue }
+            let sigma = try SVD.singularValues(of: delta, threading: .singleThreadWhenSmall)
+            let spectrum = RankSpectrum(singularValues: sigma, rows: delta.shape[0], columns: delta.shape[1])
+            ranks.append(Int64(spectrum.energyRank90 ?? 0))
+        }
+        if !deltas.isEmpty { try stage.write(ranks, to: energyRankDataset) }
         for (name, delta) in deltas {
             switch form {
             case .dense:

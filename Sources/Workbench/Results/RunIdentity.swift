@@ -29,12 +29,24 @@ public struct RunIdentity: Sendable, Equatable {
         switch study.base.source {
         case .pretrain(let settings): source = ["pretrain": training(settings)]
         case .checkpoint(let path): source = ["checkpoint": path, "content_xxh64": contentHash(path) ?? "unreadable"]
+        case .pretrained(let base):
+            source = ["pretrained": base.label]
+            if case .known(let model) = base { source["sha256"] = model.file.sha256 }
+            if let path = base.contentPath { source["content_xxh64"] = contentHash(path) ?? "unreadable" }
         }
         let c = resolved.config
+        var model: [String: Any] = ["vocab_size": c.vocabSize, "d_model": c.dModel, "n_layers": c.layers, "n_heads": c.heads,
+                                    "d_ff": c.dFF, "context_length": c.contextLength]
+        if c.isLlama {
+            model["architecture"] = c.architecture.rawValue
+            model["n_kv_heads"] = c.kvHeads
+            model["rope_theta"] = c.ropeTheta
+            model["rms_norm_eps"] = Double(c.rmsNormEpsilon)
+            model["tie_word_embeddings"] = c.tiedEmbeddings
+        }
         return RunIdentity([
             "kind": "base", "layout": ResultsLayout.version, "seed": seed,
-            "model": ["vocab_size": c.vocabSize, "d_model": c.dModel, "n_layers": c.layers, "n_heads": c.heads,
-                      "d_ff": c.dFF, "context_length": c.contextLength],
+            "model": model,
             "source": source,
             "skills": study.base.skills.map(task),
             "columns": resolved.columns.map { ["kind": $0.kind.rawValue, "name": $0.name, "task": task($0.spec), "test_count": $0.testCount] },

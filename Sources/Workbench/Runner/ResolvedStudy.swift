@@ -7,7 +7,10 @@ import PEFTEngine
 /// - every task and base skill kind exists and its parameters are valid (`TaskCatalog`);
 /// - every user data file (`path` of a jsonl or text task) can be read and parsed (reported at `tasks[i].path`);
 /// - every test example fits in the context length;
-/// - runs with `protocol: merge` use a method that can merge into the weights.
+/// - runs with `protocol: merge` use a method that can merge into the weights;
+/// - with a pretrained base: its checkpoint and tokenizer open (a known model is fetched here,
+///   once), every task tokenizes through it, and `chat: true` tasks are wrapped in its ChatML
+///   template (`ChatTask`).
 public struct ResolvedStudy {
     /// One column of the accuracy matrix: a base skill or a fine-tuning task.
     public struct Column {
@@ -28,11 +31,17 @@ public struct ResolvedStudy {
     public var skillMixture: MixtureTask
     /// Largest batch any phase uses: the model's maxB.
     public var maxBatch: Int
+    /// How task text becomes token ids: the character vocabulary, or the pretrained base's BPE.
+    public var tokenizer: any TaskTokenizer
+    /// The pretrained base's checkpoint (weights read when the base is built), if any.
+    public var checkpoint: LlamaCheckpoint?
+    /// The pretrained base's ChatML template, if it has one.
+    public var chatTemplate: ChatTemplate?
 
     public var skills: [Column] { columns.filter { $0.kind == .skill } }
     public var tasks: [Column] { columns.filter { $0.kind == .task } }
 
-    public init(_ study: Study) throws {
+    public init(_ study: Study, log: (String) -> Void = { _ in }) throws {
         self.study = study
         func fail(_ spec: TaskSpec, _ suffix: String, _ message: String, kind: StudyError.Kind = .invalidValue) -> StudyError {
             StudyError(kind: kind, file: study.file, keyPath: spec.keyPath + suffix, line: spec.line,
@@ -44,12 +53,34 @@ public struct ResolvedStudy {
         } catch {
             throw StudyError(kind: .invalidValue, file: study.file, keyPath: "model", line: nil, column: nil, message: "\(error)")
         }
+        var chatTemplate: ChatTemplate?
+        if let pretrained = study.base.pretrained {
+            do {
+                let opened = try pretrained.open(log: log)
+                checkpoint = opened.checkpoint
+                tokenizer = opened.tokenizer
+                chatTemplate = opened.chatTemplate
+            } catch {
+                throw StudyError(kind: .missingCheckpoint, file: study.file, keyPath: "base", line: nil, column: nil,
+                                 message: "cannot open the base model \(pretrained.label): \(error)")
+            }
+            guard tokenizer.vocabularySize == config.vocabSize else {
+                throw StudyError(kind: .invalidValue, file: study.file, keyPath: "base", line: nil, column: nil,
+                                 message: "the base model's tokenizer has \(tokenizer.vocabularySize) tokens but its embedding \(config.vocabSize) rows")
+            }
+        } else {
+            checkpoint = nil
+            tokenizer = Vocabulary()
+        }
         var columns: [Column] = []
         let specs = study.base.skills.map { (Column.Kind.skill, $0) } + study.tasks.map { (Column.Kind.task, $0) }
         for (kind, spec) in specs {
-            let task: any Task
+            var task: any Task
+            var parameters = spec.parameters
+            let chat = parameters.removeValue(forKey: "chat")
             do {
-                task = try TaskCatalog.make(kind: spec.kind, parameters: spec.parameters.mapValues(Self.taskParameter))
+                task = try TaskCatalog.make(kind: spec.kind, parameters: parameters.mapValues(Self.taskParameter),
+                                            relativeTo: nil, tokenizer: tokenizer, log: log)
             } catch let error as TaskCatalogError {
                 if case .unknownKind = error { throw fail(spec, ".kind", error.description) }
                 throw fail(spec, "", error.description)
@@ -58,6 +89,17 @@ public struct ResolvedStudy {
             } catch {
                 throw fail(spec, "", "\(error)")
             }
+            if let chat {
+                guard case .bool(let on) = chat else { throw fail(spec, ".chat", "chat must be true or false") }
+                if on {
+                    guard let chatTemplate else {
+                        throw fail(spec, ".chat", study.base.pretrained == nil
+                                   ? "chat: true needs a pretrained base with a chat template (base.model or base.checkpoint)"
+                                   : "the base model has no ChatML chat template (tokenizer.chat_template with <|im_start|>)")
+                    }
+                    task = ChatTask(task, template: chatTemplate)
+                }
+            }
             let count = min(study.evaluation.testSize, task.testSize)
             columns.append(Column(kind: kind, name: spec.name, spec: spec, task: task, testCount: count))
         }
@@ -65,7 +107,8 @@ public struct ResolvedStudy {
         for column in columns {
             let examples = column.task.examples(split: .test, count: column.testCount, seed: UInt64(study.seeds.first ?? 0))
             do {
-                _ = try Batcher(task: column.task, examples: examples, batchSize: 1, contextLength: config.contextLength)
+                _ = try Batcher(task: column.task, examples: examples.flatMap(Self.scoredRows), batchSize: 1,
+                                contextLength: config.contextLength, tokenizer: tokenizer)
             } catch {
                 throw fail(column.spec, "", "\(error)")
             }
@@ -78,6 +121,7 @@ public struct ResolvedStudy {
             }
         }
         self.columns = columns
+        self.chatTemplate = chatTemplate
         skillMixture = MixtureTask(components: columns.filter { $0.kind == .skill }.map(\.task))
         var batches = [study.evaluation.batch, study.training.batch]
         if case .pretrain(let settings) = study.base.source { batches.append(settings.batch) }
@@ -85,6 +129,11 @@ public struct ResolvedStudy {
             for spec in study.tasks { batches.append(run.training(for: spec, defaults: study.training).batch) }
         }
         maxBatch = batches.max()!
+    }
+
+    /// The rows an example becomes when scored: one per choice of a multiple-choice item.
+    static func scoredRows(_ example: Example) -> [Example] {
+        example.choices.isEmpty ? [example] : example.choices.map { Example(prompt: example.prompt, answer: $0, endsWithMarker: false) }
     }
 
     /// 1-based column on `line` of `text`: of the value after `key` when given and present,

@@ -28,6 +28,7 @@ extension StudySummary {
     /// The summary as aligned text columns — method, seeds, just trained (each task right after
     /// its training), final mean task accuracy, mean base-skill retention, wall time — and a legend.
     public static func table(_ rows: [Row]) -> String {
+        if rows.contains(where: \.isPretrainedForm) { return pretrainedTable(rows) }
         let header = ["method", "seeds", "just trained", "final task acc", "skill retention", "wall time"]
         let body = rows.map { row in
             [row.label + (row.diverged > 0 ? " (diverged ×\(row.diverged))" : ""), "\(row.seeds)",
@@ -36,15 +37,44 @@ extension StudySummary {
              row.baseSkillRetention.map { String(format: "%.3f", $0) } ?? "n/a",
              String(format: "%.1fs", row.wallTime)]
         }
-        let all = [header] + body
+        return aligned([header] + body) + "\n" + legend
+    }
+
+    /// The table of a study on a pretrained model: what each method learned, and what it
+    /// forgot of general text and of the knowledge probe, with ΔW's rank.
+    static func pretrainedTable(_ rows: [Row]) -> String {
+        func f(_ v: Double?, _ format: String = "%.3f") -> String { v.map { String(format: format, $0) } ?? "n/a" }
+        let metric = rows.compactMap(\.learnedMetric).first ?? "metric"
+        let header = ["method", "seeds", "learned (\(metric))", "just trained", "text ΔNLL", "probe retention", "KL(base‖tuned)",
+                      "ΔW rank90 med/max", "wall time"]
+        let body = rows.map { row in
+            [row.label + (row.diverged > 0 ? " (diverged ×\(row.diverged))" : ""), "\(row.seeds)",
+             f(row.learnedGain), f(row.justTrainedAccuracy), f(row.generalTextNLLIncrease, "%+.3f"), f(row.probeRetention),
+             f(row.klFromBase, "%.4f"),
+             row.deltaRank90Median.map { String(format: "%.0f/%d", $0, row.deltaRank90Max ?? 0) } ?? "n/a",
+             String(format: "%.1fs", row.wallTime)]
+        }
+        return aligned([header] + body) + "\n" + pretrainedLegend
+    }
+
+    static func aligned(_ all: [[String]]) -> String {
+        let header = all[0]
         let widths = header.indices.map { c in all.map { $0[c].count }.max()! }
         return all.map { cells in
             cells.enumerated().map { c, text in
                 c == 0 ? text.padding(toLength: widths[c], withPad: " ", startingAt: 0)
                        : String(repeating: " ", count: widths[c] - text.count) + text
             }.joined(separator: "  ")
-        }.joined(separator: "\n") + "\n" + legend
+        }.joined(separator: "\n")
     }
+
+    static let pretrainedLegend = [
+        "learned: each task's metric right after training it minus the base's (positive = better); just trained:",
+        "its exact match then; text ΔNLL: held-out general text, nats/token after the last task minus before",
+        "(positive = forgotten); probe retention: knowledge-probe accuracy after / before; KL: mean next-token",
+        "KL(base ‖ tuned) on that text; ΔW rank90: energy-90 % rank of each linear site's ΔW, median and max",
+        "over sites. Means over seeds. More: workbench forgetting RESULTS.h5, workbench spectrum RESULTS.h5",
+    ].joined(separator: "\n")
 
     /// What the columns mean, printed under the table.
     static let legend = [

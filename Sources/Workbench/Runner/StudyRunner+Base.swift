@@ -14,6 +14,10 @@ extension StudyRunner {
     /// The base of one seed: read from its file when that is complete, else pretrained on the
     /// skill mixture (or loaded from `base.checkpoint`), evaluated, and committed to its own
     /// file (weights/NAME, loss, eval/…, attributes; `/seed{s}/base` in the index).
+    ///
+    /// A pretrained model's weights are NOT copied into the file (0.5 GB of float32 for
+    /// SmolLM2-135M, identical for every seed): the file records the source and its digest, and
+    /// the weights are read from the checkpoint again when the base is needed.
     func baseState(_ base: StudyPlan.Base, cellCount: Int) throws -> BaseState {
         let seed = base.seed
         var state = ProgressState(handler: progress, phase: "base seed\(seed)", cellIndex: 0, cellCount: cellCount)
@@ -22,7 +26,11 @@ extension StudyRunner {
             defer { try? file.close() }
             let group = try file.root()
             let model = makeModel()
-            try loadWeights(into: model, from: group.group("weights"), source: base.file.path)
+            if let checkpoint = resolved.checkpoint {
+                try loadPretrained(checkpoint, into: model)
+            } else {
+                try loadWeights(into: model, from: group.group("weights"), source: base.file.path)
+            }
             let base = BaseState(seed: seed, weights: model.parameters.values.copy(0..<model.parameters.count),
                                  row: try readEvaluation(from: group))
             try state.emit(.baseLoaded)
@@ -43,6 +51,10 @@ extension StudyRunner {
             try loadWeights(into: model, from: try root.contains("weights") ? root.group("weights") : root, source: checkpoint)
             source = "checkpoint:" + checkpoint
             try state.emit(.baseLoaded)
+        case .pretrained(let pretrained):
+            try loadPretrained(resolved.checkpoint!, into: model)
+            source = pretrained.label
+            try state.emit(.baseLoaded)
         case .pretrain(let settings):
             model.parameters.initialize(seed: UInt64(seed))
             let trainer = Trainer(model: model, settings: TrainingPhase.engineSettings(settings))
@@ -50,7 +62,7 @@ extension StudyRunner {
             try state.emit(.baseStarted)
             outcome = try TrainingPhase.run(
                 trainer: trainer, task: resolved.skillMixture, settings: settings, contextLimit: config.contextLength,
-                dataSeed: UInt64(seed), shuffleSeed: seedFor(seed, "base batches")) { step, loss, rate in
+                dataSeed: UInt64(seed), shuffleSeed: seedFor(seed, "base batches"), tokenizer: resolved.tokenizer) { step, loss, rate in
                     state.value.step = step + 1
                     state.value.loss = loss
                     state.value.tokensPerSecond = rate
@@ -77,12 +89,25 @@ extension StudyRunner {
         try group.setAttribute("tokens_per_second", outcome.tokensPerSecond)
         if let at = outcome.divergedAt { try group.setAttribute("diverged_at_step", at) }
         try group.write(outcome.losses, to: "loss")
-        let weights = try group.createGroup("weights")
-        for name in model.parameters.names { try weights.write(model.parameters.tensor(named: name), to: name) }
+        if case .pretrained(let pretrained) = study.base.source {
+            if case .known(let known) = pretrained { try group.setAttribute("source_sha256", known.file.sha256) }
+        } else {
+            let weights = try group.createGroup("weights")
+            for name in model.parameters.names { try weights.write(model.parameters.tensor(named: name), to: name) }
+        }
         try writeEvaluation(row, to: group)
         try t.commit()
         try state.emit(.baseFinished)
         return BaseState(seed: seed, weights: model.parameters.values.copy(0..<model.parameters.count), row: row)
+    }
+
+    /// Every weight of the pretrained checkpoint into `model` (dequantized, HF row order).
+    func loadPretrained(_ checkpoint: LlamaCheckpoint, into model: TransformerModel) throws {
+        do {
+            try checkpoint.load(into: model)
+        } catch {
+            throw RunnerError.checkpoint(path: checkpoint.path, detail: "\(error)")
+        }
     }
 
     /// Loads every parameter of `model` from datasets named by parameter name in `group`.

@@ -40,6 +40,8 @@ extension StudyRunner {
         for site in sites { baseSiteWeights[site] = model.parameters.tensor(named: site.weightName) }
         let examples = testExamples(seed: seed)
         let columns = resolved.columns
+        // The base, unchanged, for KL(base ‖ tuned) on the language-modelling columns.
+        let reference = columns.contains { $0.task.isLanguageModelling } ? makeModel(weights: base.weights) : nil
         let skillCount = resolved.skills.count
         let taskColumns = resolved.tasks
 
@@ -78,7 +80,8 @@ extension StudyRunner {
             let virtual = model.softPrompt?.length ?? 0
             let contextLimit = config.contextLength - virtual
             for (c, col) in columns.enumerated() where virtual > 0 {
-                let needed = try Batcher(task: col.task, examples: examples[c], batchSize: 1, contextLength: config.contextLength).sequenceLength
+                let needed = try Batcher(task: col.task, examples: examples[c].flatMap(ResolvedStudy.scoredRows), batchSize: 1,
+                                         contextLength: config.contextLength, tokenizer: resolved.tokenizer).sequenceLength
                 if needed > contextLimit {
                     throw RunnerError.contextTooShort(run: run.label, task: col.name, needed: needed, available: contextLimit)
                 }
@@ -89,7 +92,8 @@ extension StudyRunner {
             if divergedAt == nil {
                 outcome = try TrainingPhase.run(
                     trainer: trainer, task: column.task, settings: settings, contextLimit: contextLimit,
-                    dataSeed: UInt64(seed), shuffleSeed: seedFor(seed, "batches \(run.label) task \(index + 1)")) { step, loss, rate in
+                    dataSeed: UInt64(seed), shuffleSeed: seedFor(seed, "batches \(run.label) task \(index + 1)"),
+                    tokenizer: resolved.tokenizer) { step, loss, rate in
                         state.value.step = stepsBefore + step + 1
                         state.value.loss = loss
                         state.value.tokensPerSecond = rate
@@ -109,7 +113,7 @@ extension StudyRunner {
             // Evaluate every column; under per-task, task j ≤ t with its own module.
             let current = ModuleState(model: model, method: method)
             if run.fineTuningProtocol == .perTask { modules.append(current) }
-            let row = try evaluateColumns(trainer: trainer, examples: examples, prepare: { c in
+            let row = try evaluateColumns(trainer: trainer, examples: examples, reference: reference, prepare: { c in
                 let j = c - skillCount
                 if run.fineTuningProtocol == .perTask, j >= 0, j < index { modules[j].restore(model: model, method: method) }
             }, finish: { c in
@@ -161,12 +165,27 @@ extension StudyRunner {
 
         let rowNames = ["base"] + taskColumns.map(\.name)
         let columnNames = columns.map(\.name)
-        for (name, value) in [("accuracy", \TaskMetrics.exactMatch), ("token_accuracy", \TaskMetrics.tokenAccuracy)] {
-            try group.write(rows.flatMap { $0.map { $0[keyPath: value] } }, shape: [rows.count, columns.count], to: name)
+        // One matrix per measure, rows = base + after each task, columns = skills then tasks.
+        // `metric` holds each column's own primary measure (`ColumnMetric`), named and directed
+        // per column; KL is NaN where it is not measured (columns that are not running text).
+        let metrics = columns.map(\.task.primaryMetric)
+        var matrices: [(String, (TaskMetrics, Int) -> Double)] = [
+            ("accuracy", { m, _ in m.exactMatch }), ("token_accuracy", { m, _ in m.tokenAccuracy }),
+            ("metric", { m, c in metrics[c].value(m) }), ("mean_nll", { m, _ in m.meanLoss }),
+        ]
+        if columns.contains(where: { $0.task.isLanguageModelling }) {
+            matrices.append(("kl_from_base", { m, _ in m.klFromBase ?? .nan }))
+        }
+        for (name, value) in matrices {
+            try group.write(rows.flatMap { $0.enumerated().map { value($0.element, $0.offset) } }, shape: [rows.count, columns.count], to: name)
             let dataset = try group.dataset(name)
             try dataset.setAttribute("row_names", .strings(rowNames))
             try dataset.setAttribute("column_names", .strings(columnNames))
             try dataset.setAttribute("column_kinds", .strings(columns.map(\.kind.rawValue)))
+            if name == "metric" {
+                try dataset.setAttribute("column_metrics", .strings(metrics.map(\.rawValue)))
+                try dataset.setAttribute("column_directions", .strings(metrics.map(\.direction)))
+            }
         }
         try group.setAttribute("method", run.methodName)
         try group.setAttribute("label", run.label)

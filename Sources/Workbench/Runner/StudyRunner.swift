@@ -207,14 +207,20 @@ public final class StudyRunner {
     }
 
     /// Metrics of every column in order; `moduleFor(column)` may swap another module in first.
-    func evaluateColumns(trainer: Trainer, examples: [[Example]], prepare: (Int) -> Void = { _ in },
-                         finish: (Int) -> Void = { _ in }) throws -> [TaskMetrics] {
+    ///
+    /// `reference` is the base model, for KL(base ‖ tuned) on language-modelling columns; without
+    /// one (the base's own row) those columns get KL = 0.
+    func evaluateColumns(trainer: Trainer, examples: [[Example]], reference: TransformerModel? = nil,
+                         prepare: (Int) -> Void = { _ in }, finish: (Int) -> Void = { _ in }) throws -> [TaskMetrics] {
         var row: [TaskMetrics] = []
         for (c, column) in resolved.columns.enumerated() {
             prepare(c)
             defer { finish(c) }
-            row.append(try TaskMetrics.evaluate(column.task, trainer: trainer, examples: examples[c],
-                                                batchSize: study.evaluation.batch))
+            var metrics = try TaskMetrics.evaluate(column.task, trainer: trainer, examples: examples[c],
+                                                   batchSize: study.evaluation.batch, tokenizer: resolved.tokenizer,
+                                                   reference: reference)
+            if reference == nil && column.task.isLanguageModelling { metrics.klFromBase = 0 }
+            row.append(metrics)
         }
         return row
     }

@@ -11,6 +11,16 @@ import Foundation
 /// - base-skill retention = mean over skills k with R[0, k] > 0 of R[T, k] / R[0, k]
 ///   (1 = nothing forgotten; skills the base never solved are left out, nil if none);
 /// both averaged over the configuration's completed seeds; wall time summed over them.
+///
+/// From the per-column `metric` matrix (`ColumnMetric`; a pretrained base's study has one), also:
+/// - learned = mean over tasks j of the gain R[j][j] − R[0][j] in the task's own metric, signed
+///   so that positive is better (for NLL: the drop in nats);
+/// - general-text ΔNLL = mean over `mean_nll` skill columns of R[T][s] − R[0][s] (nats/token;
+///   positive = forgotten);
+/// - probe retention = mean over `choice_accuracy` skill columns of R[T][s] / R[0][s];
+/// - KL = mean over language-modelling skill columns of KL(base ‖ tuned) after the last task;
+/// - ΔW rank90 = the median over linear sites of ΔW's energy-90 % rank after the last task, and
+///   its maximum (`delta_energy90_rank`).
 public enum StudySummary {
     public struct Row: Sendable, Equatable {
         public var label: String
@@ -22,6 +32,47 @@ public enum StudySummary {
         public var wallTime: Double
         /// Seeds whose training diverged.
         public var diverged: Int
+        /// The pretrained-model figures (see the type); nil where the study has no such column.
+        public var learnedGain: Double? = nil
+        /// The tasks' metric when they share one (e.g. "exact_match"), else "mixed".
+        public var learnedMetric: String? = nil
+        public var generalTextNLLIncrease: Double? = nil
+        public var probeRetention: Double? = nil
+        public var klFromBase: Double? = nil
+        public var deltaRank90Median: Double? = nil
+        public var deltaRank90Max: Int? = nil
+
+        /// Whether the row carries the pretrained-model figures.
+        public var isPretrainedForm: Bool { generalTextNLLIncrease != nil || probeRetention != nil }
+    }
+
+    /// The pretrained-model figures of one cell (see the type) from its `metric` matrix `r`
+    /// [rows, cols] row-major with per-column metrics and kinds, its `kl` matrix (same shape, NaN
+    /// where unmeasured) and the last stage's energy-90 ranks.
+    public static func metricFigures(_ r: [Double], rows: Int, metrics: [ColumnMetric], kinds: [String], kl: [Double]?,
+                                     ranks: [Int]) -> (learned: Double?, learnedMetric: String?, nll: Double?, probe: Double?,
+                                                       kl: Double?, rankMedian: Double?, rankMax: Int?) {
+        let cols = metrics.count
+        let last = (rows - 1) * cols
+        let tasks = (0..<cols).filter { kinds[$0] == "task" }
+        var learned: Double?
+        if rows == tasks.count + 1, !tasks.isEmpty {
+            learned = tasks.enumerated().reduce(0.0) { sum, entry in
+                let (j, c) = entry
+                let gain = r[(j + 1) * cols + c] - r[c]
+                return sum + (metrics[c].higherIsBetter ? gain : -gain)
+            } / Double(tasks.count)
+        }
+        let taskMetrics = Set(tasks.map { metrics[$0].rawValue })
+        func mean(_ values: [Double]) -> Double? { values.isEmpty ? nil : values.reduce(0, +) / Double(values.count) }
+        let skills = (0..<cols).filter { kinds[$0] == "skill" }
+        let nll = mean(skills.filter { metrics[$0] == .meanNLL }.map { r[last + $0] - r[$0] })
+        let probe = mean(skills.filter { metrics[$0] == .choiceAccuracy && r[$0] > 0 }.map { r[last + $0] / r[$0] })
+        let klValues = kl.map { k in skills.map { k[last + $0] }.filter { !$0.isNaN } } ?? []
+        let sorted = ranks.filter { $0 >= 0 }.sorted()
+        let median: Double? = sorted.isEmpty ? nil
+            : sorted.count % 2 == 1 ? Double(sorted[sorted.count / 2]) : Double(sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        return (learned, taskMetrics.count == 1 ? taskMetrics.first : "mixed", nll, probe, mean(klValues), median, sorted.last)
     }
 
     /// One cell's figures from its accuracy matrix `r`, [rows, columns] row-major, whose columns
@@ -78,12 +129,56 @@ public enum StudySummary {
                 wall += try cell.group.doubleAttribute("wall_time")
                 if try cell.group.hasAttribute("diverged_at_step") { diverged += 1 }
             }
+            var extra = PretrainedFigures()
+            for cell in cells { try extra.add(cell.group) }
             let first = cells[0].group
-            return Row(label: try first.stringAttribute("label"), method: try first.stringAttribute("method"),
+            var row = Row(label: try first.stringAttribute("label"), method: try first.stringAttribute("method"),
                        seeds: cells.count, justTrainedAccuracy: justTrained / Double(cells.count),
                        finalTaskAccuracy: final / Double(cells.count),
                        baseSkillRetention: retained > 0 ? retention / Double(retained) : nil,
                        wallTime: wall, diverged: diverged)
+            extra.fill(&row)
+            return row
+        }
+    }
+
+    /// Sums of the pretrained-model figures over a configuration's cells.
+    struct PretrainedFigures {
+        var learned: [Double] = [], nll: [Double] = [], probe: [Double] = [], kl: [Double] = [], rankMedian: [Double] = []
+        var rankMax: Int?
+        var learnedMetric: String?
+
+        mutating func add(_ group: HDF5Group) throws {
+            guard try group.contains("metric") else { return }
+            let dataset = try group.dataset("metric")
+            guard case .strings(let names) = try dataset.attribute("column_metrics"),
+                  case .strings(let kinds) = try dataset.attribute("column_kinds") else { return }
+            let metrics = names.map { ColumnMetric(rawValue: $0) ?? .exactMatch }
+            let matrix = try dataset.readArray(as: Double.self)
+            let klMatrix = try group.contains("kl_from_base") ? try group.readArray("kl_from_base", as: Double.self).values : nil
+            let rows = matrix.shape[0]
+            var ranks: [Int] = []
+            let lastStage = "after_task\(rows - 1)/\(DeltaStore.energyRankDataset)"
+            if rows > 1, try group.contains(lastStage) { ranks = try group.readArray(lastStage, as: Int64.self).values.map { Int($0) } }
+            let f = StudySummary.metricFigures(matrix.values, rows: rows, metrics: metrics, kinds: kinds, kl: klMatrix, ranks: ranks)
+            if let v = f.learned { learned.append(v) }
+            if let v = f.nll { nll.append(v) }
+            if let v = f.probe { probe.append(v) }
+            if let v = f.kl { kl.append(v) }
+            if let v = f.rankMedian { rankMedian.append(v) }
+            if let v = f.rankMax { rankMax = max(rankMax ?? v, v) }
+            learnedMetric = f.learnedMetric
+        }
+
+        func fill(_ row: inout Row) {
+            func mean(_ v: [Double]) -> Double? { v.isEmpty ? nil : v.reduce(0, +) / Double(v.count) }
+            row.learnedGain = mean(learned)
+            row.learnedMetric = learnedMetric
+            row.generalTextNLLIncrease = mean(nll)
+            row.probeRetention = mean(probe)
+            row.klFromBase = mean(kl)
+            row.deltaRank90Median = mean(rankMedian)
+            row.deltaRank90Max = rankMax
         }
     }
 }

@@ -2,7 +2,8 @@ import Foundation
 
 /// Evaluation metrics stored as attributes of one group (`…/eval/tasks/mod7`):
 /// `exact_match`, `token_accuracy`, `loss` (mean nats per answer token), `examples`,
-/// `answer_tokens`, and `perplexity` for language-modelling tasks.
+/// `answer_tokens`, `perplexity` for language-modelling tasks, `choice_accuracy` for
+/// multiple-choice probes and `kl_from_base` where it was measured.
 extension TaskMetrics {
     func write(to group: HDF5Group) throws {
         try group.setAttribute("exact_match", exactMatch)
@@ -11,6 +12,8 @@ extension TaskMetrics {
         try group.setAttribute("examples", exampleCount)
         try group.setAttribute("answer_tokens", answerTokenCount)
         if let perplexity { try group.setAttribute("perplexity", perplexity) }
+        if let choiceAccuracy { try group.setAttribute("choice_accuracy", choiceAccuracy) }
+        if let klFromBase { try group.setAttribute("kl_from_base", klFromBase) }
     }
 
     init(readFrom group: HDF5Group) throws {
@@ -19,6 +22,8 @@ extension TaskMetrics {
                   exactMatch: try group.doubleAttribute("exact_match"),
                   tokenAccuracy: try group.doubleAttribute("token_accuracy"),
                   meanLoss: try group.doubleAttribute("loss"),
-                  perplexity: try group.hasAttribute("perplexity") ? group.doubleAttribute("perplexity") : nil)
+                  perplexity: try group.hasAttribute("perplexity") ? group.doubleAttribute("perplexity") : nil,
+                  choiceAccuracy: try group.hasAttribute("choice_accuracy") ? group.doubleAttribute("choice_accuracy") : nil,
+                  klFromBase: try group.hasAttribute("kl_from_base") ? group.doubleAttribute("kl_from_base") : nil)
     }
 }

@@ -37,14 +37,14 @@ struct TrainingPhase {
 
     /// Trains; `onStep(stepIndex, loss, tokensPerSecond)` follows every step and may throw to stop.
     static func run(trainer: Trainer, task: any Task, settings: TrainingSettings, contextLimit: Int,
-                    dataSeed: UInt64, shuffleSeed: UInt64,
+                    dataSeed: UInt64, shuffleSeed: UInt64, tokenizer: any TaskTokenizer = Vocabulary(),
                     onStep: (Int, Float, Double) throws -> Void) throws -> Outcome {
         var outcome = Outcome()
         guard settings.steps > 0 else { return outcome }
         let count = min(settings.steps * settings.batch, maxTrainExamples)
         let examples = task.examples(split: .train, count: count, seed: dataSeed)
         let batcher = try Batcher(task: task, examples: examples, batchSize: settings.batch,
-                                  contextLength: contextLimit, seed: shuffleSeed)
+                                  contextLength: contextLimit, seed: shuffleSeed, tokenizer: tokenizer)
         let B = settings.batch, T = batcher.sequenceLength
         outcome.losses.reserveCapacity(settings.steps)
         let start = ContinuousClock.now

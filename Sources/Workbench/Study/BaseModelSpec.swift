@@ -1,14 +1,17 @@
 /// The `base:` block: where the model that every method fine-tunes comes from.
 ///
-/// Either `pretrain:` (train one base per seed on `skills` with these settings) or
-/// `checkpoint:` (load one; the path is resolved against the working directory and must
-/// exist when the study is parsed). `skills` are always required: they are the base
-/// abilities whose retention the study measures after every fine-tuning task.
+/// One of `pretrain:` (train one base per seed on `skills` with these settings), `model:` (a
+/// known pretrained model, e.g. `smollm2-135m-instruct`) or `checkpoint:` (a workbench base
+/// file, a `.gguf` file or an HF LLaMA folder; the path is resolved against the working
+/// directory and must exist when the study is parsed). `skills` are always required: they are
+/// the abilities whose retention the study measures after every fine-tuning task.
 public struct BaseModelSpec: Equatable, Sendable {
     public enum Source: Equatable, Sendable {
         case pretrain(TrainingSettings)
-        /// An absolute path to an existing base checkpoint.
+        /// An absolute path to an existing workbench base checkpoint (HDF5).
         case checkpoint(path: String)
+        /// A pretrained LLaMA-family model; its tokenizer encodes every task.
+        case pretrained(PretrainedBase)
     }
 
     public var source: Source
@@ -19,7 +22,13 @@ public struct BaseModelSpec: Equatable, Sendable {
         self.skills = skills
     }
 
-    static let keys = ["pretrain", "checkpoint", "skills"]
+    /// The pretrained model, when the base is one.
+    public var pretrained: PretrainedBase? {
+        if case .pretrained(let base) = source { return base }
+        return nil
+    }
+
+    static let keys = ["pretrain", "model", "checkpoint", "skills"]
 }
 
 /// How a method meets the sequence of fine-tuning tasks.

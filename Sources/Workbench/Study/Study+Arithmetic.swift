@@ -57,7 +57,7 @@ extension Study {
         let pretraining: Int
         switch base.source {
         case .pretrain(let settings): pretraining = settings.totalTokens(contextLength: T)
-        case .checkpoint: pretraining = 0
+        case .checkpoint, .pretrained: pretraining = 0
         }
         var perRun: [String: Int] = [:]
         for run in runs { perRun[run.label] = trainingTokens(for: run) }

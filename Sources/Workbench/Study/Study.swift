@@ -3,7 +3,7 @@ import Foundation
 /// A study: one base model per seed, then every method configuration × seed fine-tuned over
 /// a sequence of tasks, evaluated on every task and base skill after each one.
 ///
-/// Parsed from a YAML file (see `studies/quickstart.yaml` for the annotated format) by
+/// Parsed from a YAML file (see `studies/toy-quickstart.yaml` and `studies/quickstart.yaml` for the annotated format) by
 /// `Study.load(contentsOf:)`, which performs every check that needs no training — keys,
 /// types, ranges, method names and each configuration's `validate(for:)` against the
 /// model — and reports the first problem as a `StudyError` naming file, key path and line.

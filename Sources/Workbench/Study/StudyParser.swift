@@ -19,10 +19,10 @@ struct StudyParser {
         let nameNode = try map.required("name")
         let name = try nonEmptyName(nameNode)
         let seeds = try map.optional("seeds").map(parseSeeds) ?? [0]
-        let model = try parseModel(try map.required("model"))
+        let base = try parseBase(try map.required("base"))
+        let model = try parseModel(try map.required("model"), pretrained: base.pretrained)
         let modelConfig = try validatedConfig(model, node: try map.required("model"))
         let training = try parseTraining(try map.required("training"))
-        let base = try parseBase(try map.required("base"))
         let evaluation = try map.optional("evaluation").map(parseEvaluation) ?? EvaluationSettings()
         let tasks = try parseTasks(try map.required("tasks"), allowOverrides: true, warmup: training.warmup)
         let runs = try parseMethods(try map.required("methods"), model: modelConfig, warmup: training.warmup)
@@ -92,8 +92,20 @@ struct StudyParser {
         }
     }
 
-    private func parseModel(_ node: StudyNode) throws -> ModelShape {
+    private func parseModel(_ node: StudyNode, pretrained: PretrainedBase?) throws -> ModelShape {
         let map = try node.mapping()
+        if let pretrained {
+            try map.rejectUnknownKeys(allowed: ["context_length"], context: "model (the shape of the pretrained base \(pretrained.label) comes from its checkpoint; only context_length is set here)")
+            let contextNode = try map.required("context_length")
+            let contextLength = try contextNode.positiveInt()
+            let config: LlamaCheckpoint.Config
+            do {
+                config = try pretrained.config()
+            } catch {
+                throw node.error(.missingCheckpoint, "cannot read the base model's architecture: \(error)")
+            }
+            return ModelShape(pretrained: config, contextLength: contextLength)
+        }
         try map.rejectUnknownKeys(allowed: ModelShape.keys, context: "model")
         return ModelShape(
             vocabSize: try map.optional("vocab_size")?.positiveInt(),
@@ -153,22 +165,40 @@ struct StudyParser {
         let map = try node.mapping()
         try map.rejectUnknownKeys(allowed: BaseModelSpec.keys, context: "base")
         let skills = try parseTasks(try map.required("skills"), allowOverrides: false, warmup: 0)
-        switch (map.optional("pretrain"), map.optional("checkpoint")) {
-        case (let p?, nil):
+        let sources = ["pretrain", "model", "checkpoint"].filter { map.optional($0) != nil }
+        guard sources.count <= 1 else {
+            throw map.optional(sources[1])!.error(.invalidValue, "give one of base.pretrain, base.model or base.checkpoint, not both \(sources.joined(separator: " and "))")
+        }
+        if let p = map.optional("pretrain") {
             return BaseModelSpec(source: .pretrain(try parseTraining(p)), skills: skills)
-        case (nil, let c?):
+        }
+        if let m = map.optional("model") {
+            let name = try m.string()
+            guard let known = KnownModel.named(name) else {
+                throw m.error(.invalidValue, "unknown model \"\(name)\"; known models: \(KnownModel.all.map(\.name).joined(separator: ", ")) (or give base.checkpoint: a .gguf file or an HF folder)")
+            }
+            return BaseModelSpec(source: .pretrained(.known(known)), skills: skills)
+        }
+        if let c = map.optional("checkpoint") {
             let path = try nonEmptyName(c, allowSlash: true)
             let resolved = path.hasPrefix("/") ? path : URL(fileURLWithPath: workingDirectory).appendingPathComponent(path).path
-            guard FileManager.default.fileExists(atPath: resolved) else {
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: resolved, isDirectory: &isFolder) else {
                 throw c.error(.missingCheckpoint, "checkpoint file not found: \(resolved)")
             }
+            if isFolder.boolValue {
+                guard FileManager.default.fileExists(atPath: resolved + "/config.json") else {
+                    throw c.error(.missingCheckpoint, "\(resolved) is a folder without config.json: not an HF checkpoint folder")
+                }
+                return BaseModelSpec(source: .pretrained(.folder(path: resolved)), skills: skills)
+            }
+            if resolved.lowercased().hasSuffix(".gguf") {
+                return BaseModelSpec(source: .pretrained(.gguf(path: resolved)), skills: skills)
+            }
             return BaseModelSpec(source: .checkpoint(path: resolved), skills: skills)
-        case (_?, let c?):
-            throw c.error(.invalidValue, "give either base.pretrain or base.checkpoint, not both")
-        case (nil, nil):
-            throw node.error(.missingKey, "missing `pretrain` or `checkpoint`: say how the base model is made",
-                             keyPath: node.path("pretrain"))
         }
+        throw node.error(.missingKey, "missing `pretrain`, `model` or `checkpoint`: say how the base model is made",
+                         keyPath: node.path("pretrain"))
     }
 
     private func parseStore(_ node: StudyNode) throws -> StorePolicy {

@@ -6,7 +6,8 @@ import PEFTEngine
 /// another is given; "end" and "padding" are its `endOfAnswerID` and `paddingID`):
 ///
 ///     s = prompt tokens ‖ answer tokens ‖ [end]      (end marker only if `endsWithMarker`)
-///     an empty prompt is replaced by [end], the sequence separator (see `Example`)
+///     an empty prompt is replaced by [start], the tokenizer's `sequenceStartID` (the end
+///     marker for the character vocabulary, `<|endoftext|>` for a BPE model; see `Example`)
 ///     row t (0 ≤ t < |s| − 1):  tokens[t] = s[t],  targets[t] = s[t + 1],
 ///                                mask[t] = 1 iff t + 1 ≥ |prompt|  (the TARGET is an answer token or the end marker)
 ///     rows are right-padded with the padding id (token and target) and mask 0.
@@ -56,13 +57,13 @@ public final class Batcher {
                 seed: UInt64 = 0, mapUnknown: Bool = false, tokenizer: any TaskTokenizer = Vocabulary()) throws {
         precondition(batchSize >= 1, "Batcher: batch size \(batchSize) must be ≥ 1")
         precondition(contextLength >= 1, "Batcher: context length \(contextLength) must be ≥ 1")
-        let end = tokenizer.endOfAnswerID, padding = tokenizer.paddingID
+        let end = tokenizer.endOfAnswerID, padding = tokenizer.paddingID, start = tokenizer.sequenceStartID
         var flat: [Int32] = [], offsets = [0], starts: [Int] = []
         var longest = 1
         for (i, e) in examples.enumerated() {
             let prompt: [Int32], answer: [Int32]
             do {
-                prompt = e.prompt.isEmpty ? [end] : try tokenizer.encode(e.prompt, mapUnknown: mapUnknown)
+                prompt = e.prompt.isEmpty ? [start] : try tokenizer.encode(e.prompt, mapUnknown: mapUnknown)
                 answer = try tokenizer.encode(e.answer, mapUnknown: mapUnknown)
             } catch let error as VocabularyError {
                 throw BatcherError.characterOutsideVocabulary(task: taskName, index: i, example: e, detail: error.description)

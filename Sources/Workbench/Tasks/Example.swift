@@ -11,11 +11,15 @@ public struct Example: Hashable, Sendable, CustomStringConvertible {
     /// Whether the end-of-answer marker follows the answer (true for prompt → answer tasks;
     /// false for windows cut out of running text, where no answer "ends").
     public var endsWithMarker: Bool
+    /// A multiple-choice item's candidate continuations of `prompt`, `answer` among them (empty
+    /// for every other example): scored by summed log-probability (`TaskMetrics.evaluate`).
+    public var choices: [String]
 
-    public init(prompt: String, answer: String, endsWithMarker: Bool = true) {
+    public init(prompt: String, answer: String, endsWithMarker: Bool = true, choices: [String] = []) {
         self.prompt = prompt
         self.answer = answer
         self.endsWithMarker = endsWithMarker
+        self.choices = choices
     }
 
     /// What identifies the example for train/test disjointness: the prompt, or for an

@@ -24,6 +24,8 @@ public protocol Task: Sendable {
     /// True when examples may hold characters outside the vocabulary, to be encoded as
     /// `Vocabulary.unknown` (user data loaded with `map_unknown`); false makes them an error.
     var mapsUnknownCharacters: Bool { get }
+    /// What its column of the metric matrix holds (exact match unless the task says otherwise).
+    var primaryMetric: ColumnMetric { get }
     func examples(split: TaskSplit, count: Int, seed: UInt64) -> [Example]
 }
 
@@ -31,6 +33,7 @@ extension Task {
     public var splitPolicy: SplitPolicy { .disjoint }
     public var isLanguageModelling: Bool { false }
     public var mapsUnknownCharacters: Bool { false }
+    public var primaryMetric: ColumnMetric { isLanguageModelling ? .meanNLL : .exactMatch }
 }
 
 /// Default number of test examples of generated tasks.

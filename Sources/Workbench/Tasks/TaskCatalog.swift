@@ -18,6 +18,13 @@ import Foundation
 /// | mixture | kinds (required list of kind names, each with its defaults) |
 /// | jsonl | path (required), map_unknown (false), test_percent (10) |
 /// | text | path (required), window (32), map_unknown (false), test_percent (10) |
+/// | corpus | text (required: shakespeare, milton, bible-web), files (all), window_tokens (128), test_percent (10), max_windows (none) |
+/// | knowledge_probe | categories (capitals, elements, opposites, arithmetic), part (all), edit_seed (1), edit_count (24) |
+/// | counterfactual_capitals | edit_seed (1), count (24) |
+///
+/// `corpus` fetches its text (`KnownText`) on first use and windows it by the tokenizer's
+/// tokens. With a pretrained model's byte-level tokenizer every character encodes, so `jsonl`
+/// and `text` skip the character-vocabulary check (`map_unknown` is then moot).
 ///
 /// A NEW fact table is `facts` with another `key_prefix` (e.g. "n"): no key is shared with the
 /// base table "k". Unknown kinds and parameters, wrong types and out-of-range values throw
@@ -38,6 +45,9 @@ public enum TaskCatalog {
         "mixture": ["kinds"],
         "jsonl": ["path", "map_unknown", "test_percent"],
         "text": ["path", "window", "map_unknown", "test_percent"],
+        "corpus": ["text", "files", "window_tokens", "test_percent", "max_windows"],
+        "knowledge_probe": ["categories", "part", "edit_seed", "edit_count"],
+        "counterfactual_capitals": ["edit_seed", "count"],
     ]
 
     public static var kinds: [String] { parameterNames.keys.sorted() }
@@ -50,12 +60,14 @@ public enum TaskCatalog {
 
     /// Builds the task `kind`; a relative `path` parameter is resolved against `baseDirectory`
     /// (the study file's folder) when given.
-    public static func make(kind: String, parameters: [String: TaskParameter], relativeTo baseDirectory: String?) throws -> any Task {
+    public static func make(kind: String, parameters: [String: TaskParameter], relativeTo baseDirectory: String?,
+                            tokenizer: any TaskTokenizer = Vocabulary(), log: (String) -> Void = { _ in }) throws -> any Task {
+        let checkCharacters = tokenizer is Vocabulary
         guard var allowed = parameterNames[kind] else {
             throw TaskCatalogError.unknownKind(kind: kind, known: kinds)
         }
         if kind == "cipher" {
-            return try cipher(parameters, relativeTo: baseDirectory)
+            return try cipher(parameters, relativeTo: baseDirectory, tokenizer: tokenizer)
         }
         allowed = allowed.sorted()
         let p = try ParameterReader(kind: kind, parameters: parameters, allowed: allowed)
@@ -85,13 +97,49 @@ public enum TaskCatalog {
         case "mixture":
             let names = try p.strings("kinds")
             guard !names.isEmpty else { throw TaskCatalogError.invalidValue(kind: kind, parameter: "kinds", reason: "must list at least one kind") }
-            task = MixtureTask(components: try names.map { try make(kind: $0, parameters: [:], relativeTo: baseDirectory) })
+            task = MixtureTask(components: try names.map { try make(kind: $0, parameters: [:], relativeTo: baseDirectory, tokenizer: tokenizer) })
         case "jsonl":
-            task = try JSONLTask(file: try path(p, relativeTo: baseDirectory), mapUnknown: try p.bool("map_unknown", default: false),
+            task = try JSONLTask(file: try path(p, relativeTo: baseDirectory), mapUnknown: try p.bool("map_unknown", default: false) || !checkCharacters,
                                  testPercent: try percent(p))
         case "text":
             task = try TextTask(file: try path(p, relativeTo: baseDirectory), window: try p.int("window", default: 32, range: 2...4096),
-                                mapUnknown: try p.bool("map_unknown", default: false), testPercent: try percent(p))
+                                mapUnknown: try p.bool("map_unknown", default: false) || !checkCharacters, testPercent: try percent(p),
+                                normalisesWhitespace: checkCharacters)
+        case "corpus":
+            let textName = try p.string("text")
+            guard let known = KnownText.named(textName) else {
+                throw TaskCatalogError.invalidValue(kind: kind, parameter: "text",
+                                                    reason: "unknown text \"\(textName)\"; known: \(KnownText.all.map(\.name).joined(separator: ", "))")
+            }
+            let files = parameters["files"] == nil ? nil : try p.strings("files")
+            let maxWindows = parameters["max_windows"] == nil ? nil : try p.int("max_windows", range: 2...10_000_000)
+            let texts: [(name: String, text: String)]
+            do { texts = try known.load(log: log) } catch {
+                throw TaskDataError(file: "\(known.name) (\(known.files[0].package)==\(known.files[0].version))", reason: "\(error)")
+            }
+            task = try CorpusTask(textName: textName, texts: texts, files: files,
+                                  windowTokens: try p.int("window_tokens", default: 128, range: 2...65_536),
+                                  testPercent: try percent(p), maxWindows: maxWindows, tokenizer: tokenizer)
+        case "knowledge_probe":
+            let categories = parameters["categories"] == nil ? KnowledgeProbeTask.categories : try p.strings("categories")
+            for c in categories where !KnowledgeProbeTask.categories.contains(c) {
+                throw TaskCatalogError.invalidValue(kind: kind, parameter: "categories",
+                                                    reason: "unknown category \"\(c)\"; known: \(KnowledgeProbeTask.categories.joined(separator: ", "))")
+            }
+            guard !categories.isEmpty else { throw TaskCatalogError.invalidValue(kind: kind, parameter: "categories", reason: "must list at least one category") }
+            let partName = try p.string("part", default: "all")
+            guard let part = KnowledgeProbeTask.Part(rawValue: partName) else {
+                throw TaskCatalogError.invalidValue(kind: kind, parameter: "part",
+                                                    reason: "must be one of \(KnowledgeProbeTask.Part.allCases.map(\.rawValue).joined(separator: ", ")), got \(partName)")
+            }
+            task = KnowledgeProbeTask(categories: categories, part: part, editSeed: try p.seed("edit_seed", default: 1),
+                                      editCount: try p.int("edit_count", default: 24, range: 2...ProbeFacts.capitals.count))
+            guard task.testSize > 0 else {
+                throw TaskCatalogError.invalidValue(kind: kind, parameter: "part", reason: "selects no item (part edited with no capitals category)")
+            }
+        case "counterfactual_capitals":
+            task = CounterfactualCapitalsTask(editSeed: try p.seed("edit_seed", default: 1),
+                                              count: try p.int("count", default: 24, range: 2...ProbeFacts.capitals.count))
         default:
             preconditionFailure("catalog bug: kind \(kind) listed without a builder")
         }
@@ -148,7 +196,8 @@ public enum TaskCatalog {
     }
 
     /// `cipher`: reads `base` and `cipher_seed`, passes every other parameter to the base kind.
-    static func cipher(_ parameters: [String: TaskParameter], relativeTo baseDirectory: String?) throws -> any Task {
+    static func cipher(_ parameters: [String: TaskParameter], relativeTo baseDirectory: String?,
+                       tokenizer: any TaskTokenizer) throws -> any Task {
         var rest = parameters
         let own = ["base", "cipher_seed"]
         rest["base"] = nil
@@ -156,7 +205,7 @@ public enum TaskCatalog {
         let p = try ParameterReader(kind: "cipher", parameters: parameters.filter { own.contains($0.key) }, allowed: own)
         let baseKind = try p.string("base")
         guard baseKind != "cipher" else { throw TaskCatalogError.invalidValue(kind: "cipher", parameter: "base", reason: "cannot be cipher itself") }
-        let base = try make(kind: baseKind, parameters: rest, relativeTo: baseDirectory)
+        let base = try make(kind: baseKind, parameters: rest, relativeTo: baseDirectory, tokenizer: tokenizer)
         return CipherTask(base: base, cipherSeed: try p.seed("cipher_seed", default: 1))
     }
 }

@@ -11,6 +11,13 @@ import Foundation
 /// - `tokenAccuracy` = (1/|a|) Σ_a 1[p̂ = target]
 /// - `meanLoss` = (1/|a|) Σ_a −ln softmax(logits)[target] (nats per answer token)
 /// - `perplexity` = e^meanLoss, reported for language-modelling tasks only.
+/// - `choiceAccuracy` (multiple-choice items only, `Example.choices`): the fraction of items whose
+///   answer has the highest summed log-probability Σ_t ln p(choice_t | prompt, choice_<t) among
+///   the item's choices, as evaluation harnesses score them (lm-evaluation-harness's `acc`; ties
+///   go to the first listed choice). `meanLoss` etc. then describe the correct answers only.
+/// - `klFromBase` (language-modelling tasks, when a reference model is given): the mean over
+///   answer positions of KL(p_base ‖ p_tuned) of the next-token distributions, in nats
+///   (`KLDivergence`); 0 for the base model itself.
 ///
 /// `GreedyDecoding.exactMatch` gives the free-running exact match when it is worth its cost
 /// (one forward per generated token); it is never above the teacher-forced `exactMatch`.
@@ -21,15 +28,19 @@ public struct TaskMetrics: Equatable, Sendable, Codable {
     public var tokenAccuracy: Double
     public var meanLoss: Double
     public var perplexity: Double?
+    public var choiceAccuracy: Double?
+    public var klFromBase: Double?
 
     public init(exampleCount: Int, answerTokenCount: Int, exactMatch: Double, tokenAccuracy: Double,
-                meanLoss: Double, perplexity: Double?) {
+                meanLoss: Double, perplexity: Double?, choiceAccuracy: Double? = nil, klFromBase: Double? = nil) {
         self.exampleCount = exampleCount
         self.answerTokenCount = answerTokenCount
         self.exactMatch = exactMatch
         self.tokenAccuracy = tokenAccuracy
         self.meanLoss = meanLoss
         self.perplexity = perplexity
+        self.choiceAccuracy = choiceAccuracy
+        self.klFromBase = klFromBase
     }
 }
 

@@ -10,6 +10,9 @@ import Foundation
 /// the end-of-answer marker as separator and the loss covers every character of the window, so
 /// the metrics are per-character loss, perplexity e^loss and token accuracy.
 ///
+/// With a pretrained model's byte-level tokenizer (`normalisesWhitespace` false) the text keeps
+/// its line breaks (CRLF and CR become LF) and every character encodes.
+///
 /// A character outside the vocabulary throws a `TaskDataError` with its line and column
 /// (1-based, in the original file) unless `mapUnknown` is true. Train/test assignment hashes
 /// the window text (`RecordSplit`), so identical windows share a split.
@@ -26,7 +29,8 @@ public struct TextTask: Task {
     public var isLanguageModelling: Bool { true }
     public var mapsUnknownCharacters: Bool { mapUnknown }
 
-    public init(file: String, window: Int = 32, mapUnknown: Bool = false, testPercent: Double = 10) throws {
+    public init(file: String, window: Int = 32, mapUnknown: Bool = false, testPercent: Double = 10,
+                normalisesWhitespace: Bool = true) throws {
         guard window >= 2 else { throw TaskDataError(file: file, reason: "window \(window) must be ≥ 2") }
         guard testPercent > 0 && testPercent < 100 else {
             throw TaskDataError(file: file, reason: "test_percent \(testPercent) must be in (0, 100)")
@@ -41,6 +45,10 @@ public struct TextTask: Task {
         normalised.reserveCapacity(text.utf8.count)
         var line = 1, column = 1
         for c in text {
+            if !normalisesWhitespace {
+                normalised.append(c == "\r\n" || c == "\r" ? "\n" : c)
+                continue
+            }
             if c.isNewline {
                 normalised.append(" ")
                 line += 1
