@@ -17,7 +17,7 @@ struct CheckpointLlamaGGUFTests {
         var tensors: [String: Entry]
     }
 
-    @Test("config, names, shapes and every tensor's bits (q and k rows un-interleaved) equal transformers'")
+    @Test("config, names, shapes and every tensor's bits (q and k rows un-interleaved) equal transformers'", RealData.model)
     func smollm2() throws {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/llama/smollm2_weights.json")
         let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))

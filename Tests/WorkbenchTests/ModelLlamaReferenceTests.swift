@@ -6,7 +6,7 @@ import Testing
 /// SmolLM2-135M-Instruct's forward pass against transformers on the same GGUF (float32): logits,
 /// per-text NLL and the greedy answer to the ChatML "What is the capital of France?" (fixture
 /// written by Tests/Fixtures/make_llama_reference_fixture.py; the model comes through `PackageCache`).
-@Suite("Model: SmolLM2-135M against transformers", .serialized)
+@Suite("Model: SmolLM2-135M against transformers", .serialized, RealData.model)
 struct ModelLlamaReferenceTests {
     struct Fixture: Decodable {
         struct Text: Decodable { var text: String; var ids: [Int]; var mean_nll: Double; var argmax: [Int]; var max: [Float]; var probe: [[Float]] }

@@ -7,7 +7,7 @@ import Testing
 /// `LlamaCheckpoint` into a `TransformerModel` gives transformers' logits, and every method that
 /// applies to a LLaMA (all but BitFit, which refuses) trains on one English sentence with its
 /// loss going down.
-@Suite("Model: SmolLM2-135M in the training engine", .serialized)
+@Suite("Model: SmolLM2-135M in the training engine", .serialized, RealData.model)
 struct ModelSmolLM2TrainingTests {
     static let sentence = "The quick brown fox jumps over the lazy dog, and the dog sleeps in the sun."
 

@@ -33,6 +33,12 @@ import Testing
         #expect(config == ModelConfig.smolLM2(contextLength: 64))
     }
 
+    @Test("the known model's stated shape is its GGUF header's", RealData.model)
+    func knownShapeIsTheFiles() throws {
+        let gguf = try GGUFFile(path: try PackageCache.resolve(.smollm2_135m_instruct).path)
+        #expect(try LlamaCheckpoint(gguf: gguf).config == KnownModel.smollm2_135m_instruct.config)
+    }
+
     @Test("the model block may only set context_length: a shape key is named, with the reason")
     func shapeKeysAreRefused() {
         #expect {

@@ -33,7 +33,7 @@ import Testing
         #expect(plain?.prompt(user: "hi") == "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n")
     }
 
-    @Test("a chat task's examples become prompt (template) → answer + <|im_end|>, the ids transformers' tokenizer gives")
+    @Test("a chat task's examples become prompt (template) → answer + <|im_end|>, the ids transformers' tokenizer gives", RealData.model)
     func chatTaskTokenIDs() throws {
         let fixture = try Self.fixture.get()
         let template = try #require(ChatTemplate(jinja: fixture.template))

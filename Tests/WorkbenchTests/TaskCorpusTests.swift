@@ -46,7 +46,7 @@ import Testing
     @Test("an unknown text is named with the known ones, before anything is fetched")
     func unknownText() {
         #expect(throws: TaskCatalogError.invalidValue(kind: "corpus", parameter: "text",
-                                                      reason: "unknown text \"dickens\"; known: shakespeare, milton, bible-web")) {
+                                                      reason: "unknown text \"dickens\"; known: shakespeare, milton, bible-web, human-eval")) {
             try TaskCatalog.make(kind: "corpus", parameters: ["text": .string("dickens")])
         }
     }

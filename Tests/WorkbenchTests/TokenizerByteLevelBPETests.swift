@@ -61,7 +61,7 @@ struct TokenizerByteLevelBPETests {
         #expect(split("x=1;") == ["x", "=", "1", ";"])
     }
 
-    @Test("ids equal transformers' on adversarial strings; decode(encode(x)) = x")
+    @Test("ids equal transformers' on adversarial strings; decode(encode(x)) = x", RealData.model)
     func adversarialStrings() throws {
         let fixture = try #require(Self.fixture, "Fixtures/tokenizer/smollm2.json missing: regenerate with Tests/Fixtures/make_tokenizer_fixture.py")
         #expect(fixture.magic == "workbench-tokenizer-fixture" && fixture.version == 1)
@@ -75,7 +75,7 @@ struct TokenizerByteLevelBPETests {
         #expect(tokenizer.encode(fixture.chat.text) == fixture.chat.ids, "the ChatML prompt")
     }
 
-    @Test("ids equal transformers' line by line on every licence text Debian ships, and on each whole file")
+    @Test("ids equal transformers' line by line on every licence text Debian ships, and on each whole file", RealData.model)
     func licenceTexts() throws {
         let fixture = try #require(Self.fixture)
         let tokenizer = try Self.tokenizer.get()

@@ -22,7 +22,7 @@ struct TokenizerCorpusTests {
         return String(format: "%016llx", h.finalize())
     }
 
-    @Test("every file's ids equal transformers', chunk by chunk, and decode gives the file back")
+    @Test("every file's ids equal transformers', chunk by chunk, and decode gives the file back", RealData.modelAndTexts)
     func corpus() throws {
         // The texts first: they are what the fixture script reads from the cache.
         let texts = try KnownText.shakespeare.load() + KnownText.worldEnglishBible.load()

@@ -119,7 +119,7 @@ public enum NF4Effect {
     static func errorTable(_ results: StudyResults, cells: [StudyResults.Cell], filter: AnalysisFilter,
                            blocksize: Int, notes: inout [String]) throws -> TidyTable {
         var table = TidyTable(name: "nf4_error", summary: "one row per seed, cell/stage (or base), matrix, target, format and double_quant", columns: errorColumns)
-        let linear = LinearSite.all(layers: results.study.model.layers).map(\.weightName).filter(filter.selects(matrix:))
+        let linear = try results.linearSites().map(\.weightName).filter(filter.selects(matrix:))
         func add(_ tensors: [(name: String, tensor: Tensor)], prefix: [TidyTable.Value], target: String) {
             let finite = tensors.filter { $0.tensor.storage.allSatisfy(\.isFinite) }
             for skipped in tensors.filter({ !$0.tensor.storage.allSatisfy(\.isFinite) }) {

@@ -53,7 +53,7 @@ public struct NF4MergeEvaluation: Sendable {
 
     /// The base weights ΔW of `cell` is relative to, for every linear matrix of `seed`'s model.
     public static func baseWeights(_ results: StudyResults, cell: StudyResults.Cell) throws -> [(name: String, tensor: Tensor)] {
-        let names = LinearSite.all(layers: results.study.model.layers).map(\.weightName)
+        let names = try results.linearSites().map(\.weightName)
         let quantized = cell.method == "qlora" && cell.fineTuningProtocol != .merge
         let setting = try quantization(of: cell)
         return try names.map { name in

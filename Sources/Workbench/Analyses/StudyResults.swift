@@ -134,6 +134,11 @@ public final class StudyResults {
     /// The cell's teacher-forced token accuracy matrix, same layout as `accuracy`.
     public func tokenAccuracy(_ cell: Cell) throws -> [[Double]] { try matrix(cell, "token_accuracy") }
 
+    /// Every linear site of the study's model (GPT-2's six or LLaMA's seven per block).
+    public func linearSites() throws -> [LinearSite] {
+        LinearSite.all(try study.model.modelConfig(vocabularySize: Vocabulary.size))
+    }
+
     /// The cell's per-column metric matrix (`ColumnMetric`: exact match, choice accuracy or mean
     /// NLL per column) and each column's direction; cells written before it existed give their
     /// exact-match matrix, every column higher-is-better.

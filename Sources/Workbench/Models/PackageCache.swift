@@ -10,6 +10,27 @@ public enum PackageCache {
         return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/workbench")
     }
 
+    /// Set (to anything) in the environment, nothing is downloaded: a file not yet in the cache is
+    /// an error that says to run `workbench fetch`. `make test` sets it, so tests never fetch.
+    public static let offlineVariable = "WORKBENCH_OFFLINE"
+
+    static var isOffline: Bool { ProcessInfo.processInfo.environment[offlineVariable].map { !$0.isEmpty } ?? false }
+
+    /// Whether every one of `files` is in the cache's `subfolder`, checked (no download, no hash:
+    /// the marker written when it was checked must match its size and mtime).
+    public static func isCached(_ files: [PackagedFile], in subfolder: String) -> Bool {
+        let dir = folder.appendingPathComponent(subfolder)
+        return files.allSatisfy { file in
+            let target = dir.appendingPathComponent(file.fileName)
+            guard let a = try? FileManager.default.attributesOfItem(atPath: target.path), let size = a[.size] as? Int,
+                  let mtime = (a[.modificationDate] as? Date)?.timeIntervalSince1970,
+                  let recorded = try? String(contentsOf: dir.appendingPathComponent(".verified-\(file.fileName)"), encoding: .utf8) else { return false }
+            return recorded == "\(size) \(mtime) \(file.sha256)\n"
+        }
+    }
+
+    public static func isCached(_ model: KnownModel) -> Bool { isCached([model.file], in: "models/\(model.name)") }
+
     /// The model's file, fetched on first use and checked (see `resolve(_:in:log:)`).
     public static func resolve(_ model: KnownModel, log: (String) -> Void = { _ in }) throws -> URL {
         try resolve([model.file], in: "models/\(model.name)", name: model.name, log: log)[0]
@@ -42,6 +63,9 @@ public enum PackageCache {
         if files.indices.allSatisfy(verified) { return targets }
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let missing = files.indices.filter { !FileManager.default.fileExists(atPath: targets[$0].path) }
+        if !missing.isEmpty && isOffline {
+            throw PackageCacheError(model: label, step: "cache", detail: "not in \(dir.path), and \(offlineVariable) is set: run `workbench fetch \(name ?? first.package)` first")
+        }
         if !missing.isEmpty {
             let work = dir.appendingPathComponent(".download-\(getpid())")
             try? FileManager.default.removeItem(at: work)
