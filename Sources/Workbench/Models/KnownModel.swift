@@ -16,7 +16,7 @@ public struct KnownModel: Sendable, Equatable {
                            sha256: "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53", bytes: 98_362_432,
                            licence: "Apache-2.0"),
         config: LlamaCheckpoint.Config(layers: 30, hidden: 576, heads: 9, kvHeads: 3, intermediate: 1536, vocab: 49_152,
-                                       ropeTheta: 100_000, rmsEps: 1e-5, tiedEmbeddings: true))
+                                       ropeTheta: 100_000, rmsEps: Double(Float(1e-5)), tiedEmbeddings: true))  // ε is a float32 in the header
 
     public static let all = [smollm2_135m_instruct]
 
