@@ -50,7 +50,7 @@ public struct RunIdentity: Sendable, Equatable {
             "source": source,
             "skills": study.base.skills.map(task),
             "columns": resolved.columns.map { ["kind": $0.kind.rawValue, "name": $0.name, "task": task($0.spec), "test_count": $0.testCount] },
-            "evaluation": ["test_size": study.evaluation.testSize, "batch": study.evaluation.batch],
+            "evaluation": evaluation(study.evaluation),
         ])
     }
 
@@ -72,6 +72,13 @@ public struct RunIdentity: Sendable, Equatable {
                 ["task": task(column.spec), "training": training(run.training(for: column.spec, defaults: study.training))] as [String: Any]
             },
         ])
+    }
+
+    /// The evaluation settings; `greedy` only when on, so studies without it keep their identities.
+    static func evaluation(_ e: EvaluationSettings) -> [String: Any] {
+        var out: [String: Any] = ["test_size": e.testSize, "batch": e.batch]
+        if e.greedy { out["greedy"] = true }
+        return out
     }
 
     static func training(_ s: TrainingSettings) -> [String: Any] {

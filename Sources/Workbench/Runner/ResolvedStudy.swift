@@ -21,6 +21,11 @@ public struct ResolvedStudy {
         public var task: any Task
         /// Number of test examples evaluated: min(evaluation.test_size, the task's test split).
         public var testCount: Int
+        /// What its column of the metric matrix holds: the task's own metric, or the greedy
+        /// answer's exact match for answer tasks under `evaluation.greedy`.
+        public var metric: ColumnMetric
+        /// Whether its evaluation also decodes greedily.
+        public var decodesGreedily: Bool { metric == .greedyExactMatch }
     }
 
     public var study: Study
@@ -101,7 +106,9 @@ public struct ResolvedStudy {
                 }
             }
             let count = min(study.evaluation.testSize, task.testSize)
-            columns.append(Column(kind: kind, name: spec.name, spec: spec, task: task, testCount: count))
+            let greedy = study.evaluation.greedy && task.primaryMetric == .exactMatch
+            columns.append(Column(kind: kind, name: spec.name, spec: spec, task: task, testCount: count,
+                                  metric: greedy ? .greedyExactMatch : task.primaryMetric))
         }
         // Every test example must fit the context (a precondition of the model otherwise).
         for column in columns {

@@ -168,7 +168,7 @@ extension StudyRunner {
         // One matrix per measure, rows = base + after each task, columns = skills then tasks.
         // `metric` holds each column's own primary measure (`ColumnMetric`), named and directed
         // per column; KL is NaN where it is not measured (columns that are not running text).
-        let metrics = columns.map(\.task.primaryMetric)
+        let metrics = columns.map(\.metric)
         var matrices: [(String, (TaskMetrics, Int) -> Double)] = [
             ("accuracy", { m, _ in m.exactMatch }), ("token_accuracy", { m, _ in m.tokenAccuracy }),
             ("metric", { m, c in metrics[c].value(m) }), ("mean_nll", { m, _ in m.meanLoss }),

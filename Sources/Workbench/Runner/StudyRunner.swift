@@ -220,6 +220,10 @@ public final class StudyRunner {
                                                    batchSize: study.evaluation.batch, tokenizer: resolved.tokenizer,
                                                    reference: reference)
             if reference == nil && column.task.isLanguageModelling { metrics.klFromBase = 0 }
+            if column.decodesGreedily {
+                metrics.greedyExactMatch = try GreedyDecoding.exactMatch(column.task, trainer: trainer, examples: examples[c],
+                                                                         batchSize: study.evaluation.batch, tokenizer: resolved.tokenizer)
+            }
             row.append(metrics)
         }
         return row

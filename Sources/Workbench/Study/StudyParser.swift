@@ -232,6 +232,7 @@ struct StudyParser {
         var settings = EvaluationSettings()
         if let n = map.optional("test_size") { settings.testSize = try n.positiveInt() }
         if let n = map.optional("batch") { settings.batch = try n.positiveInt() }
+        if let n = map.optional("greedy") { settings.greedy = try n.bool() }
         return settings
     }
 

@@ -70,11 +70,16 @@ public struct EvaluationSettings: Equatable, Sendable {
     public var testSize: Int
     /// Examples per forward pass during evaluation.
     public var batch: Int
+    /// Also decode every answer task's test examples greedily and score exact match of the
+    /// free-running answer (`GreedyDecoding`; one forward per answer token): the column's metric
+    /// becomes `greedy_exact_match`. Off by default (teacher-forced exact match, an upper bound).
+    public var greedy: Bool
 
-    public init(testSize: Int = 200, batch: Int = 64) {
+    public init(testSize: Int = 200, batch: Int = 64, greedy: Bool = false) {
         self.testSize = testSize
         self.batch = batch
+        self.greedy = greedy
     }
 
-    static let keys = ["test_size", "batch"]
+    static let keys = ["test_size", "batch", "greedy"]
 }

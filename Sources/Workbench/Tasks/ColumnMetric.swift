@@ -8,6 +8,8 @@
 public enum ColumnMetric: String, Sendable, Equatable, CaseIterable, Codable {
     /// Teacher-forced exact match of the answer (`TaskMetrics.exactMatch`), higher is better.
     case exactMatch = "exact_match"
+    /// Exact match of the greedily decoded answer (`TaskMetrics.greedyExactMatch`), higher is better.
+    case greedyExactMatch = "greedy_exact_match"
     /// Multiple-choice accuracy by summed log-likelihood (`TaskMetrics.choiceAccuracy`), higher is better.
     case choiceAccuracy = "choice_accuracy"
     /// Mean negative log-likelihood in nats per token (`TaskMetrics.meanLoss`), lower is better.
@@ -22,6 +24,7 @@ public enum ColumnMetric: String, Sendable, Equatable, CaseIterable, Codable {
     public func value(_ metrics: TaskMetrics) -> Double {
         switch self {
         case .exactMatch: metrics.exactMatch
+        case .greedyExactMatch: metrics.greedyExactMatch ?? metrics.exactMatch
         case .choiceAccuracy: metrics.choiceAccuracy ?? metrics.exactMatch
         case .meanNLL: metrics.meanLoss
         }

@@ -2,7 +2,7 @@ import PEFTEngine
 
 /// Free-running (greedy) decoding, the stricter companion of the teacher-forced metrics.
 ///
-/// Each prompt (an empty one replaced by the end marker, as in `Batcher`) is extended one token
+/// Each prompt (an empty one replaced by the sequence start, as in `Batcher`) is extended one token
 /// at a time by the argmax of the logits at its last position, until the end marker appears, the
 /// row has `maxNewTokens` new tokens or the sequence fills the context. Rows of a batch are
 /// right-padded; causal attention makes the padding invisible to earlier positions. Forwards go
@@ -47,7 +47,7 @@ public enum GreedyDecoding {
         var prompts: [[Int32]] = [], answers: [[Int32]] = []
         for (i, e) in examples.enumerated() {
             do {
-                prompts.append(e.prompt.isEmpty ? [end] : try tokenizer.encode(e.prompt, mapUnknown: task.mapsUnknownCharacters))
+                prompts.append(e.prompt.isEmpty ? [tokenizer.sequenceStartID] : try tokenizer.encode(e.prompt, mapUnknown: task.mapsUnknownCharacters))
                 answers.append(try tokenizer.encode(e.answer, mapUnknown: task.mapsUnknownCharacters) + (e.endsWithMarker ? [end] : []))
             } catch let error as VocabularyError {
                 throw BatcherError.characterOutsideVocabulary(task: task.name, index: i, example: e, detail: error.description)

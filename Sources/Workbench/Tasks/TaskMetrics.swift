@@ -30,9 +30,12 @@ public struct TaskMetrics: Equatable, Sendable, Codable {
     public var perplexity: Double?
     public var choiceAccuracy: Double?
     public var klFromBase: Double?
+    /// Exact match of the free-running greedy answer (`GreedyDecoding.exactMatch`), when asked for.
+    public var greedyExactMatch: Double?
 
     public init(exampleCount: Int, answerTokenCount: Int, exactMatch: Double, tokenAccuracy: Double,
-                meanLoss: Double, perplexity: Double?, choiceAccuracy: Double? = nil, klFromBase: Double? = nil) {
+                meanLoss: Double, perplexity: Double?, choiceAccuracy: Double? = nil, klFromBase: Double? = nil,
+                greedyExactMatch: Double? = nil) {
         self.exampleCount = exampleCount
         self.answerTokenCount = answerTokenCount
         self.exactMatch = exactMatch
@@ -41,6 +44,7 @@ public struct TaskMetrics: Equatable, Sendable, Codable {
         self.perplexity = perplexity
         self.choiceAccuracy = choiceAccuracy
         self.klFromBase = klFromBase
+        self.greedyExactMatch = greedyExactMatch
     }
 }
 
