@@ -12,7 +12,7 @@ struct LowRankCommand: ParsableCommand {
         discussion: """
             For each full cell and stage, every linear matrix becomes W0 + trunc_k(ΔW) (best rank-k, \
             from the SVD); embeddings, LayerNorms, biases and lm_head keep their trained values. Modes: \
-            `all` truncates every matrix at once, a matrix type (attn.q, …, mlp.proj) only that type. \
+            `all` truncates every matrix at once, a matrix type (attn.q, …, mlp.proj; mlp.gate, mlp.up, mlp.down) only that type. \
             Results are stored under /analysis/lowrank in the results file and reused by later runs.
             """)
 
@@ -21,12 +21,12 @@ struct LowRankCommand: ParsableCommand {
     @Option(help: "Ranks k, comma-separated (default: 0, powers of two, full).", transform: LowRankCommand.integers)
     var ranks: [Int]?
 
-    @Option(help: "Modes, comma-separated: all, attn.q, attn.k, attn.v, attn.o, mlp.fc, mlp.proj (default: all of them).",
+    @Option(help: "Modes, comma-separated: all, attn.q, attn.k, attn.v, attn.o, mlp.fc, mlp.proj (GPT-2), mlp.gate, mlp.up, mlp.down (LLaMA) (default: all that the model has).",
             transform: LowRankCommand.names)
     var modes: [String] = LowRankOptions.allModes
 
-    @Option(help: "Accuracy measured: exact_match (the whole answer) or token_accuracy (teacher-forced, per token).")
-    var metric: LowRankOptions.Metric = .exactMatch
+    @Option(help: "Measured: metric (each column's own measure as a score: exact match, probe accuracy, −NLL for running text), exact_match or token_accuracy.")
+    var metric: LowRankOptions.Metric = .columnMetric
 
     var options: LowRankOptions { LowRankOptions(filter: analysis.filter, ranks: ranks, modes: modes, metric: metric) }
 

@@ -181,7 +181,7 @@ struct AnalysisLowRankTests {
             } catch let error as AnalysisError {
                 guard case .nothingSelected = error else { Issue.record("expected nothingSelected, got \(error)"); return }
             }
-            #expect(throws: AnalysisError.invalidOption(name: "modes", value: "attn.x", reason: "not a mode (choices: all, attn.q, attn.k, attn.v, attn.o, mlp.fc, mlp.proj)")) {
+            #expect(throws: AnalysisError.invalidOption(name: "modes", value: "attn.x", reason: "not a mode (choices: all, attn.q, attn.k, attn.v, attn.o, mlp.fc, mlp.proj, mlp.gate, mlp.up, mlp.down)")) {
                 try LowRankTest.run(results, options: LowRankOptions(modes: ["attn.x"]))
             }
             #expect(throws: AnalysisError.self) { try LowRankTest.run(results, options: LowRankOptions(ranks: [-1])) }

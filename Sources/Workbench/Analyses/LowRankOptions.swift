@@ -3,10 +3,12 @@ import Foundation
 /// What `LowRankTest` sweeps: which cells, stages and matrices (the shared `AnalysisFilter`),
 /// the ranks k, and the truncation modes.
 public struct LowRankOptions: Sendable, Equatable, Codable {
-    /// Matrix types of a transformer block, as they end a linear site's name (`blocks.0.attn.q`).
-    public static let matrixTypes = ["attn.q", "attn.k", "attn.v", "attn.o", "mlp.fc", "mlp.proj"]
+    /// Matrix types of a transformer block, as they end a linear site's name (`blocks.0.attn.q`):
+    /// GPT-2's six, then LLaMA's MLP three (its attention shares GPT-2's names).
+    public static let matrixTypes = ["attn.q", "attn.k", "attn.v", "attn.o", "mlp.fc", "mlp.proj", "mlp.gate", "mlp.up", "mlp.down"]
     /// `all` truncates every selected linear matrix at once; a matrix type truncates only
-    /// the matrices of that type, the others keep their full ΔW.
+    /// the matrices of that type, the others keep their full ΔW. Types the model does not have
+    /// select nothing and are left out of the tables.
     public static let allModes = ["all"] + matrixTypes
 
     public var filter: AnalysisFilter
@@ -20,25 +22,41 @@ public struct LowRankOptions: Sendable, Equatable, Codable {
 
     /// The accuracy the test measures, and the stored matrix it compares with.
     public enum Metric: String, Sendable, Equatable, Codable, CaseIterable {
+        /// Each column's own measure (`ColumnMetric`), as a score: the value where higher is
+        /// better, its negative where lower is (mean NLL), so every acc_… column, gain and drop
+        /// keeps "higher = better". The default.
+        case columnMetric = "metric"
         /// Exact match, teacher-forced (`accuracy`): the whole answer right. The default.
         case exactMatch = "exact_match"
         /// Teacher-forced token accuracy (`token_accuracy`): finer-grained, useful for small
         /// models whose exact match is still near 0.
         case tokenAccuracy = "token_accuracy"
 
-        /// The metric's value in an evaluation.
-        public func value(_ metrics: TaskMetrics) -> Double {
-            self == .exactMatch ? metrics.exactMatch : metrics.tokenAccuracy
+        /// The metric's value (score) of column `column` in an evaluation, whose column metrics are `columns`.
+        public func value(_ metrics: TaskMetrics, column: Int, columns: [ColumnMetric]) -> Double {
+            switch self {
+            case .columnMetric:
+                let metric = columns[column]
+                return metric.higherIsBetter ? metric.value(metrics) : -metric.value(metrics)
+            case .exactMatch: return metrics.exactMatch
+            case .tokenAccuracy: return metrics.tokenAccuracy
+            }
         }
 
-        /// The cell's stored matrix of this metric (rows = base + after each task).
+        /// The cell's stored matrix of this metric (rows = base + after each task), as scores.
         public func stored(_ results: StudyResults, _ cell: StudyResults.Cell) throws -> [[Double]] {
-            self == .exactMatch ? try results.accuracy(cell) : try results.tokenAccuracy(cell)
+            switch self {
+            case .columnMetric:
+                let (rows, metrics) = try results.columnMetric(cell)
+                return rows.map { row in row.enumerated().map { metrics[$0.offset].higherIsBetter ? $0.element : -$0.element } }
+            case .exactMatch: return try results.accuracy(cell)
+            case .tokenAccuracy: return try results.tokenAccuracy(cell)
+            }
         }
     }
 
     public init(filter: AnalysisFilter = AnalysisFilter(), ranks: [Int]? = nil, modes: [String] = LowRankOptions.allModes,
-                metric: Metric = .exactMatch) {
+                metric: Metric = .columnMetric) {
         self.filter = filter; self.ranks = ranks; self.modes = modes; self.metric = metric
     }
 

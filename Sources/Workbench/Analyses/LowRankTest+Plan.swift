@@ -83,6 +83,7 @@ extension LowRankTest {
                          tick: () -> Void) throws -> StageOutcome {
         let cell = plan.cell, t = plan.task
         let stored = try metric.stored(results, cell)
+        let columnMetrics = try results.columnMetric(cell).metrics
         let skillCount = results.skillNames.count
         let earlier = cell.fineTuningProtocol != .perTask
         var trained: [String: Tensor] = [:]
@@ -102,7 +103,9 @@ extension LowRankTest {
             var overrides = trained
             for (name, k) in truncation { overrides[name] = w0[name]! + truncations[name]!.approximation(rank: k) }
             let metrics = try evaluator.evaluate(seed: cell.seed, overrides: overrides, columns: columns)
-            accuracies[truncation] = Dictionary(uniqueKeysWithValues: zip(columns, metrics.map(metric.value)))
+            accuracies[truncation] = Dictionary(uniqueKeysWithValues: zip(columns, metrics).map { c, m in
+                (c, metric.value(m, column: c, columns: columnMetrics))
+            })
             tick()
         }
         func measures(_ truncation: Truncation) -> LowRankMeasures {

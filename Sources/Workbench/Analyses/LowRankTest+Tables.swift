@@ -4,7 +4,7 @@ import Foundation
 /// `lowrank_summary` (mean ± std across seeds), and the LoRA-family rows put on the same axes.
 extension LowRankTest {
     static func curveTable(metric: LowRankOptions.Metric) -> TidyTable {
-        let what = metric == .exactMatch ? "exact match" : "token accuracy"
+        let what = metric == .exactMatch ? "exact match" : metric == .tokenAccuracy ? "token accuracy" : "each column's metric as a score (−NLL where lower is better)"
         return TidyTable(name: "lowrank_curve", summary: "one row per cell (label, seed) × stage × mode × rank k", columns: [
             .init("label", "configuration label of the cell"),
             .init("method", "fine-tuning method (full: truncated ΔW; lora/qlora/dora: stored accuracies at k = r)"),

@@ -47,6 +47,8 @@ public enum LowRankTest {
         "forgetting = mean over earlier tasks j of R[j][j] − acc_k[j] (stored accuracy right after task j minus now); missing for the first task and for per-task cells.",
         "lora/qlora/dora rows: the stored accuracies at k = r; their gain_recovered uses full's acc_0/acc_full (mode all) of the same seed and stage, from the study's first full configuration (the only one, unless full is swept).",
         "summary: mean and sample standard deviation (n − 1) across seeds; std missing when n < 2.",
+        "A study stored with `store: {weights: none}` keeps no trained embeddings or norms: they are then the base's in every re-evaluation (only the linear matrices carry the fine-tune, so k = full need not reproduce the stored row).",
+        "metric (default): each column's own measure as a score, −NLL where lower is better; acc_… means over skills of different measures mix units — read the per-column tables for those.",
     ]
 
     /// Runs the test on `results`, or reads its tables back from `/analysis/lowrank` when stored

@@ -18,6 +18,14 @@ import PEFTEngine
 ///
 /// Both splits are the whole item set (nothing to generalise to); training on the kind teaches
 /// the prompts and their answers.
+///
+/// How it was built: the facts are textbook pairs typed into `ProbeFacts` (capitals as seats of
+/// government, IUPAC symbols, common antonyms), the prompts are plain continuations in the style
+/// of lm-evaluation-harness (no few-shot examples, no chat template), the distractors fixed by
+/// seed. SmolLM2-135M-Instruct (the Q4_1 GGUF, dequantized) answers 178 of the 206 items:
+/// capitals 78/80 (0.975), elements 42/42 (1.000), opposites 47/48 (0.979), and sums 11/36
+/// (0.306, barely above the 0.25 of chance: a 135M model does not add in this format, so that
+/// category carries little signal about forgetting; `categories:` can leave it out).
 public struct KnowledgeProbeTask: Task {
     public enum Part: String, CaseIterable, Sendable { case all, edited, untouched }
     public static let categories = ["capitals", "elements", "opposites", "arithmetic"]
