@@ -59,10 +59,18 @@ enum SubspaceTables {
         for matrix in plan.matrices {
             let cells = plan.cells.filter { $0.matrices.contains(matrix) }.map(\.cell)
             var bases: [Int: (w0: Tensor, factors: SubspaceFactors, null: (intruderFraction: Double, meanMaxAbsCosine: Double))] = [:]
+            // A pretrained base is the same W₀ for every seed: decomposed once.
+            var shared: (w0: Tensor, factors: SubspaceFactors)?
             func base(_ seed: Int) throws -> (w0: Tensor, factors: SubspaceFactors, null: (intruderFraction: Double, meanMaxAbsCosine: Double)) {
                 if let cached = bases[seed] { return cached }
-                let w0 = try results.baseWeight(seed: seed, name: matrix)
-                let factors = try SubspaceFactors(w0)
+                let w0: Tensor, factors: SubspaceFactors
+                if let shared {
+                    (w0, factors) = shared
+                } else {
+                    w0 = try results.baseWeight(seed: seed, name: matrix)
+                    factors = try SubspaceFactors(w0)
+                    if results.study.base.pretrained != nil { shared = (w0, factors) }
+                }
                 let null = SubspaceMeasures.intruderNull(baseFactors: factors, epsilon: options.epsilon,
                                                          samples: options.nullSamples, seed: UInt64(seed))
                 bases[seed] = (w0, factors, null)

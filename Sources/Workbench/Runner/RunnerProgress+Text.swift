@@ -45,11 +45,16 @@ extension StudySummary {
     static func pretrainedTable(_ rows: [Row]) -> String {
         func f(_ v: Double?, _ format: String = "%.3f") -> String { v.map { String(format: format, $0) } ?? "n/a" }
         let metric = rows.compactMap(\.learnedMetric).first ?? "metric"
-        let header = ["method", "seeds", "learned (\(metric))", "just trained", "text ΔNLL", "probe retention", "KL(base‖tuned)",
+        // Tasks measured in different units: one learned column per task.
+        let perTask = rows.first(where: { $0.taskLabels != nil })?.taskLabels
+        let learnedHeader = perTask.map { $0.map { "learned: " + $0 } } ?? ["learned (\(metric))"]
+        let header = ["method", "seeds"] + learnedHeader + ["just trained", "text ΔNLL", "probe retention", "KL(base‖tuned)",
                       "ΔW rank90 med/max", "wall time"]
         let body = rows.map { row in
-            [row.label + (row.diverged > 0 ? " (diverged ×\(row.diverged))" : ""), "\(row.seeds)",
-             f(row.learnedGain), f(row.justTrainedAccuracy), f(row.generalTextNLLIncrease, "%+.3f"), f(row.probeRetention),
+            let learned = perTask.map { labels in labels.indices.map { i in f(row.learnedByTask.flatMap { i < $0.count ? $0[i] : nil }) } }
+                ?? [f(row.learnedGain)]
+            return [row.label + (row.diverged > 0 ? " (diverged ×\(row.diverged))" : ""), "\(row.seeds)"] + learned + [
+             f(row.justTrainedAccuracy), f(row.generalTextNLLIncrease, "%+.3f"), f(row.probeRetention),
              f(row.klFromBase, "%.4f"),
              row.deltaRank90Median.map { String(format: "%.0f/%d", $0, row.deltaRank90Max ?? 0) } ?? "n/a",
              String(format: "%.1fs", row.wallTime)]

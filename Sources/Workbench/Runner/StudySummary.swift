@@ -34,6 +34,10 @@ public enum StudySummary {
         public var diverged: Int
         /// The pretrained-model figures (see the type); nil where the study has no such column.
         public var learnedGain: Double? = nil
+        /// The gain of each task (in its own metric, positive = better), and the tasks' names and
+        /// metrics, when the tasks do not share one metric (their mean would mix units).
+        public var learnedByTask: [Double]? = nil
+        public var taskLabels: [String]? = nil
         /// The tasks' metric when they share one (e.g. "exact_match"), else "mixed".
         public var learnedMetric: String? = nil
         public var generalTextNLLIncrease: Double? = nil
@@ -50,18 +54,19 @@ public enum StudySummary {
     /// [rows, cols] row-major with per-column metrics and kinds, its `kl` matrix (same shape, NaN
     /// where unmeasured) and the last stage's energy-90 ranks.
     public static func metricFigures(_ r: [Double], rows: Int, metrics: [ColumnMetric], kinds: [String], kl: [Double]?,
-                                     ranks: [Int]) -> (learned: Double?, learnedMetric: String?, nll: Double?, probe: Double?,
+                                     ranks: [Int]) -> (learned: Double?, learnedMetric: String?, byTask: [Double], nll: Double?, probe: Double?,
                                                        kl: Double?, rankMedian: Double?, rankMax: Int?) {
         let cols = metrics.count
         let last = (rows - 1) * cols
         let tasks = (0..<cols).filter { kinds[$0] == "task" }
         var learned: Double?
+        var byTask: [Double] = []
         if rows == tasks.count + 1, !tasks.isEmpty {
-            learned = tasks.enumerated().reduce(0.0) { sum, entry in
-                let (j, c) = entry
+            byTask = tasks.enumerated().map { j, c in
                 let gain = r[(j + 1) * cols + c] - r[c]
-                return sum + (metrics[c].higherIsBetter ? gain : -gain)
-            } / Double(tasks.count)
+                return metrics[c].higherIsBetter ? gain : -gain
+            }
+            learned = byTask.reduce(0, +) / Double(tasks.count)
         }
         let taskMetrics = Set(tasks.map { metrics[$0].rawValue })
         func mean(_ values: [Double]) -> Double? { values.isEmpty ? nil : values.reduce(0, +) / Double(values.count) }
@@ -72,7 +77,7 @@ public enum StudySummary {
         let sorted = ranks.filter { $0 >= 0 }.sorted()
         let median: Double? = sorted.isEmpty ? nil
             : sorted.count % 2 == 1 ? Double(sorted[sorted.count / 2]) : Double(sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-        return (learned, taskMetrics.count == 1 ? taskMetrics.first : "mixed", nll, probe, mean(klValues), median, sorted.last)
+        return (learned, taskMetrics.count == 1 ? taskMetrics.first : "mixed", byTask, nll, probe, mean(klValues), median, sorted.last)
     }
 
     /// One cell's figures from its accuracy matrix `r`, [rows, columns] row-major, whose columns
@@ -145,6 +150,8 @@ public enum StudySummary {
     /// Sums of the pretrained-model figures over a configuration's cells.
     struct PretrainedFigures {
         var learned: [Double] = [], nll: [Double] = [], probe: [Double] = [], kl: [Double] = [], rankMedian: [Double] = []
+        var byTask: [[Double]] = []
+        var taskLabels: [String] = []
         var rankMax: Int?
         var learnedMetric: String?
 
@@ -168,12 +175,23 @@ public enum StudySummary {
             if let v = f.rankMedian { rankMedian.append(v) }
             if let v = f.rankMax { rankMax = max(rankMax ?? v, v) }
             learnedMetric = f.learnedMetric
+            if !f.byTask.isEmpty { byTask.append(f.byTask) }
+            taskLabels = (0..<metrics.count).filter { kinds[$0] == "task" }.map { c in
+                let names = (try? dataset.attribute("column_names")).flatMap { value -> [String]? in
+                    if case .strings(let n) = value { return n } else { return nil }
+                }
+                return "\(names?[c] ?? "task") (\(metrics[c].rawValue))"
+            }
         }
 
         func fill(_ row: inout Row) {
             func mean(_ v: [Double]) -> Double? { v.isEmpty ? nil : v.reduce(0, +) / Double(v.count) }
             row.learnedGain = mean(learned)
             row.learnedMetric = learnedMetric
+            if learnedMetric == "mixed", let first = byTask.first {
+                row.learnedByTask = first.indices.map { i in byTask.reduce(0) { $0 + $1[i] } / Double(byTask.count) }
+                row.taskLabels = taskLabels
+            }
             row.generalTextNLLIncrease = mean(nll)
             row.probeRetention = mean(probe)
             row.klFromBase = mean(kl)
