@@ -75,4 +75,23 @@ struct ModelLlamaBlockTests {
                                               range: kw.range, seed: 3, loss: loss)
         #expect(failures.isEmpty, "\(failures)")
     }
+
+    @Test("a prefix longer than the room left in the context: tokens sit at positions P…P + T − 1, the same numbers as under a longer context")
+    func prefixBeyondTheContext() {
+        let P = 6   // 6 + T (5) = 11 positions > context 9
+        var wide = TinyLlama.config
+        wide.contextLength = 20
+        func loss(_ config: ModelConfig) -> Float {
+            let model = TinyModel.randomize(TransformerModel(config: config, maxB: Self.B, maxT: Self.T, maxP: P), seed: 7)
+            let prefix = PrefixKV(config: config, length: P)
+            var r = TestRandom(seed: 5)
+            let k = r.normals(prefix.keys.count, scale: 0.5), v = r.normals(prefix.values.count, scale: 0.5)
+            for i in 0..<k.count { prefix.keys.pointer[i] = k[i]; prefix.values.pointer[i] = v[i] }
+            model.prefix = prefix
+            let (tokens, targets, mask) = TinyModel.batch()
+            return model.forward(tokens: tokens, targets: targets, mask: mask, B: Self.B, T: Self.T)
+        }
+        let narrow = loss(TinyLlama.config)
+        #expect(narrow.isFinite && narrow == loss(wide))
+    }
 }

@@ -90,8 +90,10 @@ public final class TransformerModel {
         wte = index("wte"); wpe = index("wpe")
         lnfW = index("ln_f.weight"); lnfB = index("ln_f.bias")
         lmHead = config.tiedEmbeddings ? wte : index("lm_head.weight")
+        // Prefix rows sit before the tokens (positions P…P + T − 1, as transformers numbers tokens
+        // after a cache), so the table covers the context plus the largest prefix.
         rope = config.isLlama
-            ? RotaryEmbedding(headDim: config.headSize, maxPositions: config.contextLength, base: config.ropeTheta) : nil
+            ? RotaryEmbedding(headDim: config.headSize, maxPositions: config.contextLength + maxP, base: config.ropeTheta) : nil
     }
 
     // MARK: Parameter pointers
