@@ -11,6 +11,13 @@ public protocol PEFTMethodConfiguration: Codable, Sendable {
     func validate(for config: ModelConfig) throws
     /// A fresh, unattached method with these hyperparameters.
     func makeMethod() -> any PEFTMethod
+    /// Sequence positions the method takes from the context before the tokens (prompt tuning's
+    /// soft prompt: `num_virtual_tokens`); 0 for the others.
+    var contextPositionsUsed: Int { get }
+}
+
+extension PEFTMethodConfiguration {
+    public var contextPositionsUsed: Int { 0 }
 }
 
 /// Every fine-tuning method the workbench knows, by name.

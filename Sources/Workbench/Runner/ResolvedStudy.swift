@@ -120,6 +120,33 @@ public struct ResolvedStudy {
                 throw fail(column.spec, "", "\(error)")
             }
         }
+        // Training records too (user data, corpora): a record longer than the context would
+        // otherwise stop a cell after the base and earlier cells had trained.
+        var longestTraining: [Int: Int] = [:]
+        for (c, column) in columns.enumerated() where column.kind == .task {
+            guard let records = column.task.trainingRecords, !records.isEmpty else { continue }
+            do {
+                longestTraining[c] = try Batcher(task: column.task, examples: records, batchSize: 1,
+                                                 contextLength: config.contextLength, tokenizer: tokenizer).sequenceLength
+            } catch {
+                throw fail(column.spec, "", "training data: \(error)")
+            }
+        }
+        // A soft prompt takes positions from the context: every column it is evaluated on, and
+        // every task it trains, must fit what is left.
+        for run in study.runs where run.configuration.contextPositionsUsed > 0 {
+            let P = run.configuration.contextPositionsUsed, left = config.contextLength - P
+            for (c, column) in columns.enumerated() {
+                let examples = column.task.examples(split: .test, count: column.testCount, seed: UInt64(study.seeds.first ?? 0))
+                let needed = max(try Batcher(task: column.task, examples: examples.flatMap(Self.scoredRows), batchSize: 1,
+                                             contextLength: config.contextLength, tokenizer: tokenizer).sequenceLength,
+                                 longestTraining[c] ?? 0)
+                if needed > left {
+                    throw StudyError(kind: .invalidConfiguration, file: study.file, keyPath: run.keyPath + ".num_virtual_tokens", line: run.line, column: nil,
+                                     message: "\(run.label): \(P) virtual tokens leave \(left) of the \(config.contextLength) positions, but \(column.kind.rawValue) \(column.name) needs \(needed); lower num_virtual_tokens or raise context_length")
+                }
+            }
+        }
         for run in study.runs where run.fineTuningProtocol == .merge {
             let method = run.configuration.makeMethod()
             if !method.canMerge {

@@ -18,13 +18,16 @@ public struct ChatTask: Task {
     public var isLanguageModelling: Bool { inner.isLanguageModelling }
     public var mapsUnknownCharacters: Bool { inner.mapsUnknownCharacters }
     public var primaryMetric: ColumnMetric { inner.primaryMetric }
+    public var trainingRecords: [Example]? { inner.trainingRecords.map { $0.map(wrap) } }
 
     public func examples(split: TaskSplit, count: Int, seed: UInt64) -> [Example] {
-        inner.examples(split: split, count: count, seed: seed).map { example in
-            var wrapped = example
-            wrapped.prompt = template.prompt(user: example.prompt)
-            wrapped.endsWithMarker = true
-            return wrapped
-        }
+        inner.examples(split: split, count: count, seed: seed).map(wrap)
+    }
+
+    func wrap(_ example: Example) -> Example {
+        var wrapped = example
+        wrapped.prompt = template.prompt(user: example.prompt)
+        wrapped.endsWithMarker = true
+        return wrapped
     }
 }

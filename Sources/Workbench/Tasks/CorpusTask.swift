@@ -22,6 +22,7 @@ public struct CorpusTask: Task {
     public let windowTokens: Int
     public let testPercent: Double
     public let trainRecords: [Example]
+    public var trainingRecords: [Example]? { trainRecords }
     public let testRecords: [Example]
     public var kind: String { "corpus" }
     public var name: String { "corpus(\(textName)\(files.isEmpty ? "" : ": " + files.joined(separator: ",")), \(windowTokens) tokens)" }

@@ -15,6 +15,7 @@ public struct JSONLTask: Task {
     public let mapUnknown: Bool
     public let testPercent: Double
     public let trainRecords: [Example]
+    public var trainingRecords: [Example]? { trainRecords }
     public let testRecords: [Example]
     public var kind: String { "jsonl" }
     public var name: String { "jsonl(\((file as NSString).lastPathComponent))" }

@@ -42,6 +42,7 @@ public struct KnowledgeProbeTask: Task {
     public var splitPolicy: SplitPolicy { .memorization }
     public var primaryMetric: ColumnMetric { .choiceAccuracy }
     public var mapsUnknownCharacters: Bool { false }
+    public var trainingRecords: [Example]? { items.map { Example(prompt: $0.prompt, answer: $0.answer, endsWithMarker: false) } }
 
     public init(categories: [String] = Self.categories, part: Part = .all, editSeed: UInt64 = 1, editCount: Int = 24) {
         self.categories = categories
@@ -133,6 +134,7 @@ public struct CounterfactualCapitalsTask: Task {
     public var name: String { "counterfactual_capitals(seed \(editSeed), \(count))" }
     public var testSize: Int { facts.count }
     public var splitPolicy: SplitPolicy { .memorization }
+    public var trainingRecords: [Example]? { facts }
 
     public init(editSeed: UInt64 = 1, count: Int = 24) {
         self.editSeed = editSeed

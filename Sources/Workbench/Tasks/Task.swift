@@ -26,6 +26,10 @@ public protocol Task: Sendable {
     var mapsUnknownCharacters: Bool { get }
     /// What its column of the metric matrix holds (exact match unless the task says otherwise).
     var primaryMetric: ColumnMetric { get }
+    /// Every example training can draw, when the task holds them as a finite list (user data,
+    /// corpora, fact lists): checked against the context before any training. nil for
+    /// generators, whose test split already spans their lengths.
+    var trainingRecords: [Example]? { get }
     func examples(split: TaskSplit, count: Int, seed: UInt64) -> [Example]
 }
 
@@ -34,6 +38,7 @@ extension Task {
     public var isLanguageModelling: Bool { false }
     public var mapsUnknownCharacters: Bool { false }
     public var primaryMetric: ColumnMetric { isLanguageModelling ? .meanNLL : .exactMatch }
+    public var trainingRecords: [Example]? { nil }
 }
 
 /// Default number of test examples of generated tasks.

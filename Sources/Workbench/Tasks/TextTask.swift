@@ -22,6 +22,7 @@ public struct TextTask: Task {
     public let mapUnknown: Bool
     public let testPercent: Double
     public let trainRecords: [Example]
+    public var trainingRecords: [Example]? { trainRecords }
     public let testRecords: [Example]
     public var kind: String { "text" }
     public var name: String { "text(\((file as NSString).lastPathComponent), window \(window))" }

@@ -24,6 +24,7 @@ public final class PromptTuning: PEFTMethod {
         public static let initialisations = ["RANDOM", "TEXT"]
         /// P (peft has no default; 16 here).
         public var numVirtualTokens: Int
+        public var contextPositionsUsed: Int { numVirtualTokens }
         /// "RANDOM" (peft's default) or "TEXT".
         public var promptTuningInit: String
         /// The initialisation text as token ids (required for "TEXT").
