@@ -46,9 +46,7 @@ public struct LowRankOptions: Sendable, Equatable, Codable {
         /// The cell's stored matrix of this metric (rows = base + after each task), as scores.
         public func stored(_ results: StudyResults, _ cell: StudyResults.Cell) throws -> [[Double]] {
             switch self {
-            case .columnMetric:
-                let (rows, metrics) = try results.columnMetric(cell)
-                return rows.map { row in row.enumerated().map { metrics[$0.offset].higherIsBetter ? $0.element : -$0.element } }
+            case .columnMetric: return try results.columnScores(cell)
             case .exactMatch: return try results.accuracy(cell)
             case .tokenAccuracy: return try results.tokenAccuracy(cell)
             }

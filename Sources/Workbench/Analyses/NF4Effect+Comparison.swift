@@ -31,7 +31,7 @@ extension NF4Effect {
         var groupOrder: [String] = []
         var perGroup: [String: (pair: NF4QLoRAPair, metrics: [String], values: [String: [(Double, Double)]])] = [:]
         for pair in pairs {
-            let q = metrics(try results.accuracy(pair.qlora)), l = metrics(try results.accuracy(pair.lora))
+            let q = metrics(try results.columnScores(pair.qlora)), l = metrics(try results.columnScores(pair.lora))
             let group = [pair.qlora.label, pair.lora.label, pair.qlora.fineTuningProtocol.rawValue].joined(separator: "\u{1F}")
             if perGroup[group] == nil {
                 groupOrder.append(group)

@@ -18,15 +18,18 @@ import PEFTEngine
 /// double quantization (QLoRA's defaults) for lora, at the analysis blocksize.
 ///
 /// Columns: the skills and tasks 1…t. Under `per-task` the runner evaluated earlier tasks with
-/// their own modules, so only the skills and task t are re-evaluated.
+/// their own modules, so only the skills and task t are re-evaluated. Each column is scored in
+/// its own metric (`ColumnMetric`), negated where lower is better (−NLL), as the cell stored it.
 public struct NF4MergeEvaluation: Sendable {
     public var cell: StudyResults.Cell
     /// 1-based task index.
     public var stage: Int
     /// Evaluated columns (indices into the accuracy matrix columns).
     public var columns: [Int]
-    /// The stored accuracy row at `columns`.
+    /// The stored score row at `columns` (`StudyResults.columnScores`).
     public var stored: [Double]
+    /// Each evaluated column's metric.
+    public var metrics: [ColumnMetric]
     /// Metrics with W = W_base + ΔW and with W' = deq(Q(W)), per column.
     public var before: [TaskMetrics]
     public var after: [TaskMetrics]
@@ -87,25 +90,32 @@ public struct NF4MergeEvaluation: Sendable {
         let skills = results.skillNames.count
         let tasks = cell.fineTuningProtocol == .perTask ? [skills + stage - 1] : Array(skills..<(skills + stage))
         let columns = Array(0..<skills) + tasks
-        let row = try results.accuracy(cell)[stage]
+        let row = try results.columnScores(cell)[stage]
+        let all = try results.columnMetric(cell).metrics
         return NF4MergeEvaluation(
-            cell: cell, stage: stage, columns: columns, stored: columns.map { row[$0] },
+            cell: cell, stage: stage, columns: columns, stored: columns.map { row[$0] }, metrics: columns.map { all[$0] },
             before: try evaluator.evaluate(seed: cell.seed, overrides: before, columns: columns),
             after: try evaluator.evaluate(seed: cell.seed, overrides: after, columns: columns),
             format: setting.format, doubleQuant: setting.doubleQuant, blocksize: blocksize, requantization: requantization)
     }
 
-    /// Mean exact match over the evaluated columns of one group: `new_task` (task t),
+    /// The score of evaluated column i (its metric, negated where lower is better).
+    func score(_ m: TaskMetrics, _ i: Int) -> Double {
+        metrics[i].higherIsBetter ? metrics[i].value(m) : -metrics[i].value(m)
+    }
+
+    /// Mean score over the evaluated columns of one group: `new_task` (task t),
     /// `earlier_tasks` (tasks < t), `skills`; nil when the group has no evaluated column.
     public func accuracy(_ group: ColumnGroup, after merged: Bool, skillCount: Int) -> Double? {
-        let metrics = merged ? after : before
-        let values = zip(columns, metrics).filter { group.contains(column: $0.0, stage: stage, skillCount: skillCount) }.map(\.1.exactMatch)
+        let evaluated = merged ? after : before
+        let values = columns.indices.filter { group.contains(column: columns[$0], stage: stage, skillCount: skillCount) }
+            .map { score(evaluated[$0], $0) }
         return values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
     }
 
     /// max over evaluated columns of |before − stored|: 0 when the reconstruction of W is exact.
     public var storedMismatch: Double {
-        zip(before, stored).map { abs($0.exactMatch - $1) }.max() ?? 0
+        before.indices.map { abs(score(before[$0], $0) - stored[$0]) }.max() ?? 0
     }
 
     public enum ColumnGroup: String, CaseIterable, Sendable {

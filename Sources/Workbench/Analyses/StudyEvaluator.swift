@@ -42,8 +42,13 @@ public final class StudyEvaluator {
         let all = runner.resolved.columns
         return try (columns ?? Array(all.indices)).map { c in
             precondition(all.indices.contains(c), "StudyEvaluator.evaluate: column \(c) outside 0..<\(all.count)")
-            return try TaskMetrics.evaluate(all[c].task, trainer: trainer, examples: state.examples[c],
-                                            batchSize: runner.study.evaluation.batch, tokenizer: runner.resolved.tokenizer)
+            var metrics = try TaskMetrics.evaluate(all[c].task, trainer: trainer, examples: state.examples[c],
+                                                   batchSize: runner.study.evaluation.batch, tokenizer: runner.resolved.tokenizer)
+            if all[c].decodesGreedily {
+                metrics.greedyExactMatch = try GreedyDecoding.exactMatch(all[c].task, trainer: trainer, examples: state.examples[c],
+                                                                         batchSize: runner.study.evaluation.batch, tokenizer: runner.resolved.tokenizer)
+            }
+            return metrics
         }
     }
 

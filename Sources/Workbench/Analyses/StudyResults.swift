@@ -161,6 +161,13 @@ public final class StudyResults {
         return (rows, metrics)
     }
 
+    /// The per-column metric matrix as scores: the value where higher is better, its negative
+    /// where lower is (mean NLL), so every difference reads "positive = better".
+    public func columnScores(_ cell: Cell) throws -> [[Double]] {
+        let (rows, metrics) = try columnMetric(cell)
+        return rows.map { row in row.enumerated().map { metrics[$0.offset].higherIsBetter ? $0.element : -$0.element } }
+    }
+
     private func matrix(_ cell: Cell, _ name: String) throws -> [[Double]] {
         let array = try group(cell).dataset(name).readArray(as: Double.self)
         let columns = array.shape[1]
