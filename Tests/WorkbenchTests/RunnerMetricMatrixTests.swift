@@ -63,4 +63,25 @@ struct RunnerMetricMatrixTests {
             #expect(greedy.columns.map(\.metric) == [.greedyExactMatch, .greedyExactMatch, .greedyExactMatch, .greedyExactMatch])
         }
     }
+
+    @Test("a QLoRA cell also stores its quantized base before any step: each column's metric and KL(base ‖ 4-bit base)")
+    func quantizedBase() throws {
+        try withTemporaryFolder { folder in
+            let text = Self.text(greedy: false).replacingOccurrences(of: "  - {method: lora, r: 2, lora_alpha: 4}\n",
+                                                                    with: "  - {method: qlora, r: 2, lora_alpha: 4}\n")
+            let study = try writeStudy(text, in: folder)
+            let url = folder.appendingPathComponent("results.h5")
+            _ = try runStudy(study, output: url)
+            let file = try HDF5File.open(url)
+            defer { try? file.close() }
+            let cell = try file.root().group("runs/qlora/seed0")
+            let quantized = try cell.readArray("quantized_base_metric", as: Double.self).values
+            #expect(quantized.count == 4)
+            let grammar = try cell.group("quantized_base/eval/skills/grammar_lm")
+            #expect(try grammar.doubleAttribute("loss") == quantized[1])
+            #expect(try grammar.doubleAttribute("kl_from_base") > 0, "4-bit weights change the next-token distributions")
+            let base = try cell.readArray("metric", as: Double.self).values
+            #expect(quantized[1] != base[1], "the quantized base's NLL differs from the base's (row 0)")
+        }
+    }
 }

@@ -59,7 +59,11 @@ extension StudySummary {
              row.deltaRank90Median.map { String(format: "%.0f/%d", $0, row.deltaRank90Max ?? 0) } ?? "n/a",
              String(format: "%.1fs", row.wallTime)]
         }
-        return aligned([header] + body) + "\n" + pretrainedLegend
+        let quantized = rows.compactMap { row -> String? in
+            guard row.quantizedBaseNLLIncrease != nil || row.quantizedBaseProbeRetention != nil else { return nil }
+            return "\(row.label): its 4-bit base alone, before any step: text ΔNLL \(f(row.quantizedBaseNLLIncrease, "%+.3f")), probe retention \(f(row.quantizedBaseProbeRetention)) (included above)"
+        }
+        return ([aligned([header] + body)] + quantized + [pretrainedLegend]).joined(separator: "\n")
     }
 
     static func aligned(_ all: [[String]]) -> String {

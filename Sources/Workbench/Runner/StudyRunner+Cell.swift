@@ -69,6 +69,16 @@ extension StudyRunner {
         try PartFile.writeHeader(group, kind: "cell", identity: cell.identity, studyName: study.name)
         try runtime.write(to: group)
 
+        // QLoRA trains on a 4-bit copy of the base: row 0 (the base itself) does not show what
+        // the quantization alone cost. Its model before any step — W0_q with B = 0, so ΔW = 0 —
+        // is evaluated once and stored beside the matrices (KL against the full-precision base).
+        if run.methodName == "qlora" {
+            let quantized = try evaluateColumns(trainer: Trainer(model: model, method: method), examples: examples, reference: reference)
+            try writeEvaluation(quantized, to: try group.createGroup("quantized_base"))
+            let metrics = columns.map(\.metric)
+            try group.write(quantized.enumerated().map { metrics[$0.offset].value($0.element) }, to: "quantized_base_metric")
+        }
+
         for (index, column) in taskColumns.enumerated() {
             let taskStart = ContinuousClock.now
             if run.fineTuningProtocol == .perTask && index > 0 {

@@ -45,6 +45,10 @@ public enum StudySummary {
         public var klFromBase: Double? = nil
         public var deltaRank90Median: Double? = nil
         public var deltaRank90Max: Int? = nil
+        /// QLoRA: text ΔNLL and probe retention of its 4-bit base before any step (what the
+        /// quantization alone cost, included in the figures above).
+        public var quantizedBaseNLLIncrease: Double? = nil
+        public var quantizedBaseProbeRetention: Double? = nil
 
         /// Whether the row carries the pretrained-model figures.
         public var isPretrainedForm: Bool { generalTextNLLIncrease != nil || probeRetention != nil }
@@ -152,6 +156,7 @@ public enum StudySummary {
         var learned: [Double] = [], nll: [Double] = [], probe: [Double] = [], kl: [Double] = [], rankMedian: [Double] = []
         var byTask: [[Double]] = []
         var taskLabels: [String] = []
+        var quantizedNLL: [Double] = [], quantizedProbe: [Double] = []
         var rankMax: Int?
         var learnedMetric: String?
 
@@ -176,6 +181,15 @@ public enum StudySummary {
             if let v = f.rankMax { rankMax = max(rankMax ?? v, v) }
             learnedMetric = f.learnedMetric
             if !f.byTask.isEmpty { byTask.append(f.byTask) }
+            if try group.contains("quantized_base_metric") {
+                // Rows: the base, then the 4-bit base, through the same formulas.
+                let quantized = try group.readArray("quantized_base_metric", as: Double.self).values
+                let cols = metrics.count
+                let pair = Array(matrix.values[0..<cols]) + quantized
+                let q = StudySummary.metricFigures(pair, rows: 2, metrics: metrics, kinds: kinds, kl: nil, ranks: [])
+                if let v = q.nll { quantizedNLL.append(v) }
+                if let v = q.probe { quantizedProbe.append(v) }
+            }
             taskLabels = (0..<metrics.count).filter { kinds[$0] == "task" }.map { c in
                 let names = (try? dataset.attribute("column_names")).flatMap { value -> [String]? in
                     if case .strings(let n) = value { return n } else { return nil }
@@ -197,6 +211,8 @@ public enum StudySummary {
             row.klFromBase = mean(kl)
             row.deltaRank90Median = mean(rankMedian)
             row.deltaRank90Max = rankMax
+            row.quantizedBaseNLLIncrease = mean(quantizedNLL)
+            row.quantizedBaseProbeRetention = mean(quantizedProbe)
         }
     }
 }
