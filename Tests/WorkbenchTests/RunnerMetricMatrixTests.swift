@@ -84,4 +84,22 @@ struct RunnerMetricMatrixTests {
             #expect(quantized[1] != base[1], "the quantized base's NLL differs from the base's (row 0)")
         }
     }
+
+    @Test("the exported evaluation table names each column's metric and direction, with the new measures where they apply")
+    func evaluationTable() throws {
+        try withTemporaryFolder { folder in
+            let study = try writeStudy(Self.text(greedy: true), in: folder)
+            let url = folder.appendingPathComponent("results.h5")
+            _ = try runStudy(study, output: url)
+            let table = try StudyResults(url: url).evaluationTable()
+            let columns = table.values("column").map(\.description), metric = table.values("metric").map(\.description)
+            let direction = table.values("direction").map(\.description), kl = table.values("kl_from_base")
+            #expect(columns.count == 12, "3 stages × 4 columns")
+            for i in columns.indices {
+                #expect(metric[i] == (columns[i] == "grammar_lm" ? "mean_nll" : "greedy_exact_match"))
+                #expect(direction[i] == (columns[i] == "grammar_lm" ? "lower" : "higher"))
+                #expect((kl[i] == .missing) == (columns[i] != "grammar_lm"))
+            }
+        }
+    }
 }

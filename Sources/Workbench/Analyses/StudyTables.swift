@@ -42,19 +42,30 @@ extension StudyResults {
             .init("token_accuracy", "fraction of answer tokens predicted right (teacher-forced)"),
             .init("loss", "mean cross-entropy per answer token, nats"),
             .init("examples", "number of test examples"),
+            .init("metric", "the column's own measure: exact_match, greedy_exact_match, choice_accuracy or mean_nll"),
+            .init("metric_value", "its value (mean_nll: nats per token)"),
+            .init("direction", "higher or lower is better"),
+            .init("choice_accuracy", "multiple-choice probes: the answer has the highest summed log-probability; empty otherwise"),
+            .init("greedy_exact_match", "the greedily decoded answer is exactly right (evaluation.greedy); empty otherwise"),
+            .init("kl_from_base", "running text: mean KL(base ‖ this model) of the next-token distributions, nats; empty otherwise"),
         ])
         let tasks = taskNames
+        func optional(_ x: Double?) -> TidyTable.Value { x.map(TidyTable.Value.number) ?? .missing }
         for cell in cells where filter.selects(cell) {
+            let columnMetrics = try columnMetric(cell).metrics
             for stage in 0...cell.taskCount {
                 let stageName = stage == 0 ? "base" : tasks[stage - 1]
                 guard stage == 0 || filter.selects(task: stageName) else { continue }
                 let group = stage == 0 ? try baseGroup(seed: cell.seed) : try self.group(cell).group("after_task\(stage)")
-                for (name, kind) in zip(columnNames, columnKinds) {
+                for (c, (name, kind)) in zip(columnNames, columnKinds).enumerated() {
                     let metrics = try TaskMetrics(readFrom: group.group("eval/\(kind == "skill" ? "skills" : "tasks")/\(StudyRunner.groupName(name))"))
+                    let metric = columnMetrics[c]
                     table.append([
                         .text(cell.label), .text(cell.method), .integer(cell.seed), .text(stageName), .integer(stage),
                         .text(name), .text(kind), .number(metrics.exactMatch), .number(metrics.tokenAccuracy),
                         .number(metrics.meanLoss), .integer(metrics.exampleCount),
+                        .text(metric.rawValue), .number(metric.value(metrics)), .text(metric.direction),
+                        optional(metrics.choiceAccuracy), optional(metrics.greedyExactMatch), optional(metrics.klFromBase),
                     ])
                 }
             }
