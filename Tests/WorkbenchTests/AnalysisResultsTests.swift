@@ -81,6 +81,21 @@ struct AnalysisResultsTests {
         }
     }
 
+    @Test("a stored analysis is not reused once another cell has completed: it is computed again, with the new cell")
+    func staleWhenCellsChange() throws {
+        try withTemporaryFolder { folder in
+            let first = try tinyResults(in: folder, methods: "  - {method: full, lr: 3.0e-4}\n")
+            let before = try ForgettingAnalysis.run(first, filter: AnalysisFilter())
+            #expect(!before.reused && Set(before.tables[0].values("label").map(\.description)) == ["full"])
+            #expect(try ForgettingAnalysis.run(try StudyResults(url: first.url), filter: AnalysisFilter()).reused)
+            // The study gains a method: one more cell.
+            let grown = try tinyResults(in: folder, methods: "  - {method: full, lr: 3.0e-4}\n  - {method: lora, r: 2, lora_alpha: 4}\n")
+            let after = try ForgettingAnalysis.run(grown, filter: AnalysisFilter())
+            #expect(!after.reused)
+            #expect(Set(after.tables[0].values("label").map(\.description)) == ["full", "lora"])
+        }
+    }
+
     @Test("storing again replaces the analysis file: recomputing never grows the results; the parts are untouched")
     func recomputeDoesNotGrow() throws {
         try withTemporaryFolder { folder in

@@ -16,6 +16,19 @@ import PEFTEngine
 public enum AnalysisStore {
     /// The stored tables of `analysis` for `parameters`, or nil if not stored (or its file is
     /// damaged: it is then recomputed and replaced).
+    /// The attribute naming the parts an analysis was computed from: a stored result is reused
+    /// only while the study's completed bases and cells are exactly those (a cell finished or
+    /// recomputed since makes it stale).
+    static let inputsAttribute = "inputs_xxh64"
+
+    /// XXH64 of the completed parts' paths and identities, in order.
+    static func inputs(_ results: StudyResults) -> String {
+        let ids = Dictionary(results.parts.cells.map { ($0.path, $0.id) }, uniquingKeysWith: { a, _ in a })
+        let baseIDs = Dictionary(results.parts.bases.map { ($0.seed, $0.id) }, uniquingKeysWith: { a, _ in a })
+        let text = results.seeds.map { "base\($0)=\(baseIDs[$0] ?? "")" } + results.cells.map { "\($0.path)=\(ids[$0.path] ?? "")" }
+        return String(format: "%016llx", XXHash64.hash(Array(text.joined(separator: "\n").utf8)))
+    }
+
     public static func cached(_ results: StudyResults, analysis: String, parameters: String) throws -> [TidyTable]? {
         let url = results.layout.analysisFile(analysis: analysis, key: key(parameters))
         guard FileManager.default.fileExists(atPath: url.path), PartFile.problem(url, requireIdentity: false) == nil else { return nil }
@@ -23,6 +36,7 @@ public enum AnalysisStore {
         defer { try? file.close() }
         let group = try file.root()
         guard try group.hasAttribute("parameters"), try group.stringAttribute("parameters") == parameters,
+              try group.hasAttribute(inputsAttribute), try group.stringAttribute(inputsAttribute) == inputs(results),
               try group.contains("tables") else { return nil }
         let decoder = JSONDecoder()
         let names: [String]
@@ -59,6 +73,7 @@ public enum AnalysisStore {
         try HDF5Transaction.write(to: url) { group in
             try group.setAttribute("analysis", analysis)
             try group.setAttribute("parameters", parameters)
+            try group.setAttribute(inputsAttribute, inputs(results))
             try group.setAttribute("table_order", .strings(tables.map(\.name)))
             for table in tables {
                 let t = try group.createGroup("tables/\(table.name)")
