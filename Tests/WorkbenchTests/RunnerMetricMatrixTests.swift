@@ -95,6 +95,19 @@ struct RunnerMetricMatrixTests {
             let columns = table.values("column").map(\.description), metric = table.values("metric").map(\.description)
             let direction = table.values("direction").map(\.description), kl = table.values("kl_from_base")
             #expect(columns.count == 12, "3 stages × 4 columns")
+            // Skills in two units: the forgetting summary adds per-unit means; forgotten_nll is the
+            // text skill's NLL after the last task minus before.
+            let forgetting = try ForgettingAnalysis.run(try StudyResults(url: url), filter: AnalysisFilter())
+            let summary = try #require(forgetting.tables.first { $0.name == "forgetting_summary" })
+            let names = summary.values("metric").map(\.description), means = summary.values("mean")
+            let nll = table.values("metric_value")
+            let textRows = columns.indices.filter { columns[$0] == "grammar_lm" }
+            guard case .number(let before) = nll[textRows[0]], case .number(let after) = nll[textRows[2]],
+                  let i = names.firstIndex(of: "forgotten_nll"), case .number(let forgottenNLL) = means[i] else {
+                Issue.record("no forgotten_nll in \(names)"); return
+            }
+            #expect(abs(forgottenNLL - (after - before)) < 1e-12)
+            #expect(names.contains("forgotten_accuracy") && names.contains("learned_accuracy") && !names.contains("learned_nll"))
             for i in columns.indices {
                 #expect(metric[i] == (columns[i] == "grammar_lm" ? "mean_nll" : "greedy_exact_match"))
                 #expect(direction[i] == (columns[i] == "grammar_lm" ? "lower" : "higher"))

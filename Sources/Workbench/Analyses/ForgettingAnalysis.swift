@@ -20,6 +20,7 @@ public enum ForgettingAnalysis {
         "forgetting_chaudhry: max over stages 1…T−1 of R[l][j] − R[T][j] (Chaudhry et al. 2018); forgetting_avalanche: R[j][j] − R[T][j] (Avalanche). Both averaged over tasks j < T.",
         "learned: mean gain R[j][j] − R[0][j] on each task; forgotten: mean drop R[0][s] − R[T][s] on the base skills (Biderman et al. 2024, 'LoRA Learns Less and Forgets Less').",
         "Spread: mean ± sample standard deviation across seeds (n = seeds).",
+        "Skills or tasks in different units (NLL beside accuracies): learned and forgotten are also given per unit (learned_accuracy, learned_nll, forgotten_accuracy, forgotten_nll), and the printed table shows those.",
         "metric (default): each column in its own measure; where lower is better (mean NLL, nats/token) differences use −R, so positive bwt/fwt/learned = better and positive forgetting/forgotten = worse, in the metric's units; its retention is R[0][s] / R[T][s].",
     ]
 
@@ -85,8 +86,27 @@ public enum ForgettingAnalysis {
             .init("drop", "R[0][s] − R[T][s]"),
         ])
         var byLabel: [(label: String, method: String, runs: [ContinualMetrics], trainable: Int)] = []
+        // With skills or tasks measured in different units (NLL beside accuracies), `learned` and
+        // `forgotten` also per unit: label → measure → one value per seed.
+        var byUnit: [String: [String: [Double]]] = [:]
         for cell in cells {
             let m = try metrics(results, cell, metric: metric)
+            if metric == .columnMetric {
+                let units = try results.columnMetric(cell).metrics.map { $0 == .meanNLL ? "nll" : "accuracy" }
+                let S = m.skillCount
+                if Set(units).count > 1 {
+                    for unit in ["nll", "accuracy"] {
+                        let drops = (0..<S).filter { units[$0] == unit }.map { m.skillDrop[$0] }
+                        if !drops.isEmpty { byUnit[cell.label, default: [:]]["forgotten_\(unit)", default: []].append(drops.reduce(0, +) / Double(drops.count)) }
+                        let R = try matrix(results, cell, metric: metric).0
+                        let gains = (1...m.taskCount).filter { units[S + $0 - 1] == unit }.map { j -> Double in
+                            let gain = R[j][S + j - 1] - R[0][S + j - 1]
+                            return unit == "nll" ? -gain : gain
+                        }
+                        if !gains.isEmpty { byUnit[cell.label, default: [:]]["learned_\(unit)", default: []].append(gains.reduce(0, +) / Double(gains.count)) }
+                    }
+                }
+            }
             let R = try matrix(results, cell, metric: metric).0
             let head: [TidyTable.Value] = [.text(cell.label), .text(cell.method), .integer(cell.seed)]
             perCell.append(head + [
@@ -114,7 +134,7 @@ public enum ForgettingAnalysis {
         }
 
         var summary = TidyTable(name: "forgetting_summary", summary: "one row per configuration × metric: spread across seeds", columns: id + [
-            .init("metric", "average_accuracy, bwt, fwt, forgetting_chaudhry, forgetting_avalanche, learning, learned, forgotten, skill_retention"),
+            .init("metric", "average_accuracy, bwt, fwt, forgetting_chaudhry, forgetting_avalanche, learning, learned, forgotten, skill_retention; with columns in different units also learned_accuracy, learned_nll (nats/token, positive = the NLL fell), forgotten_accuracy, forgotten_nll (nats/token, positive = the NLL rose)"),
             .init("mean", "mean across seeds"), .init("std", "sample standard deviation across seeds (0 for one seed)"),
             .init("n", "seeds where the metric is defined"), .init("min", "smallest value"), .init("max", "largest value"),
         ])
@@ -132,7 +152,10 @@ public enum ForgettingAnalysis {
                 ("learning", spread.learning), ("learned", spread.learned), ("forgotten", spread.forgotten),
                 ("skill_retention", spread.skillRetention),
             ]
-            for (name, s) in entries {
+            let perUnit = ["learned_accuracy", "learned_nll", "forgotten_accuracy", "forgotten_nll"].compactMap { name in
+                byUnit[group.label]?[name].map { (name, Optional(SeedSpread($0))) }
+            }
+            for (name, s) in entries + perUnit {
                 guard let s else { continue }
                 summary.append([.text(group.label), .text(group.method), .text(name), .number(s.mean),
                                 .number(s.standardDeviation), .integer(s.count), .number(s.min), .number(s.max)])
@@ -154,8 +177,14 @@ extension ForgettingAnalysis {
     /// The printed view: one row per configuration, each metric as "mean ± std" over seeds.
     public static func display(_ tables: [TidyTable]) -> [TidyTable] {
         guard let summary = tables.first(where: { $0.name == "forgetting_summary" }) else { return tables }
-        let metrics = ["average_accuracy", "bwt", "fwt", "forgetting_chaudhry", "forgetting_avalanche", "learned", "forgotten", "skill_retention"]
-        let headers = ["A_T", "BWT", "FWT", "forget(Chaudhry)", "forget(Avalanche)", "learned", "forgotten", "skill_retention"]
+        var metrics = ["average_accuracy", "bwt", "fwt", "forgetting_chaudhry", "forgetting_avalanche", "learned", "forgotten", "skill_retention"]
+        var headers = ["A_T", "BWT", "FWT", "forget(Chaudhry)", "forget(Avalanche)", "learned", "forgotten", "skill_retention"]
+        let named = Set(summary.values("metric").map(\.description))
+        if named.contains("forgotten_nll") || named.contains("learned_nll") {
+            // Mixed units: the per-unit means replace the mixed ones.
+            metrics = ["bwt", "fwt", "learned_accuracy", "learned_nll", "forgotten_accuracy", "forgotten_nll", "skill_retention"]
+            headers = ["BWT", "FWT", "learned (acc)", "learned (NLL)", "forgotten (acc)", "forgotten (NLL)", "skill_retention"]
+        }
         var wide = TidyTable(name: "forgetting", summary: "mean ± std across seeds, per configuration",
                              columns: [.init("label", ""), .init("method", ""), .init("n", "")] + headers.map { .init($0, "") })
         let label = summary.values("label"), metric = summary.values("metric"), mean = summary.values("mean")
