@@ -98,6 +98,24 @@ struct RunnerStudyTests {
         }
     }
 
+    @Test("a loss that explodes without becoming NaN (above ln V and 10× its start) counts as divergence too")
+    func finiteDivergence() throws {
+        try withTemporaryFolder { folder in
+            let methods = "  - {method: full, lr: 30.0, label: hot}\n"
+            let study = try writeStudy(tinyStudyText(methods: methods, trainingSteps: 16), in: folder)
+            let url = folder.appendingPathComponent("results.h5")
+            let recorder = RunRecorder()
+            _ = try runStudy(study, output: url, recorder: recorder)
+            let file = try HDF5File.open(url)
+            defer { try? file.close() }
+            let cell = try file.root().group("runs/hot/seed0")
+            let losses = try cell.readArray("after_task1/loss", as: Float.self).values
+            #expect(recorder.events[.diverged] == 1)
+            #expect(try cell.hasAttribute("diverged_at_step"))
+            #expect(losses.last!.isFinite && losses.last! > 10 * losses.first!, "finite, but exploded: \(losses)")
+        }
+    }
+
     @Test("a diverging cell records diverged_at_step and the study goes on")
     func divergence() throws {
         try withTemporaryFolder { folder in

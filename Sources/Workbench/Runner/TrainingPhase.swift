@@ -5,11 +5,18 @@ import PEFTEngine
 ///
 /// Data: `min(steps × batch, maxTrainExamples)` train examples drawn with `dataSeed` (the same
 /// seed as the task's test split, so the two are disjoint), visited in the batcher's seeded
-/// epoch order (`shuffleSeed`). A step whose loss is NaN or ±∞ ends the phase: the weights
-/// are no longer meaningful and further steps would only spend time.
+/// epoch order (`shuffleSeed`).
+///
+/// Divergence ends the phase (the weights are no longer meaningful and further steps would only
+/// spend time) and is recorded: a step whose loss is NaN or ±∞, or that exceeds both
+/// `divergenceFactor` × the phase's first loss and ln V, the loss of guessing uniformly over the
+/// vocabulary — a model worse than a uniform guess and ten times worse than where it started
+/// has blown up, whatever its learning rate.
 struct TrainingPhase {
     /// Upper bound on generated train examples per phase (the batcher cycles epochs beyond it).
     static let maxTrainExamples = 16_384
+    /// How many times its first loss a phase's loss may reach (above ln V) before it counts as diverged.
+    static let divergenceFactor: Float = 10
 
     struct Outcome {
         /// Loss of every step taken, in order.
@@ -48,13 +55,16 @@ struct TrainingPhase {
         let B = settings.batch, T = batcher.sequenceLength
         outcome.losses.reserveCapacity(settings.steps)
         let start = ContinuousClock.now
+        let uniformLoss = logf(Float(trainer.model.config.vocabSize))
+        var firstLoss: Float?
         for s in 0..<settings.steps {
             batcher.nextTrainingBatch()
             let loss = trainer.step(tokens: batcher.tokens, targets: batcher.targets, mask: batcher.mask, B: B, T: T)
             outcome.losses.append(loss)
             outcome.tokens += B * T
             outcome.seconds = RunnerClock.seconds(since: start)
-            if !loss.isFinite {
+            if firstLoss == nil { firstLoss = loss }
+            if !loss.isFinite || (loss > uniformLoss && loss > divergenceFactor * firstLoss!) {
                 outcome.divergedAt = s
                 break
             }
