@@ -65,4 +65,13 @@ public struct AnalysisFilter: Sendable, Equatable, Codable {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
     }
+
+    /// The selected cells whose training did not diverge (their ΔW holds NaN or ∞ and has no
+    /// spectrum), and a note naming the ones left out (empty when none).
+    public func cellsWithFiniteUpdates(of results: StudyResults) throws -> (cells: [StudyResults.Cell], note: [String]) {
+        let all = try cells(of: results)
+        let diverged = all.filter(\.diverged)
+        let note = diverged.isEmpty ? [] : ["Left out, their training diverged (ΔW not finite): " + diverged.map { "\($0.label)/seed\($0.seed)" }.joined(separator: ", ") + "."]
+        return (all.filter { !$0.diverged }, note)
+    }
 }

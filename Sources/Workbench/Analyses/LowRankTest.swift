@@ -61,7 +61,7 @@ public enum LowRankTest {
         try options.validate()
         try options.filter.validate(against: results)
         var report = try AnalysisRun.cachedOrComputed(results, analysis: "lowrank", parameters: options.parameters,
-                                                      recompute: recompute, notes: notes) {
+                                                      recompute: recompute, notes: notes + (try options.filter.cellsWithFiniteUpdates(of: results).note)) {
             try tables(results, options: options, progress: progress)
         }
         report.displayTables = report.tables.filter { $0.name == "lowrank_summary" }
@@ -70,7 +70,7 @@ public enum LowRankTest {
 
     /// Computes `lowrank_curve` and `lowrank_summary` (no storing).
     public static func tables(_ results: StudyResults, options: LowRankOptions, progress: Progress? = nil) throws -> [TidyTable] {
-        let selected = try options.filter.cells(of: results)
+        let selected = try options.filter.cellsWithFiniteUpdates(of: results).cells
         let fullCells = selected.filter { $0.method == "full" }
         guard !fullCells.isEmpty else {
             let inFile = Set(results.cells.map(\.method)).sorted().joined(separator: ", ")

@@ -51,10 +51,10 @@ public enum SpectrumAnalysis {
         if let topK, topK < 1 {
             throw AnalysisError.invalidOption(name: "top-k", value: String(topK), reason: "must be ≥ 1")
         }
-        let cells = try filter.cells(of: results)
+        let (cells, leftOut) = try filter.cellsWithFiniteUpdates(of: results)
         let parameters = "{\"filter\":\(filter.description),\"top_k\":\(topK.map(String.init) ?? "null")}"
         return try AnalysisRun.cachedOrComputed(results, analysis: "spectrum", parameters: parameters,
-                                                recompute: recompute, notes: notes) {
+                                                recompute: recompute, notes: notes + leftOut) {
             try tables(results, cells: cells, filter: filter, topK: topK)
         }
     }

@@ -83,12 +83,12 @@ public enum SubspaceAnalysis {
     public static func run(_ results: StudyResults, filter: AnalysisFilter, options: Options = Options(),
                            recompute: Bool = false) throws -> AnalysisReport {
         try options.validate()
-        let cells = try filter.cells(of: results)
+        let (cells, leftOut) = try filter.cellsWithFiniteUpdates(of: results)
         let plan = try SubspacePlan(results, cells: cells, filter: filter)
         let parameters = "{\"filter\":\(filter.description),\"options\":\(options.description)}"
         let skipped = plan.skippedLabels.isEmpty ? [] : ["Skipped, no weight-space ΔW: \(plan.skippedLabels.joined(separator: ", "))."]
         var report = try AnalysisRun.cachedOrComputed(results, analysis: "subspace", parameters: parameters,
-                                                      recompute: recompute, notes: notes + skipped) {
+                                                      recompute: recompute, notes: notes + skipped + leftOut) {
             try SubspaceTables.compute(results, plan: plan, options: options)
         }
         report.displayTables = display(report.tables)
