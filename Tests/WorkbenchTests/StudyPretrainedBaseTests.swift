@@ -91,4 +91,17 @@ import Testing
         #expect(study.base.pretrained == .folder(path: folder.path))
         #expect(study.model.pretrained?.kvHeads == 2 && study.model.dModel == 64)
     }
+
+    @Test("a FIFO given as base.checkpoint is refused when the study is read, never opened")
+    func fifoCheckpoint() throws {
+        let fifo = FileManager.default.temporaryDirectory.appendingPathComponent("fifo-\(getpid()).h5").path
+        unlink(fifo)
+        #expect(mkfifo(fifo, 0o600) == 0)
+        defer { unlink(fifo) }
+        #expect {
+            try Self.load(Self.study(base: "checkpoint: \(fifo)"))
+        } throws: { error in
+            (error as? StudyError)?.message.contains("not a regular file") == true
+        }
+    }
 }

@@ -192,6 +192,11 @@ struct StudyParser {
                 }
                 return BaseModelSpec(source: .pretrained(.folder(path: resolved)), skills: skills)
             }
+            // A FIFO or device would block the first open(): only regular files are read.
+            var kind = stat()
+            guard stat(resolved, &kind) == 0, kind.st_mode & S_IFMT == S_IFREG else {
+                throw c.error(.missingCheckpoint, "\(resolved) is not a regular file (a FIFO or a device?); give a .gguf file, an HF folder or a workbench base file")
+            }
             if resolved.lowercased().hasSuffix(".gguf") {
                 return BaseModelSpec(source: .pretrained(.gguf(path: resolved)), skills: skills)
             }
