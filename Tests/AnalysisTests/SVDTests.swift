@@ -141,3 +141,21 @@ struct SVDTests {
         }
     }
 }
+
+/// Finite entries whose spectrum Float32 cannot hold: an error naming the matrix, never a trap.
+@Suite struct SVDOutOfRangeTests {
+    static let huge = Tensor(shape: [2, 2], storage: [3e38, 3e38, 3e38, 3e38])
+
+    @Test("σ₁ = 6e38 overflows float32: singularValues, decompose and RankSpectrum.of throw outOfRange")
+    func exactPaths() {
+        #expect(throws: SVDError.outOfRange(rows: 2, columns: 2, largestEntry: 3e38)) { try SVD.singularValues(of: Self.huge) }
+        #expect(throws: SVDError.outOfRange(rows: 2, columns: 2, largestEntry: 3e38)) { try SVD.decompose(Self.huge, mode: .thin) }
+        #expect(throws: SVDError.self) { try RankSpectrum.of(Self.huge) }
+    }
+
+    @Test("the randomized top-k refuses such a matrix before its float32 sketches overflow")
+    func randomizedPath() {
+        let big = Tensor(shape: [40, 30], storage: (0..<1200).map { _ in Float(3e38) })
+        #expect(throws: SVDError.outOfRange(rows: 40, columns: 30, largestEntry: 3e38)) { try RandomizedSVD.topK(big, k: 2) }
+    }
+}

@@ -79,6 +79,10 @@ public enum RandomizedSVD {
         let smaller = min(m, n)
         let rank = min(k, smaller)
         let normSquared = sumOfSquares(a.storage)
+        // The sketches multiply A in float32: with ‖A‖_F near Float32's limit they would overflow.
+        guard normSquared.squareRoot() < Double(Float.greatestFiniteMagnitude) / 1024 else {
+            throw SVDError.outOfRange(rows: m, columns: n, largestEntry: a.storage.map { abs($0) }.max() ?? 0)
+        }
 
         if k + oversampling >= smaller {
             let (u, s, vt) = try SVD.decompose(a, mode: .thin)

@@ -54,7 +54,17 @@ public enum SVD {
                 }
             }
         }
+        try requireFiniteResult(s, t)
         return s
+    }
+
+    /// Finite entries can still give σ₁ above Float32's range (entries near 3e38): an error
+    /// naming the matrix, never an infinity handed on.
+    private static func requireFiniteResult(_ s: [Float], _ t: Tensor) throws {
+        guard s.allSatisfy(\.isFinite) else {
+            throw SVDError.outOfRange(rows: t.shape[0], columns: t.shape[1],
+                                      largestEntry: t.storage.map { abs($0) }.max() ?? 0)
+        }
     }
 
     /// U, s and Vᵀ with A = U · diag(s) · Vᵀ; s descending, U and V with orthonormal columns.
@@ -92,6 +102,7 @@ public enum SVD {
                 }
             }
         }
+        try requireFiniteResult(s, t)
         return (Tensor(shape: [m, uColumns], storage: u), s, Tensor(shape: [vtRows, n], storage: vt))
     }
 

@@ -8,6 +8,9 @@ public enum SVDError: Error, Equatable, CustomStringConvertible {
     case illegalArgument(call: String, position: Int, rows: Int, columns: Int)
     /// LAPACK's divide and conquer did not converge (INFO > 0; see LAPACK's sgesdd docs).
     case didNotConverge(call: String, info: Int, rows: Int, columns: Int)
+    /// The entries are finite but the largest singular value is not representable in Float32
+    /// (above 3.4e38): the matrix is out of range for a float32 spectrum.
+    case outOfRange(rows: Int, columns: Int, largestEntry: Float)
 
     public var description: String {
         switch self {
@@ -18,6 +21,8 @@ public enum SVDError: Error, Equatable, CustomStringConvertible {
             return "\(call) on \(rows)×\(columns) matrix: argument \(position) had an illegal value (INFO = -\(position))"
         case let .didNotConverge(call, info, rows, columns):
             return "\(call) on \(rows)×\(columns) matrix: did not converge (INFO = \(info))"
+        case let .outOfRange(rows, columns, largestEntry):
+            return "SVD of \(rows)×\(columns) matrix: its largest singular value overflows float32 (largest |entry| \(largestEntry)); the matrix is out of range"
         }
     }
 }
