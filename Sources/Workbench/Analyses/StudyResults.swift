@@ -198,7 +198,15 @@ public final class StudyResults {
                                         hint: "method \(cell.method) has ΔW for: \(names.joined(separator: ", "))")
         }
         let form = try DeltaStore.form(of: group)
-        if let direct = try DeltaStore.readDirect(group, name: name) { return direct }
+        if let direct = try DeltaStore.readDirect(group, name: name) {
+            // A damaged or foreign file can hold a ΔW of another shape than its weight.
+            let expected = try baseWeight(seed: cell.seed, name: name).shape
+            guard direct.shape == expected else {
+                throw AnalysisError.missing(path: url.path, object: "\(cell.path)/after_task\(t) ΔW of \(name) with the shape of its weight \(expected)",
+                                            hint: "the stored dataset has shape \(direct.shape); the file is damaged or not from this study")
+            }
+            return direct
+        }
         switch form {
         case .factors:
             return try rebuiltDeltas(cell, afterTask: t)[name]!
