@@ -209,4 +209,19 @@ import Testing
             #expect(throws: AnalysisError.self) { try CheckpointAnalysis.nf4(checkpoint: checkpoint, blocksize: 48) }
         }
     }
+
+    @Test("nf4 on a checkpoint with NaN or ∞: such a tensor is named in a note with no rows; all of them non-finite is an error")
+    func nf4NonFinite() throws {
+        try withTemporaryFolder { folder in
+            var rng = SeededRNG(seed: 12)
+            let path = folder.appendingPathComponent("ck.safetensors").path
+            try Self.write([("good.weight", Tensor.normal([32, 32], rng: &rng)), ("nan.weight", Tensor(shape: [32, 32], repeating: .nan))], to: path)
+            let report = try CheckpointAnalysis.nf4(checkpoint: try CheckpointSet(path: path))
+            #expect(Set(report.tables[0].values("tensor").map(\.description)) == ["good.weight"])
+            #expect(report.notes.contains { $0.contains("Non-finite") && $0.contains("nan.weight") })
+            let bad = folder.appendingPathComponent("bad.safetensors").path
+            try Self.write([("inf.weight", Tensor(shape: [32, 32], repeating: .infinity))], to: bad)
+            #expect(throws: AnalysisError.self) { try CheckpointAnalysis.nf4(checkpoint: try CheckpointSet(path: bad)) }
+        }
+    }
 }

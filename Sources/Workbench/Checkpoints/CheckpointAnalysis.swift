@@ -182,9 +182,15 @@ public enum CheckpointAnalysis {
             .init("block_max_p90", "90th percentile of the block maxima"), .init("block_max_max", "largest block maximum"),
             .init("bits_per_parameter", "stored bits per value"),
         ])
+        var nonFinite: [String] = []
         for (i, name) in selected.enumerated() {
             progress?("tensor \(i + 1)/\(selected.count) \(name)")
             let tensor = try checkpoint.tensor(named: name)
+            // NaN or ∞ has no quantization error (an all-NaN tensor would report 0): named, no rows.
+            if let bad = tensor.storage.firstIndex(where: { !$0.isFinite }) {
+                nonFinite.append("\(name) (value \(tensor.storage[bad]) at flat index \(bad))")
+                continue
+            }
             for e in NF4ErrorMeasurement.measure([(name: name, tensor: tensor)], blocksize: blocksize) {
                 table.append([
                     .text(e.name), .integer(e.elements), .text(e.format.rawValue), .integer(e.doubleQuant ? 1 : 0), .integer(e.blocksize),
@@ -192,6 +198,13 @@ public enum CheckpointAnalysis {
                     .number(e.blockMaxP90), .number(e.blockMaxMax), .number(e.bitsPerParameter),
                 ])
             }
+        }
+        if !nonFinite.isEmpty {
+            guard nonFinite.count < selected.count else {
+                throw AnalysisError.invalidOption(name: "checkpoint", value: describe(checkpoint),
+                                                  reason: "every selected tensor holds NaN or ∞: " + nonFinite.joined(separator: ", "))
+            }
+            notes.append("Non-finite values, no quantization error measured (\(nonFinite.count)): " + nonFinite.joined(separator: ", "))
         }
         return AnalysisReport(analysis: "checkpoint-nf4", tables: [table], reused: false, storage: nil, notes: notes)
     }
