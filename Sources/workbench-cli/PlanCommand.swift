@@ -22,8 +22,12 @@ struct PlanCommand: ParsableCommand {
     var verify = false
 
     func run() throws {
-        let plan = try studyRunner(study, output: output).plan(verify: verify)
+        let runner = try studyRunner(study, output: output)
+        let plan = runner.plan(verify: verify)
         print(json ? plan.json() : plan.rendered(), terminator: json ? "" : "\n")
+        if !json, let estimate = try? runner.resolved.study.memoryEstimate() {
+            print("Memory of the largest cell (estimated upper bound): \(estimate.description)")
+        }
     }
 }
 

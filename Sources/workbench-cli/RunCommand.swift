@@ -20,6 +20,9 @@ struct RunCommand: ParsableCommand {
     @Argument(help: "The study file (YAML), e.g. studies/quickstart.yaml.")
     var study: String
 
+    @Option(help: ArgumentHelp("Memory the largest cell may need, in GiB (default: this machine's memory); a study estimated above it is refused before anything runs.", valueName: "GiB"))
+    var maxMemory: Double?
+
     @Option(help: "Results file (default: the study's `output`).")
     var output: String?
 
@@ -38,12 +41,13 @@ struct RunCommand: ParsableCommand {
     func validate() throws {
         if cells != nil && (bases || baseIndex != nil) { throw ValidationError("--cells and --bases select different parts: give one of them") }
         if baseIndex != nil && !bases { throw ValidationError("--base-index needs --bases") }
+        if let maxMemory, !(maxMemory > 0 && maxMemory.isFinite) { throw ValidationError("--max-memory must be a positive number of GiB") }
     }
 
     func run() throws {
         let runner: StudyRunner
         do {
-            let loaded = try Study.load(contentsOf: study)
+            let loaded = try Study.load(contentsOf: study, memoryLimit: maxMemory.map { $0 * 1_073_741_824 })
             runner = try StudyRunner(study: loaded, output: output.map { URL(fileURLWithPath: $0) }, force: force,
                                      runtime: RuntimeInfo.current(requested: runtime.choice),
                                      progress: ProgressPrinter().handle)

@@ -119,6 +119,34 @@ public final class Activations {
         prefixFull = FloatArena(count: onlyLlama(2 * maxP * C)); dprefixFull = FloatArena(count: onlyLlama(2 * maxP * C))
     }
 
+    /// The bytes `Activations(config:maxB:maxT:maxP:).bytes` would hold, in closed form and in
+    /// Double (nothing allocated, no overflow): for checking a study's size before building it.
+    public static func estimatedBytes(config: ModelConfig, maxB: Int, maxT: Int, maxP: Int = 0) -> Double {
+        let L = Double(config.layers), C = Double(config.dModel), F = Double(config.dFF), V = Double(config.vocabSize)
+        let NH = Double(config.heads), KVC = Double(config.kvChannels), llama = config.isLlama
+        let N = Double(maxB) * Double(maxT), S = Double(maxP + maxT), P = Double(maxP)
+        func gpt2(_ x: Double) -> Double { llama ? 0 : x }
+        func onlyLlama(_ x: Double) -> Double { llama ? x : 0 }
+        var floats = N                                            // mask
+        floats += (L + 1) * N * C                                 // resid
+        floats += L * N * C + gpt2(L * N) + L * N                 // ln1, mean, rstd
+        floats += L * N * C + 2 * L * N * KVC                     // q, k, v
+        floats += onlyLlama(L * N * C) + onlyLlama(L * N * KVC)   // qRot, kRot
+        floats += L * Double(maxB) * NH * Double(maxT) * S        // att
+        floats += 3 * L * N * C                                   // attnY, attnO, residMid
+        floats += L * N * C + gpt2(L * N) + L * N                 // ln2, mean, rstd
+        floats += 2 * L * N * F + onlyLlama(L * N * F) + gpt2(L * N * F)   // fcPre, fcAct, up, geluGate
+        floats += L * N * C                                       // mlpOut
+        floats += N * C + gpt2(N) + N                             // lnf, mean, rstd
+        floats += N * V + gpt2(N * V)                             // logits, probs
+        floats += N + onlyLlama(N)                                // losses, logSumExp
+        floats += 2 * N * C + 4 * N * C + N * F + gpt2(N * V)     // dresid, dln, dq…dattnY, dfc, dlogits
+        floats += Double(Parallel.maxWorkers) * Double(maxT) * S  // datt (Attention.scratchCount)
+        floats += onlyLlama(2 * N * C) + onlyLlama(2 * N * KVC) + onlyLlama(N * F)
+        floats += onlyLlama(2 * P * C) * 2                        // prefixFull, dprefixFull
+        return 4 * floats + 8 * N
+    }
+
     /// Bytes of every buffer (the activation memory of a model built for maxB, maxT, maxP).
     public var bytes: Int {
         let arenas: [FloatArena] = [mask, resid, ln1, ln1Mean, ln1Rstd, q, k, v, qRot, kRot, att, attnY, attnO, residMid,

@@ -134,6 +134,19 @@ public final class ParameterStore {
     /// Total number of parameters.
     public var count: Int { values.count }
 
+    /// The parameter count of `config` in closed form, in Double (no allocation, no loop over
+    /// layers, no overflow for any size a study may write): the layouts above, summed.
+    public static func estimatedCount(_ config: ModelConfig) -> Double {
+        let V = Double(config.vocabSize), C = Double(config.dModel), F = Double(config.dFF), L = Double(config.layers)
+        if config.isLlama {
+            let KVC = Double(config.kvChannels)
+            let block = C + (C * C + 2 * KVC * C + C * C) + C + 3 * F * C
+            return V * C + L * block + C + (config.tiedEmbeddings ? 0 : V * C)
+        }
+        let block = 2 * C + 4 * (C * C + C) + 2 * C + (F * C + F) + (C * F + C)
+        return V * C + Double(config.contextLength) * C + L * block + 2 * C + V * C
+    }
+
     /// Names in enumeration order.
     public var names: [String] { views.map(\.name) }
 

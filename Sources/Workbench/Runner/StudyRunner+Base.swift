@@ -25,14 +25,15 @@ extension StudyRunner {
             let file = try HDF5File.open(base.file)
             defer { try? file.close() }
             let group = try file.root()
-            let model = makeModel()
-            if let checkpoint = resolved.checkpoint {
-                try loadPretrained(checkpoint, into: model)
+            let weights: [Float]
+            if resolved.checkpoint != nil {
+                weights = try pretrainedWeights()
             } else {
+                let model = makeModel()
                 try loadWeights(into: model, from: group.group("weights"), source: base.file.path)
+                weights = model.parameters.values.copy(0..<model.parameters.count)
             }
-            let base = BaseState(seed: seed, weights: model.parameters.values.copy(0..<model.parameters.count),
-                                 row: try readEvaluation(from: group))
+            let base = BaseState(seed: seed, weights: weights, row: try readEvaluation(from: group))
             try state.emit(.baseLoaded)
             return base
         }
@@ -52,7 +53,7 @@ extension StudyRunner {
             source = "checkpoint:" + checkpoint
             try state.emit(.baseLoaded)
         case .pretrained(let pretrained):
-            try loadPretrained(resolved.checkpoint!, into: model)
+            try pretrainedWeights().withUnsafeBufferPointer { model.parameters.values.pointer.update(from: $0.baseAddress!, count: $0.count) }
             source = pretrained.label
             try state.emit(.baseLoaded)
         case .pretrain(let settings):
@@ -98,7 +99,20 @@ extension StudyRunner {
         try writeEvaluation(row, to: group)
         try t.commit()
         try state.emit(.baseFinished)
-        return BaseState(seed: seed, weights: model.parameters.values.copy(0..<model.parameters.count), row: row)
+        // Every seed of a pretrained base shares one array (copy-on-write: never copied).
+        let weights = resolved.checkpoint != nil ? try pretrainedWeights() : model.parameters.values.copy(0..<model.parameters.count)
+        return BaseState(seed: seed, weights: weights, row: row)
+    }
+
+    /// The pretrained base's weights in arena order, read from the checkpoint once per runner and
+    /// shared by every seed (they are the same for all).
+    func pretrainedWeights() throws -> [Float] {
+        if let cached = pretrainedCache.weights { return cached }
+        let model = TransformerModel(config: config, maxB: 1, maxT: 1)
+        try loadPretrained(resolved.checkpoint!, into: model)
+        let weights = model.parameters.values.copy(0..<model.parameters.count)
+        pretrainedCache.weights = weights
+        return weights
     }
 
     /// Every weight of the pretrained checkpoint into `model` (dequantized, HF row order).

@@ -36,8 +36,11 @@ extension StudyRunner {
         let cellStart = ContinuousClock.now
         let model = makeModel(weights: base.weights)
         let sites = LinearSite.all(config)
+        // Only `merge` computes ΔW against the base's matrices (0.4 GB for SmolLM2: kept only then).
         var baseSiteWeights: [LinearSite: Tensor] = [:]
-        for site in sites { baseSiteWeights[site] = model.parameters.tensor(named: site.weightName) }
+        if run.fineTuningProtocol == .merge {
+            for site in sites { baseSiteWeights[site] = model.parameters.tensor(named: site.weightName) }
+        }
         let examples = testExamples(seed: seed)
         let columns = resolved.columns
         // The base, unchanged, for KL(base ‖ tuned) on the language-modelling columns.
@@ -121,14 +124,15 @@ extension StudyRunner {
             trainSeconds += outcome.seconds
 
             // Evaluate every column; under per-task, task j ≤ t with its own module.
-            let current = ModuleState(model: model, method: method)
-            if run.fineTuningProtocol == .perTask { modules.append(current) }
+            // Only per-task needs the module saved (a copy of every weight).
+            let current = run.fineTuningProtocol == .perTask ? ModuleState(model: model, method: method) : nil
+            if let current { modules.append(current) }
             let row = try evaluateColumns(trainer: trainer, examples: examples, reference: reference, prepare: { c in
                 let j = c - skillCount
                 if run.fineTuningProtocol == .perTask, j >= 0, j < index { modules[j].restore(model: model, method: method) }
             }, finish: { c in
                 let j = c - skillCount
-                if run.fineTuningProtocol == .perTask, j >= 0, j < index { current.restore(model: model, method: method) }
+                if let current, j >= 0, j < index { current.restore(model: model, method: method) }
             })
             rows.append(row)
 

@@ -24,6 +24,9 @@ public final class StudyRunner {
     public let force: Bool
     public let runtime: RuntimeInfo
     let progress: RunnerProgressHandler?
+    /// A pretrained base's weights once read (`pretrainedWeights()`).
+    final class PretrainedCache { var weights: [Float]? }
+    let pretrainedCache = PretrainedCache()
 
     /// Checks the study (throws `StudyError`) without touching the output.
     ///

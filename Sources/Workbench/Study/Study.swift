@@ -34,8 +34,11 @@ public struct Study: Sendable {
     /// - Parameters:
     ///   - catalog: the methods the study may name (PEFTEngine's registry by default).
     ///   - workingDirectory: what relative paths (`base.checkpoint`) are resolved against.
+    ///   - memoryLimit: bytes the largest cell may need (`Study.memoryEstimate`); nil: this
+    ///     machine's physical memory. A study over it is refused before anything is built.
     public static func load(contentsOf path: String, catalog: MethodCatalog = .registry,
-                            workingDirectory: String = FileManager.default.currentDirectoryPath) throws -> Study {
+                            workingDirectory: String = FileManager.default.currentDirectoryPath,
+                            memoryLimit: Double? = nil) throws -> Study {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
@@ -44,12 +47,13 @@ public struct Study: Sendable {
             throw StudyError(kind: .unreadableFile, file: path, keyPath: "", line: nil, column: nil,
                              message: "cannot open study file: \(reason)")
         }
-        return try parse(yaml: text, file: path, catalog: catalog, workingDirectory: workingDirectory)
+        return try parse(yaml: text, file: path, catalog: catalog, workingDirectory: workingDirectory, memoryLimit: memoryLimit)
     }
 
     /// Checks study text that came from `file` (used in every message).
     public static func parse(yaml text: String, file: String, catalog: MethodCatalog = .registry,
-                             workingDirectory: String = FileManager.default.currentDirectoryPath) throws -> Study {
-        try StudyParser(file: file, text: text, catalog: catalog, workingDirectory: workingDirectory).parse()
+                             workingDirectory: String = FileManager.default.currentDirectoryPath,
+                             memoryLimit: Double? = nil) throws -> Study {
+        try StudyParser(file: file, text: text, catalog: catalog, workingDirectory: workingDirectory, memoryLimit: memoryLimit).parse()
     }
 }

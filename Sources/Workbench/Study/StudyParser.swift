@@ -8,6 +8,8 @@ struct StudyParser {
     let text: String
     let catalog: MethodCatalog
     let workingDirectory: String
+    /// Bytes a study may plan for (nil: the machine's physical memory).
+    var memoryLimit: Double? = nil
 
     static let rootKeys = ["name", "seeds", "model", "base", "training", "evaluation", "tasks", "methods", "store", "output"]
 
@@ -22,14 +24,28 @@ struct StudyParser {
         let base = try parseBase(try map.required("base"))
         let model = try parseModel(try map.required("model"), pretrained: base.pretrained)
         let modelConfig = try validatedConfig(model, node: try map.required("model"))
+        // The weights alone (the cell's model and the base's copy, 8 bytes per parameter) must fit
+        // before anything walks the layers (method checks visit every linear site).
+        let weights = 8 * ParameterStore.estimatedCount(modelConfig)
+        if weights > Study.memoryLimit(memoryLimit) {
+            throw try map.required("model").error(.invalidValue, "the model's weights alone need an estimated \(StudyMemoryEstimate.gib(weights)) (\(String(format: "%.3g", weights / 8)) parameters), more than the \(StudyMemoryEstimate.gib(Study.memoryLimit(memoryLimit))) available")
+        }
         let training = try parseTraining(try map.required("training"))
         let evaluation = try map.optional("evaluation").map(parseEvaluation) ?? EvaluationSettings()
         let tasks = try parseTasks(try map.required("tasks"), allowOverrides: true, warmup: training.warmup)
         let runs = try parseMethods(try map.required("methods"), model: modelConfig, warmup: training.warmup)
         let output = try map.optional("output").map { try nonEmptyName($0, allowSlash: true) } ?? "results/\(name).h5"
         let store = try map.optional("store").map(parseStore) ?? StorePolicy()
-        return Study(name: name, file: file, text: text, seeds: seeds, model: model, base: base, training: training,
-                     evaluation: evaluation, tasks: tasks, runs: runs, store: store, output: output)
+        let study = Study(name: name, file: file, text: text, seeds: seeds, model: model, base: base, training: training,
+                          evaluation: evaluation, tasks: tasks, runs: runs, store: store, output: output)
+        // Before anything is built or written: would the largest cell fit in memory?
+        let estimate = try study.memoryEstimate()
+        let limit = Study.memoryLimit(memoryLimit)
+        if estimate.bytes > limit {
+            let modelNode = try map.required("model")
+            throw modelNode.error(.invalidValue, "the largest cell needs an estimated \(estimate.description), more than the \(StudyMemoryEstimate.gib(limit)) available\(memoryLimit == nil ? " (this machine's memory)" : " (--max-memory)"); shrink the model, the batch or the context, or give --max-memory (README: “Memory, checked before training”)")
+        }
+        return study
     }
 
     // MARK: Document
