@@ -50,4 +50,15 @@ import Testing
             try TaskCatalog.make(kind: "corpus", parameters: ["text": .string("dickens")])
         }
     }
+
+    @Test("human-eval as running text: the 164 tasks' signatures, docstrings and reference solutions",
+          .enabled(if: KnownText.humanEval.isCached, "human-eval is not in the cache: run `workbench fetch --all` (make test does)"))
+    func humanEvalCode() throws {
+        let texts = try KnownText.humanEval.load()
+        #expect(texts.count == 1)
+        let code = texts[0].text
+        #expect(code.components(separatedBy: "\n\n").count >= 164)
+        #expect(code.hasPrefix("from typing import List\n\n\ndef has_close_elements("))
+        #expect(!code.contains("canonical_solution") && !code.contains("\"task_id\""), "decoded code, not JSON")
+    }
 }

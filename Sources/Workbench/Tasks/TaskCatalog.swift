@@ -18,7 +18,7 @@ import Foundation
 /// | mixture | kinds (required list of kind names, each with its defaults) |
 /// | jsonl | path (required), map_unknown (false), test_percent (10) |
 /// | text | path (required), window (32), map_unknown (false), test_percent (10) |
-/// | corpus | text (required: shakespeare, milton, bible-web, human-eval), files (all), window_tokens (128), test_percent (10), max_windows (none) |
+/// | corpus | text (required: shakespeare, milton, bible-web, human-eval (code)), files (all), window_tokens (128), test_percent (10), max_windows (none) |
 /// | knowledge_probe | categories (capitals, elements, opposites, arithmetic), part (all), edit_seed (1), edit_count (24) |
 /// | counterfactual_capitals | edit_seed (1), count (24) |
 ///
