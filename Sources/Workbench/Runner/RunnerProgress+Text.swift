@@ -48,13 +48,20 @@ extension StudySummary {
         // Tasks measured in different units: one learned column per task.
         let perTask = rows.first(where: { $0.taskLabels != nil })?.taskLabels
         let learnedHeader = perTask.map { $0.map { "learned: " + $0 } } ?? ["learned (\(metric))"]
-        let header = ["method", "seeds"] + learnedHeader + ["just trained", "text ΔNLL", "probe retention", "KL(base‖tuned)",
-                      "ΔW rank90 med/max", "wall time"]
+        // Several probes (e.g. untouched and edited facts): one retention column each.
+        let probes = rows.first(where: { $0.probeNames != nil })?.probeNames
+        let probeHeader = probes.map { $0.map { "retention: " + $0 } } ?? ["probe retention"]
+        // "just trained" (exact match) only when one learned column does not already say it.
+        let justTrained = perTask == nil
+        let header = ["method", "seeds"] + learnedHeader + (justTrained ? ["just trained"] : []) + ["text ΔNLL"] + probeHeader
+            + ["KL(base‖tuned)", "ΔW rank90 med/max", "wall time"]
         let body = rows.map { row in
             let learned = perTask.map { labels in labels.indices.map { i in f(row.learnedByTask.flatMap { i < $0.count ? $0[i] : nil }) } }
                 ?? [f(row.learnedGain)]
-            return [row.label + (row.diverged > 0 ? " (diverged ×\(row.diverged))" : ""), "\(row.seeds)"] + learned + [
-             f(row.justTrainedAccuracy), f(row.generalTextNLLIncrease, "%+.3f"), f(row.probeRetention),
+            let retention = probes.map { names in names.indices.map { i in f(row.probeRetentionBySkill.flatMap { i < $0.count ? $0[i] : nil }) } }
+                ?? [f(row.probeRetention)]
+            return [row.label + (row.diverged > 0 ? " (diverged ×\(row.diverged))" : ""), "\(row.seeds)"] + learned
+                + (justTrained ? [f(row.justTrainedAccuracy)] : []) + [f(row.generalTextNLLIncrease, "%+.3f")] + retention + [
              f(row.klFromBase, "%.4f"),
              row.deltaRank90Median.map { String(format: "%.0f/%d", $0, row.deltaRank90Max ?? 0) } ?? "n/a",
              String(format: "%.1fs", row.wallTime)]

@@ -17,7 +17,8 @@ import Foundation
 ///   so that positive is better (for NLL: the drop in nats);
 /// - general-text ΔNLL = mean over `mean_nll` skill columns of R[T][s] − R[0][s] (nats/token;
 ///   positive = forgotten);
-/// - probe retention = mean over `choice_accuracy` skill columns of R[T][s] / R[0][s];
+/// - probe retention = mean over `choice_accuracy` skill columns of R[T][s] / R[0][s] (and each
+///   probe skill's own, when there are several: e.g. the untouched facts and the edited ones);
 /// - KL = mean over language-modelling skill columns of KL(base ‖ tuned) after the last task;
 /// - ΔW rank90 = the median over linear sites of ΔW's energy-90 % rank after the last task, and
 ///   its maximum (`delta_energy90_rank`).
@@ -42,6 +43,9 @@ public enum StudySummary {
         public var learnedMetric: String? = nil
         public var generalTextNLLIncrease: Double? = nil
         public var probeRetention: Double? = nil
+        /// With several probe skills: each one's retention, and their names.
+        public var probeRetentionBySkill: [Double]? = nil
+        public var probeNames: [String]? = nil
         public var klFromBase: Double? = nil
         public var deltaRank90Median: Double? = nil
         public var deltaRank90Max: Int? = nil
@@ -157,6 +161,8 @@ public enum StudySummary {
         var byTask: [[Double]] = []
         var taskLabels: [String] = []
         var quantizedNLL: [Double] = [], quantizedProbe: [Double] = []
+        var probeBySkill: [[Double]] = []
+        var probeNames: [String] = []
         var rankMax: Int?
         var learnedMetric: String?
 
@@ -176,6 +182,12 @@ public enum StudySummary {
             if let v = f.learned { learned.append(v) }
             if let v = f.nll { nll.append(v) }
             if let v = f.probe { probe.append(v) }
+            let probes = (0..<metrics.count).filter { kinds[$0] == "skill" && metrics[$0] == .choiceAccuracy }
+            if probes.count > 1, probes.allSatisfy({ matrix.values[$0] > 0 }) {
+                let last = (rows - 1) * metrics.count
+                probeBySkill.append(probes.map { matrix.values[last + $0] / matrix.values[$0] })
+                if case .strings(let names)? = try? dataset.attribute("column_names") { probeNames = probes.map { names[$0] } }
+            }
             if let v = f.kl { kl.append(v) }
             if let v = f.rankMedian { rankMedian.append(v) }
             if let v = f.rankMax { rankMax = max(rankMax ?? v, v) }
@@ -208,6 +220,10 @@ public enum StudySummary {
             }
             row.generalTextNLLIncrease = mean(nll)
             row.probeRetention = mean(probe)
+            if let first = probeBySkill.first {
+                row.probeRetentionBySkill = first.indices.map { i in probeBySkill.reduce(0) { $0 + $1[i] } / Double(probeBySkill.count) }
+                row.probeNames = probeNames
+            }
             row.klFromBase = mean(kl)
             row.deltaRank90Median = mean(rankMedian)
             row.deltaRank90Max = rankMax
