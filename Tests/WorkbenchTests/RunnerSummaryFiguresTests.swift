@@ -32,4 +32,23 @@ import Testing
         #expect(f.learnedMetric == "exact_match" && f.nll == nil && f.probe == nil && f.kl == nil && f.rankMedian == nil)
         #expect(f.learned.map { abs($0 - 0.8) < 1e-12 } == true)
     }
+
+    @Test("the printed table: a learned column per task in its unit, a retention column per probe, the 4-bit base's line for QLoRA")
+    func printedTable() {
+        var row = StudySummary.Row(label: "qlora", method: "qlora", seeds: 2, justTrainedAccuracy: 0.2, finalTaskAccuracy: 0.1,
+                                   baseSkillRetention: nil, wallTime: 300, diverged: 0)
+        row.learnedGain = 0.5; row.learnedMetric = "mixed"; row.learnedByTask = [0.3, 0.7]
+        row.taskLabels = ["capitals-edit (exact_match)", "shakespeare (mean_nll)"]
+        row.generalTextNLLIncrease = -0.2; row.probeRetention = 0.8; row.probeRetentionBySkill = [0.9, 0.7]
+        row.probeNames = ["probe", "probe-edited"]; row.klFromBase = 0.5; row.deltaRank90Median = 4; row.deltaRank90Max = 7
+        row.quantizedBaseNLLIncrease = 0.05; row.quantizedBaseProbeRetention = 0.95
+        let text = StudySummary.table([row])
+        let header = text.split(separator: "\n")[0]
+        for column in ["learned: capitals-edit (exact_match)", "learned: shakespeare (mean_nll)", "retention: probe", "retention: probe-edited", "ΔW rank90 med/max"] {
+            #expect(header.contains(column), "\(column)")
+        }
+        #expect(!header.contains("just trained"))
+        #expect(text.contains("0.300") && text.contains("0.700") && text.contains("-0.200") && text.contains("4/7"))
+        #expect(text.contains("qlora: its 4-bit base alone, before any step: text ΔNLL +0.050, probe retention 0.950"))
+    }
 }
