@@ -200,4 +200,21 @@ struct AnalysisLowRankTests {
             }
         }
     }
+
+    @Test("without stored trained weights (weights: none) the model truncations start from is W0 + ΔW: k = full recovers all of the gain")
+    func withoutStoredWeights() throws {
+        try withTemporaryFolder { folder in
+            let text = tinyStudyText(methods: "  - {method: full, lr: 3.0e-3}\n", trainingSteps: 40, store: "{delta: dense, weights: none}")
+            let study = try writeStudy(text, in: folder)
+            let url = folder.appendingPathComponent("results.h5")
+            _ = try runStudy(study, output: url)
+            let report = try LowRankTest.run(try StudyResults(url: url), options: LowRankOptions(ranks: [0, 16], modes: ["all"], metric: .tokenAccuracy))
+            let curve = try #require(report.tables.first { $0.name == "lowrank_curve" })
+            let full = rows(curve, where: ["task_index": .integer(1), "k": .integer(16)])
+            #expect(full.count == 1)
+            #expect(full.first?["gain_recovered"] == .number(1), "k = min(out, in) is the stored model: all of the gain")
+            let none = rows(curve, where: ["task_index": .integer(1), "k": .integer(0)])
+            #expect(none.first?["acc_new_task"] != full.first?["acc_new_task"], "ΔW mattered")
+        }
+    }
 }

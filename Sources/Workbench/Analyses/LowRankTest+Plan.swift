@@ -93,8 +93,12 @@ extension LowRankTest {
         var truncations: [String: RankTruncation] = [:]
         var w0: [String: Tensor] = [:]
         for (name, _) in plan.fullRanks {
-            truncations[name] = try RankTruncation(try results.delta(cell, afterTask: t, name: name))
+            let delta = try results.delta(cell, afterTask: t, name: name)
+            truncations[name] = try RankTruncation(delta)
             w0[name] = try results.baseWeight(seed: cell.seed, name: name)
+            // Without stored trained weights (`store: {weights: none}`) the stored model's
+            // matrices are W0 + ΔW: the model every truncation starts from.
+            if trained[name] == nil { trained[name] = w0[name]! + delta }
         }
 
         let columns = LowRankMeasures.columns(skillCount: skillCount, task: t, earlierTasks: earlier)

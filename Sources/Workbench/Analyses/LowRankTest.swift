@@ -47,7 +47,7 @@ public enum LowRankTest {
         "forgetting = mean over earlier tasks j of R[j][j] − acc_k[j] (stored accuracy right after task j minus now); missing for the first task and for per-task cells.",
         "lora/qlora/dora rows: the stored accuracies at k = r; their gain_recovered uses full's acc_0/acc_full (mode all) of the same seed and stage, from the study's first full configuration (the only one, unless full is swept).",
         "summary: mean and sample standard deviation (n − 1) across seeds; std missing when n < 2.",
-        "A study stored with `store: {weights: none}` keeps no trained embeddings or norms: they are then the base's in every re-evaluation (only the linear matrices carry the fine-tune, so k = full need not reproduce the stored row).",
+        "A study stored with `store: {weights: none}` keeps no trained embeddings or norms: they are then the base's in every re-evaluation (the linear matrices are W0 + ΔW, truncated or not), so k = full reproduces the stored row only when nothing else was trained.",
         "metric (default): each column's own measure as a score, −NLL where lower is better; acc_… means over skills of different measures mix units — read the per-column tables for those.",
     ]
 
