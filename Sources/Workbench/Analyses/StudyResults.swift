@@ -47,6 +47,16 @@ public final class StudyResults {
     private var rebuiltStage: (key: String, deltas: [String: Tensor])?
     /// A pretrained base's parameters (the same for every seed), read from its checkpoint once.
     private var pretrainedBase: (names: [String], model: TransformerModel)?
+    /// The study resolved once (tasks built, a pretrained model's tokenizer opened) for every
+    /// model this reader rebuilds.
+    private var resolvedRunner: StudyRunner?
+
+    func studyRunner() throws -> StudyRunner {
+        if let resolvedRunner { return resolvedRunner }
+        let runner = try StudyRunner(study: study, output: url, runtime: .current(requested: .inherit))
+        resolvedRunner = runner
+        return runner
+    }
     /// The index's root (study text, plan).
     var root: HDF5Group { parts.root }
     /// The layout: where the parts and the stored analyses live.
@@ -239,7 +249,7 @@ public final class StudyResults {
         guard let run = study.runs.first(where: { $0.label == cell.label }) else {
             throw AnalysisError.missing(path: url.path, object: cell.path, hint: "the stored study has no configuration labelled \(cell.label)")
         }
-        let runner = try StudyRunner(study: study, output: url, runtime: .current(requested: .inherit))
+        let runner = try studyRunner()
         let model = runner.makeModel()
         try loadBase(seed: cell.seed, into: model, runner: runner)
         let method = run.configuration.makeMethod()
@@ -286,9 +296,9 @@ public final class StudyResults {
 
     /// The base of `seed` into `model`: its stored weights, or a pretrained base's checkpoint.
     func loadBase(seed: Int, into model: TransformerModel, runner: StudyRunner) throws {
-        if let checkpoint = runner.resolved.checkpoint {
+        if runner.resolved.checkpoint != nil {
             _ = try baseGroup(seed: seed)
-            try runner.loadPretrained(checkpoint, into: model)
+            try runner.pretrainedWeights().withUnsafeBufferPointer { model.parameters.values.pointer.update(from: $0.baseAddress!, count: $0.count) }
         } else {
             try runner.loadWeights(into: model, from: try baseGroup(seed: seed).group("weights"), source: url.path)
         }
@@ -298,7 +308,7 @@ public final class StudyResults {
     private func pretrainedParameters() throws -> (names: [String], model: TransformerModel)? {
         guard study.base.pretrained != nil else { return nil }
         if let pretrainedBase { return pretrainedBase }
-        let runner = try StudyRunner(study: study, output: url, runtime: .current(requested: .inherit))
+        let runner = try studyRunner()
         let model = TransformerModel(config: runner.config, maxB: 1, maxT: 1)
         try runner.loadPretrained(runner.resolved.checkpoint!, into: model)
         pretrainedBase = (model.parameters.names, model)
