@@ -59,8 +59,8 @@ public final class StudyEvaluator {
                                         hint: "seeds with a base: \(results.seeds.map(String.init).joined(separator: ", "))")
         }
         let model = runner.makeModel()
-        if let checkpoint = runner.resolved.checkpoint {
-            try runner.loadPretrained(checkpoint, into: model)
+        if runner.resolved.checkpoint != nil {
+            try runner.pretrainedWeights().withUnsafeBufferPointer { model.parameters.values.pointer.update(from: $0.baseAddress!, count: $0.count) }
         } else {
             try runner.loadWeights(into: model, from: try results.baseGroup(seed: seed).group("weights"), source: results.url.path)
         }

@@ -310,7 +310,7 @@ public final class StudyResults {
         if let pretrainedBase { return pretrainedBase }
         let runner = try studyRunner()
         let model = TransformerModel(config: runner.config, maxB: 1, maxT: 1)
-        try runner.loadPretrained(runner.resolved.checkpoint!, into: model)
+        try runner.pretrainedWeights().withUnsafeBufferPointer { model.parameters.values.pointer.update(from: $0.baseAddress!, count: $0.count) }
         pretrainedBase = (model.parameters.names, model)
         return pretrainedBase
     }

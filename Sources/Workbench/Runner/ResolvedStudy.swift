@@ -110,12 +110,14 @@ public struct ResolvedStudy {
             columns.append(Column(kind: kind, name: spec.name, spec: spec, task: task, testCount: count,
                                   metric: greedy ? .greedyExactMatch : task.primaryMetric))
         }
-        // Every test example must fit the context (a precondition of the model otherwise).
+        // Every test example must fit the context (a precondition of the model otherwise); the
+        // longest, per column, also serves the soft-prompt check below.
+        var longestTest: [Int] = []
         for column in columns {
             let examples = column.task.examples(split: .test, count: column.testCount, seed: UInt64(study.seeds.first ?? 0))
             do {
-                _ = try Batcher(task: column.task, examples: examples.flatMap(Self.scoredRows), batchSize: 1,
-                                contextLength: config.contextLength, tokenizer: tokenizer)
+                longestTest.append(try Batcher(task: column.task, examples: examples.flatMap(Self.scoredRows), batchSize: 1,
+                                               contextLength: config.contextLength, tokenizer: tokenizer).sequenceLength)
             } catch {
                 throw fail(column.spec, "", "\(error)")
             }
@@ -137,10 +139,7 @@ public struct ResolvedStudy {
         for run in study.runs where run.configuration.contextPositionsUsed > 0 {
             let P = run.configuration.contextPositionsUsed, left = config.contextLength - P
             for (c, column) in columns.enumerated() {
-                let examples = column.task.examples(split: .test, count: column.testCount, seed: UInt64(study.seeds.first ?? 0))
-                let needed = max(try Batcher(task: column.task, examples: examples.flatMap(Self.scoredRows), batchSize: 1,
-                                             contextLength: config.contextLength, tokenizer: tokenizer).sequenceLength,
-                                 longestTraining[c] ?? 0)
+                let needed = max(longestTest[c], longestTraining[c] ?? 0)
                 if needed > left {
                     throw StudyError(kind: .invalidConfiguration, file: study.file, keyPath: run.keyPath + ".num_virtual_tokens", line: run.line, column: nil,
                                      message: "\(run.label): \(P) virtual tokens leave \(left) of the \(config.contextLength) positions, but \(column.kind.rawValue) \(column.name) needs \(needed); lower num_virtual_tokens or raise context_length")
