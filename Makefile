@@ -1,9 +1,9 @@
 # The two commands a newcomer runs: `make study` (main job) and `make test`.
-# Both first install Debian's three -dev packages, and only when they are missing.
+# Both first install the Debian packages below (BLAS, LAPACK, HDF5, Slurm, Chromium for the report's browser test), and only when they are missing.
 
 SHELL        := /bin/bash
 SWIFT        ?= swift
-APT_PACKAGES := libopenblas-dev liblapacke-dev libhdf5-dev pkg-config slurm-wlm munge
+APT_PACKAGES := libopenblas-dev liblapacke-dev libhdf5-dev pkg-config slurm-wlm munge chromium
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE_BIN  := .build/release/workbench
 STUDY        ?= studies/quickstart.yaml

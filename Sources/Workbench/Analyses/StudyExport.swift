@@ -50,11 +50,14 @@ public enum StudyExport {
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
         do {
             try Data(text.utf8).write(to: temporary)
-            if FileManager.default.fileExists(atPath: url.path) {
-                _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary)
-            } else {
-                try FileManager.default.moveItem(at: temporary, to: url)
+            // rename(2) replaces an existing file atomically; Foundation's replaceItemAt fails
+            // on Linux when the destination exists.
+            guard rename(temporary.path, url.path) == 0 else {
+                throw AnalysisError.cannotWrite(path: url.path, detail: String(cString: strerror(errno)))
             }
+        } catch let error as AnalysisError {
+            try? FileManager.default.removeItem(at: temporary)
+            throw error
         } catch {
             try? FileManager.default.removeItem(at: temporary)
             throw AnalysisError.cannotWrite(path: url.path, detail: error.localizedDescription)

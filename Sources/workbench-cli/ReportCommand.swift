@@ -1,0 +1,40 @@
+import ArgumentParser
+import Foundation
+import Workbench
+
+/// `workbench report RESULTS.h5 [-o report.html] [--figures DIR]`: one self-contained HTML page
+/// with every figure of the study, each also as a standalone SVG.
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Draw a study's figures (metric heatmaps, learned vs forgotten, ΔW spectra, rank-k recovery, φ, intruders, 4-bit error, loss curves) into one self-contained HTML file.",
+        discussion: "Analyses not yet stored in the results file are run first with their default options (lowrank: mode `all` only) and stored; the log says which ran and how long they took. --skip leaves an analysis and its figures out.")
+
+    @Argument(help: "A study results file written by `workbench run`.")
+    var results: String
+
+    @Option(name: [.short, .long], help: "The HTML file to write (default: RESULTS without .h5, plus -report.html).")
+    var output: String?
+
+    @Option(help: "Also write every figure as a standalone SVG into this folder.")
+    var figures: String?
+
+    @Option(help: "Leave out these analyses (comma-separated): forgetting, spectrum, lowrank, subspace, nf4.")
+    var skip: String = ""
+
+    func run() throws {
+        try runAnalysisCommand("report") {
+            let resultsURL = URL(fileURLWithPath: results)
+            let skipped = Set(skip.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+            let opened = try StudyResults(url: resultsURL)
+            let report = try StudyReport.build(opened, skip: skipped) { line in
+                FileHandle.standardError.write(Data(("report: " + line + "\n").utf8))
+            }
+            let html = output.map { URL(fileURLWithPath: $0) }
+                ?? resultsURL.deletingPathExtension().appendingPathExtension("report.html")
+            let written = try report.write(to: html, figureFolder: figures.map { URL(fileURLWithPath: $0) })
+            print("\(html.path)  (\(report.figures.count) figures)")
+            if figures != nil { print("\(written.count - 1) SVG files in \(figures!)") }
+        }
+    }
+}
