@@ -39,7 +39,7 @@ struct NF4Command: ParsableCommand {
         case (_?, _?): throw ValidationError("give either a results file or --checkpoint, not both")
         case (_?, nil):
             guard options.match == nil else { throw ValidationError("--match applies to --checkpoint; with a results file use --matrix") }
-            guard options.export == nil else { throw ValidationError("--export applies to checkpoints; for a results file use `workbench export RESULTS --out DIR`") }
+            guard options.export == nil else { throw ValidationError("--export applies to checkpoints; for a results file use `workbench export RESULTS -o DIR`") }
         case (nil, _?): try options.rejectStudyFilters()
         }
     }

@@ -23,7 +23,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Memory the largest cell may need, in GiB (default: this machine's memory); a study estimated above it is refused before anything runs.", valueName: "GiB"))
     var maxMemory: Double?
 
-    @Option(help: "Results file (default: the study's `output`).")
+    @Option(name: [.customShort("o"), .long], help: "Results file (default: the study's `output`).")
     var output: String?
 
     @Flag(help: "Recompute the selected parts even where a complete file exists.")

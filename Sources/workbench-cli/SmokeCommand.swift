@@ -10,11 +10,11 @@ struct SmokeCommand: ParsableCommand {
 
     @OptionGroup var runtime: RuntimeOptions
 
-    @Option(help: "Results file to write (atomically).")
-    var out: String = "results/smoke.h5"
+    @Option(name: [.customShort("o"), .long, .customLong("out")], help: "Results file to write (atomically); --out is the old spelling.")
+    var output: String = "results/smoke.h5"
 
     func run() throws {
-        let url = URL(fileURLWithPath: out)
+        let url = URL(fileURLWithPath: output)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         let info = RuntimeInfo.current(requested: runtime.choice)
         let report = try SmokeRun.run(output: url, runtime: info)

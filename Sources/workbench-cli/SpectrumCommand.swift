@@ -48,7 +48,7 @@ struct SpectrumCommand: ParsableCommand {
                 throw ValidationError("give either a results file or --base/--tuned/--adapter, not both")
             }
             guard options.match == nil else { throw ValidationError("--match applies to checkpoints; with a results file use --matrix") }
-            guard options.export == nil else { throw ValidationError("--export applies to checkpoints; for a results file use `workbench export RESULTS --out DIR`") }
+            guard options.export == nil else { throw ValidationError("--export applies to checkpoints; for a results file use `workbench export RESULTS -o DIR`") }
             return
         }
         guard checkpointMode else {

@@ -135,7 +135,7 @@ public enum ForgettingAnalysis {
 
         var summary = TidyTable(name: "forgetting_summary", summary: "one row per configuration × metric: spread across seeds", columns: id + [
             .init("metric", "average_accuracy, bwt, fwt, forgetting_chaudhry, forgetting_avalanche, learning, learned, forgotten, skill_retention; with columns in different units also learned_accuracy, learned_nll (nats/token, positive = the NLL fell), forgotten_accuracy, forgotten_nll (nats/token, positive = the NLL rose)"),
-            .init("mean", "mean across seeds"), .init("std", "sample standard deviation across seeds (0 for one seed)"),
+            .init("mean", "mean across seeds"), .init("std", "sample standard deviation across seeds (empty for one seed)"),
             .init("n", "seeds where the metric is defined"), .init("min", "smallest value"), .init("max", "largest value"),
         ])
         var tradeOff = TidyTable(name: "learned_vs_forgotten", summary: "one row per configuration: gain on the new tasks vs loss on the base skills (Biderman et al. 2024)", columns: id + [
@@ -158,12 +158,12 @@ public enum ForgettingAnalysis {
             for (name, s) in entries + perUnit {
                 guard let s else { continue }
                 summary.append([.text(group.label), .text(group.method), .text(name), .number(s.mean),
-                                .number(s.standardDeviation), .integer(s.count), .number(s.min), .number(s.max)])
+                                .spread(s), .integer(s.count), .number(s.min), .number(s.max)])
             }
             tradeOff.append([
                 .text(group.label), .text(group.method), .integer(group.trainable),
-                .number(spread.learned.mean), .number(spread.learned.standardDeviation),
-                value(spread.forgotten?.mean), value(spread.forgotten?.standardDeviation),
+                .number(spread.learned.mean), .spread(spread.learned),
+                value(spread.forgotten?.mean), spread.forgotten.map(TidyTable.Value.spread) ?? .missing,
                 .number(spread.averageAccuracy.mean), .integer(spread.runCount),
             ])
         }
@@ -195,8 +195,8 @@ extension ForgettingAnalysis {
             let rows = summary.rows.indices.filter { label[$0].description == l }
             var cells: [TidyTable.Value] = [.text(l), summary.rows[rows[0]][1], n[rows[0]]]
             for m in metrics {
-                if let i = rows.first(where: { metric[$0].description == m }), case .number(let mu) = mean[i], case .number(let sd) = std[i] {
-                    cells.append(.text(String(format: "%.3f ± %.3f", mu, sd)))
+                if let i = rows.first(where: { metric[$0].description == m }) {
+                    cells.append(.meanAndSpread(mean[i], std[i]))
                 } else {
                     cells.append(.text("—"))
                 }

@@ -242,7 +242,7 @@ public enum SpectrumAnalysis {
                 let perSeed = g.perSeed.compactMap { pick($0.values) }
                 guard !perSeed.isEmpty else { return [.missing, .missing] }
                 let s = SeedSpread(perSeed)
-                return [.number(s.mean), .number(s.standardDeviation)]
+                return [.number(s.mean), .spread(s)]
             }
             func mean(_ xs: [Double]) -> Double? { xs.isEmpty ? nil : xs.reduce(0, +) / Double(xs.count) }
             summary.append([.text(g.label), .text(g.method), .text(g.kind.rawValue), .integer(g.stage), .text(g.task)]

@@ -68,9 +68,11 @@ public enum StudyExport {
 extension StudyExport {
     /// Every table of a study: cells, evaluation, training loss, then every analysis stored in
     /// the file (run `workbench forgetting|spectrum|lowrank|subspace|nf4` first to include them).
+    /// The filter applies to every table, the stored analyses' included (`TidyTable.filtered`).
     public static func tables(of results: StudyResults, filter: AnalysisFilter) throws -> [TidyTable] {
+        try filter.validate(against: results)
         _ = try filter.cells(of: results)
         return [try results.cellTable(filter: filter), try results.evaluationTable(filter: filter),
-                try results.trainingLossTable(filter: filter)] + (try results.storedAnalysisTables())
+                try results.trainingLossTable(filter: filter)] + (try results.storedAnalysisTables()).map { $0.filtered(by: filter) }
     }
 }

@@ -100,27 +100,29 @@ extension StudyResults {
         return table
     }
 
-    /// Every table stored by any analysis command (`AnalysisStore`), named
-    /// `{table}` — or `{table}__{key}` when one analysis holds results for several parameter sets.
+    /// Every table stored by any analysis command (`AnalysisStore`), one per name: when an
+    /// analysis is stored for several parameter sets, the most recently computed one. Each
+    /// table gains an `analysis_options` column holding the analysis's filter and options
+    /// (canonical JSON), so the file itself says what it holds and its name stays the table's.
     public func storedAnalysisTables() throws -> [TidyTable] {
-        var stored: [String: [(key: String, parameters: String)]] = [:]
+        var latest: [String: (date: Date, parameters: String)] = [:]
         for name in ((try? FileManager.default.contentsOfDirectory(atPath: layout.analysisFolder.path)) ?? []).sorted() where name.hasSuffix(".h5") {
             let url = layout.analysisFolder.appendingPathComponent(name)
             guard PartFile.problem(url, requireIdentity: false) == nil, let file = try? HDF5File.open(url) else { continue }
             defer { try? file.close() }
             guard let root = try? file.root(), let analysis = try? root.stringAttribute("analysis"),
                   let parameters = try? root.stringAttribute("parameters") else { continue }
-            stored[analysis, default: []].append((AnalysisStore.key(parameters), parameters))
+            let date = ((try? FileManager.default.attributesOfItem(atPath: url.path))?[.modificationDate] as? Date) ?? .distantPast
+            if latest[analysis].map({ date > $0.date }) ?? true { latest[analysis] = (date, parameters) }
         }
         var tables: [TidyTable] = []
-        for analysis in stored.keys.sorted() {
-            let keys = stored[analysis]!.sorted { $0.key < $1.key }
-            for (key, parameters) in keys {
-                for var table in try AnalysisStore.cached(self, analysis: analysis, parameters: parameters) ?? [] {
-                    if keys.count > 1 { table.name += "__" + key }
-                    table.summary += " (workbench \(analysis), options \(parameters))"
-                    tables.append(table)
-                }
+        for analysis in latest.keys.sorted() {
+            let parameters = latest[analysis]!.parameters
+            for var table in try AnalysisStore.cached(self, analysis: analysis, parameters: parameters) ?? [] {
+                table.summary += " (workbench \(analysis))"
+                table.columns.append(.init("analysis_options", "the filter and options `workbench \(analysis)` was run with (JSON)"))
+                table.rows = table.rows.map { $0 + [.text(parameters)] }
+                tables.append(table)
             }
         }
         return tables

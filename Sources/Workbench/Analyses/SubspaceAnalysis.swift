@@ -111,9 +111,8 @@ public enum SubspaceAnalysis {
             let seeds = rows.compactMap { if case .integer(let k) = n[$0] { k } else { nil } }.max() ?? 0
             var cells: [TidyTable.Value] = [.text(l), summary.rows[rows[0]][1], .integer(seeds)]
             for m in measures {
-                if let i = rows.first(where: { measure[$0].description == m }), case .number(let mu) = mean[i],
-                   case .number(let sd) = std[i] {
-                    cells.append(.text(String(format: "%.3f ± %.3f", mu, sd)))
+                if let i = rows.first(where: { measure[$0].description == m }) {
+                    cells.append(.meanAndSpread(mean[i], std[i]))
                 } else {
                     cells.append(.text("—"))
                 }

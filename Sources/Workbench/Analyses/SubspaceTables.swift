@@ -193,7 +193,7 @@ enum SubspaceTables {
                 let values = seeds.keys.sorted().compactMap { seeds[$0]?[measure] }.map { $0.reduce(0, +) / Double($0.count) }
                 guard !values.isEmpty else { continue }
                 let s = SeedSpread(values)
-                summary.append([.text(label), .text(method), .text(measure), .number(s.mean), .number(s.standardDeviation),
+                summary.append([.text(label), .text(method), .text(measure), .number(s.mean), .spread(s),
                                 .integer(s.count), .number(s.min), .number(s.max)])
             }
         }

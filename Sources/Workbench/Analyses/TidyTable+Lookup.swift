@@ -1,3 +1,4 @@
+import Analysis
 import Foundation
 
 extension TidyTable {
@@ -36,5 +37,20 @@ extension TidyTable {
     public var namedRows: [Row] {
         let indices = Dictionary(uniqueKeysWithValues: columns.enumerated().map { ($1.name, $0) })
         return rows.map { Row(values: $0, indices: indices) }
+    }
+}
+
+extension TidyTable.Value {
+    /// The standard deviation of `spread` as a table value: missing for fewer than two seeds,
+    /// where a spread is undefined (empty in CSV, null in JSON), never a misleading 0.
+    public static func spread(_ spread: SeedSpread) -> TidyTable.Value {
+        spread.count < 2 ? .missing : .number(spread.standardDeviation)
+    }
+
+    /// "mean ± std" for the printed views, or "mean (1 seed)" when the spread is undefined.
+    static func meanAndSpread(_ mean: TidyTable.Value, _ std: TidyTable.Value) -> TidyTable.Value {
+        guard case .number(let mu) = mean else { return .text("—") }
+        if case .number(let sd) = std { return .text(String(format: "%.3f ± %.3f", mu, sd)) }
+        return .text(String(format: "%.3f (1 seed)", mu))
     }
 }
