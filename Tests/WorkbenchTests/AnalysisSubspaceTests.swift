@@ -136,6 +136,31 @@ struct AnalysisSubspaceTests {
         }
     }
 
+    @Test("the ε sweep at ε = 0.5 is the intruder table's count/k and null fraction averaged over matrices; both rise with ε")
+    func epsilonSweep() throws {
+        try withTemporaryFolder { folder in
+            let results = try Self.twoSeedResults(in: folder)
+            let report = try SubspaceAnalysis.run(results, filter: AnalysisFilter(seeds: [1]), options: SubspaceAnalysis.Options(nullSamples: 50))
+            let intruders = try Self.table(report, "intruder_dimensions").namedRows
+            let sweep = try Self.table(report, "intruder_sweep").namedRows
+            #expect(sweep.count == 3 * 2 * 19, "3 configurations × 2 stages × 19 thresholds")
+            #expect(SubspaceAnalysis.epsilonGrid.first == 0.05 && SubspaceAnalysis.epsilonGrid.count == 19)
+            for label in ["full", "lora r=2"] {
+                let mine = intruders.filter { $0.text("label") == label && $0.text("stage") == "rev" }
+                let atHalf = try #require(sweep.first { $0.text("label") == label && $0.text("stage") == "rev" && abs(($0.number("epsilon") ?? 0) - 0.5) < 1e-12 })
+                let expected = mine.map { $0.number("count")! / $0.number("k")! }.reduce(0, +) / Double(mine.count)
+                #expect(Self.close(atHalf.number("intruder_fraction")!, expected))
+                let nulls = mine.map { $0.number("null_intruder_fraction")! }
+                #expect(Self.close(atHalf.number("null_intruder_fraction")!, nulls.reduce(0, +) / Double(nulls.count)))
+                #expect(atHalf.number("null_max") == nulls.max() && atHalf.integer("matrices") == mine.count)
+                let curve = sweep.filter { $0.text("label") == label && $0.text("stage") == "rev" }
+                let observed = curve.map { $0.number("intruder_fraction")! }, null = curve.map { $0.number("null_intruder_fraction")! }
+                #expect(zip(observed, observed.dropFirst()).allSatisfy { $0 <= $1 } && zip(null, null.dropFirst()).allSatisfy { $0 <= $1 })
+            }
+            #expect(IntruderDimensions.fractionBelow([0.1, 0.3, 0.5, 0.7], epsilon: 0.5) == 0.5, "strictly below ε")
+        }
+    }
+
     @Test("interference compares the increments ΔW_t − ΔW_{t−1} of successive tasks, not the cumulative ΔW")
     func interferenceUsesIncrements() throws {
         try withTemporaryFolder { folder in

@@ -102,11 +102,7 @@ public struct IntruderDimensions: Sendable, Equatable {
     /// whose max |cos| with W₀'s left singular vectors is below ε, and the mean of that max. It
     /// depends only on W₀, so callers analysing many updates of one W₀ compute it once.
     public static func nullStatistic(baseLeftVectors u0: Tensor, epsilon: Double, samples: Int, seed: UInt64) -> NullStatistic {
-        precondition(samples >= 1, "IntruderDimensions: nullSamples must be ≥ 1, got \(samples)")
-        var rng = SeededRNG(seed: seed)
-        var directions = Tensor.normal([samples, u0.shape[0]], rng: &rng)   // one random vector per row
-        normalizeRows(&directions)
-        let nullMax = maxAbsPerRow(Tensor.matmul(directions, u0))          // samples × min(m, n)
+        let nullMax = nullMaxAbsCosines(baseLeftVectors: u0, samples: samples, seed: seed)
         var below = 0, sum = 0.0
         for value in nullMax {
             if value < epsilon { below += 1 }
@@ -114,6 +110,23 @@ public struct IntruderDimensions: Sendable, Equatable {
         }
         return NullStatistic(samples: samples, seed: seed, intruderFraction: Double(below) / Double(samples),
                              meanMaxAbsCosine: sum / Double(samples))
+    }
+
+    /// The null's raw draws: for each of `samples` Gaussian unit vectors of length m from
+    /// `SeededRNG(seed:)` (one per row), its max |cos| with W₀'s left singular vectors. The null
+    /// intruder fraction at any ε is the fraction of these below ε (an ε sweep reuses them).
+    public static func nullMaxAbsCosines(baseLeftVectors u0: Tensor, samples: Int, seed: UInt64) -> [Double] {
+        precondition(samples >= 1, "IntruderDimensions: nullSamples must be ≥ 1, got \(samples)")
+        var rng = SeededRNG(seed: seed)
+        var directions = Tensor.normal([samples, u0.shape[0]], rng: &rng)   // one random vector per row
+        normalizeRows(&directions)
+        return maxAbsPerRow(Tensor.matmul(directions, u0))                 // samples × min(m, n) → max per row
+    }
+
+    /// Fraction of `maxAbsCosines` below ε: the intruder fraction of those vectors at threshold ε.
+    public static func fractionBelow(_ maxAbsCosines: [Double], epsilon: Double) -> Double {
+        guard !maxAbsCosines.isEmpty else { return 0 }
+        return Double(maxAbsCosines.filter { $0 < epsilon }.count) / Double(maxAbsCosines.count)
     }
 
     /// maxⱼ |xᵢⱼ| for each row i of a rank-2 tensor.

@@ -72,8 +72,12 @@ public enum SubspaceAnalysis {
         "Interference: increments ΔW_t − ΔW_{t−1} (sequential, merge) or ΔW_t (per-task); principal angles between top-r left singular subspaces of tasks t−1 and t, r = min(--interference-rank, both subspace ranks).",
         "Amplification (Hu et al. 2021, §7.3): ‖ΔW‖_F / ‖UᵀW₀V‖_F with U, V the top-r singular vectors of ΔW; r = the configuration's `r`, else --rank; references: W₀'s own top-r (√Σσᵢ²) and random subspaces.",
         "Intruders (Shuttleworth et al. 2024): top-k left singular vectors of W₀+ΔW with max |cos| < ε against all of W₀'s. At small widths random directions score as intruders too: compare count/k with null_intruder_fraction (excess_intruder_fraction = count/k − null).",
+        "intruder_sweep: the same test at ε = 0.05, 0.10, …, 0.95, averaged over matrices, beside the null's fraction at each ε: the count carries signal only where intruder_fraction rises above null_max. At width m the null's max |cos| is about √(2 ln d / m), so a fixed ε = 0.5 flags every random direction at m ≲ 100.",
         "Summary: per seed, the mean over matrices at the last selected stage (interference: over matrices and task pairs), then mean ± sample std across seeds. phi_vs_other_seeds averages a seed's pairs with every other seed (with two seeds both share one pair, so std = 0).",
     ]
+
+    /// The thresholds of the ε sweep (`intruder_sweep`): 0.05, 0.10, …, 0.95.
+    public static let epsilonGrid: [Double] = (1...19).map { Double($0) * 0.05 }
 
     /// Computes (or reads back) the tables for `filter` and `options`.
     ///
@@ -85,7 +89,7 @@ public enum SubspaceAnalysis {
         try options.validate()
         let (cells, leftOut) = try filter.cellsWithFiniteUpdates(of: results)
         let plan = try SubspacePlan(results, cells: cells, filter: filter)
-        let parameters = "{\"filter\":\(filter.description),\"options\":\(options.description)}"
+        let parameters = "{\"filter\":\(filter.description),\"options\":\(options.description),\"tables\":2}"
         let skipped = plan.skippedLabels.isEmpty ? [] : ["Skipped, no weight-space ΔW: \(plan.skippedLabels.joined(separator: ", "))."]
         var report = try AnalysisRun.cachedOrComputed(results, analysis: "subspace", parameters: parameters,
                                                       recompute: recompute, notes: notes + skipped + leftOut) {

@@ -138,8 +138,8 @@ public enum SubspaceMeasures {
     /// W₀'s left singular vectors is below ε, and the mean of that max |cos|. It depends only on
     /// W₀, so it is computed once per seed and matrix.
     public static func intruderNull(baseFactors: SubspaceFactors, epsilon: Double, samples: Int, seed: UInt64)
-        -> (intruderFraction: Double, meanMaxAbsCosine: Double) {
-        let null = IntruderDimensions.nullStatistic(baseLeftVectors: baseFactors.u, epsilon: epsilon, samples: samples, seed: seed)
-        return (null.intruderFraction, null.meanMaxAbsCosine)
+        -> (intruderFraction: Double, meanMaxAbsCosine: Double, maxAbsCosines: [Double]) {
+        let draws = IntruderDimensions.nullMaxAbsCosines(baseLeftVectors: baseFactors.u, samples: samples, seed: seed)
+        return (IntruderDimensions.fractionBelow(draws, epsilon: epsilon), draws.reduce(0, +) / Double(draws.count), draws)
     }
 }

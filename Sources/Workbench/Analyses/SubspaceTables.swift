@@ -50,6 +50,19 @@ enum SubspaceTables {
             .init("excess_intruder_fraction", "count/k − null_intruder_fraction"),
         ])
 
+        var sweep = TidyTable(name: "intruder_sweep", summary: "one row per cell × stage × ε: the intruder test over a grid of thresholds, against its null", columns: [
+            .init("label", "configuration label"), .init("method", "fine-tuning method"), .init("seed", "seed"),
+            .init("stage", "after this task"), .init("epsilon", "cosine threshold ε"),
+            .init("matrices", "matrices averaged"), .init("k", "leading singular vectors of W₀ + ΔW tested per matrix (the largest)"),
+            .init("intruder_fraction", "mean over matrices of intruders/k at this ε"),
+            .init("null_intruder_fraction", "mean over matrices of the fraction of random unit vectors below ε"),
+            .init("null_min", "smallest null fraction over the matrices"), .init("null_max", "largest null fraction over the matrices"),
+            .init("excess_intruder_fraction", "intruder_fraction − null_intruder_fraction"),
+        ])
+        // (cell path, stage) → ε index → per matrix (intruder fraction, null fraction), and k.
+        var sweepSums: [String: (cell: StudyResults.Cell, stage: String, k: Int, values: [[(Double, Double)]])] = [:]
+        var sweepOrder: [String] = []
+
         // Per label, per seed, per summary measure: the values to average (last stage; all pairs for interference).
         var perSeed: [String: [Int: [String: [Double]]]] = [:]
         func record(_ cell: StudyResults.Cell, _ measure: String, _ x: Double) {
@@ -58,10 +71,10 @@ enum SubspaceTables {
 
         for matrix in plan.matrices {
             let cells = plan.cells.filter { $0.matrices.contains(matrix) }.map(\.cell)
-            var bases: [Int: (w0: Tensor, factors: SubspaceFactors, null: (intruderFraction: Double, meanMaxAbsCosine: Double))] = [:]
+            var bases: [Int: (w0: Tensor, factors: SubspaceFactors, null: (intruderFraction: Double, meanMaxAbsCosine: Double, maxAbsCosines: [Double]))] = [:]
             // A pretrained base is the same W₀ for every seed: decomposed once.
             var shared: (w0: Tensor, factors: SubspaceFactors)?
-            func base(_ seed: Int) throws -> (w0: Tensor, factors: SubspaceFactors, null: (intruderFraction: Double, meanMaxAbsCosine: Double)) {
+            func base(_ seed: Int) throws -> (w0: Tensor, factors: SubspaceFactors, null: (intruderFraction: Double, meanMaxAbsCosine: Double, maxAbsCosines: [Double])) {
                 if let cached = bases[seed] { return cached }
                 let w0: Tensor, factors: SubspaceFactors
                 if let shared {
@@ -107,6 +120,16 @@ enum SubspaceTables {
                     let k = min(options.intruderK, d.shape[0], d.shape[1])
                     let found = try SubspaceMeasures.intruders(baseFactors: b.factors, tuned: b.w0 + d, k: k, epsilon: options.epsilon)
                     let excess = Double(found.count) / Double(k) - b.null.intruderFraction
+                    let sweepKey = "\(cell.path)#\(t)"
+                    if sweepSums[sweepKey] == nil {
+                        sweepSums[sweepKey] = (cell, stage, k, Array(repeating: [], count: SubspaceAnalysis.epsilonGrid.count))
+                        sweepOrder.append(sweepKey)
+                    }
+                    sweepSums[sweepKey]!.k = max(sweepSums[sweepKey]!.k, k)
+                    for (e, epsilon) in SubspaceAnalysis.epsilonGrid.enumerated() {
+                        sweepSums[sweepKey]!.values[e].append((IntruderDimensions.fractionBelow(found.maxAbsCosine, epsilon: epsilon),
+                                                               IntruderDimensions.fractionBelow(b.null.maxAbsCosines, epsilon: epsilon)))
+                    }
                     intruders.append(head + [
                         .integer(k), .number(options.epsilon), .integer(found.count), .number(found.energyShare),
                         .number(found.maxAbsCosine.reduce(0, +) / Double(k)),
@@ -197,7 +220,19 @@ enum SubspaceTables {
                                 .integer(s.count), .number(s.min), .number(s.max)])
             }
         }
-        return [summary, interference, amplification, intruders, similarity]
+        for key in sweepOrder {
+            let entry = sweepSums[key]!
+            for (e, epsilon) in SubspaceAnalysis.epsilonGrid.enumerated() {
+                let values = entry.values[e]
+                let observed = values.map(\.0).reduce(0, +) / Double(values.count)
+                let nulls = values.map(\.1)
+                let null = nulls.reduce(0, +) / Double(nulls.count)
+                sweep.append([.text(entry.cell.label), .text(entry.cell.method), .integer(entry.cell.seed), .text(entry.stage),
+                              .number(epsilon), .integer(values.count), .integer(entry.k), .number(observed), .number(null),
+                              .number(nulls.min()!), .number(nulls.max()!), .number(observed - null)])
+            }
+        }
+        return [summary, interference, amplification, intruders, sweep, similarity]
     }
 
     /// The amplification rank of a cell: its configuration's integer `r` (LoRA-family methods),

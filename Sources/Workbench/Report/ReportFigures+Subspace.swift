@@ -78,11 +78,11 @@ extension ReportFigures {
             plot.series.append(.init(name: label, points: points))
         }
         let epsilons = nullByEpsilon.keys.sorted()
-        plot.bands = [.init(name: "null (min–max over matrices)", x: epsilons,
+        plot.bands = [.init(name: "null: random vectors", x: epsilons,
                             lower: epsilons.map { nullByEpsilon[$0]!.min()! }, upper: epsilons.map { nullByEpsilon[$0]!.max()! })]
         plot.height = 420
         return ReportFigure(section: subspaceSection, id: "intruders", title: "Intruder dimensions over ε, against the null",
-                            caption: "Fraction of the top-k singular vectors of W₀ + ΔW whose largest |cos| with every singular vector of W₀ is below ε (Shuttleworth et al. 2024), at the last stage; bars: one standard deviation over matrices and seeds. Grey band: what random unit vectors reach at the same ε — the count carries signal only where a line leaves the band.",
+                            caption: "Fraction of the top-k singular vectors of W₀ + ΔW whose largest |cos| with every singular vector of W₀ is below ε (Shuttleworth et al. 2024), at the last stage; bars: one standard deviation over matrices and seeds. Grey band: what random unit vectors reach at the same ε (min–max over matrices) — the count carries signal only where a line leaves the band.",
                             svg: plot.svg(title: "Intruder dimensions over ε"))
     }
 }

@@ -86,7 +86,7 @@ public struct XYPlot: Sendable {
         for (i, band) in bands.enumerated() {
             let upper = zip(band.x, band.upper).filter { x.contains($0.0) }.map { (x.pixel($0.0), clampedY($0.1)) }
             let lower = zip(band.x, band.lower).filter { x.contains($0.0) }.map { (x.pixel($0.0), clampedY($0.1)) }
-            svg.polygon(upper + lower.reversed(), fill: i == 0 ? "#777" : "#bbb", opacity: 0.3)
+            svg.polygon(upper + lower.reversed(), fill: i == 0 ? "#666" : "#aaa", opacity: 0.4)
         }
         for line in referenceLines where y.contains(line.y) {
             svg.line(left, y.pixel(line.y), right, y.pixel(line.y), stroke: "#555", width: 1, dash: "5 4")
@@ -124,7 +124,7 @@ public struct XYPlot: Sendable {
             var entries: [PlotLegend.Entry] = series.enumerated().map { i, s in
                 .init(name: s.name, style: SeriesStyle.at(i), line: s.drawing != .markers, marker: s.drawing != .line)
             }
-            entries += bands.enumerated().map { i, b in .init(name: b.name, band: i == 0 ? "#777" : "#bbb") }
+            entries += bands.enumerated().map { i, b in .init(name: b.name, band: i == 0 ? "#666" : "#aaa") }
             entries += referenceLines.map { .init(name: $0.label, reference: true) }
             PlotLegend.draw(entries, into: &svg, x: right + 16, y: top + 4, width: legendWidth - 8)
         }
@@ -174,7 +174,7 @@ enum PlotLegend {
                 if entry.line { svg.line(x, cy, x + 26, cy, stroke: style.colour, width: 1.8, dash: style.dash) }
                 if entry.marker { svg.marker(style.marker, x: x + 13, y: cy, size: 8, colour: style.colour) }
             } else if let band = entry.band {
-                svg.rect(x, cy - 6, 26, 12, fill: band, opacity: 0.3)
+                svg.rect(x, cy - 6, 26, 12, fill: band, opacity: 0.4)
             } else if entry.reference {
                 svg.line(x, cy, x + 26, cy, stroke: "#555", width: 1, dash: "5 4")
             }
