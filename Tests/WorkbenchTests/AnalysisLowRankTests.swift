@@ -218,3 +218,34 @@ struct AnalysisLowRankTests {
         }
     }
 }
+
+@Suite("Low-rank test: the smallest rank that recovers a share of the gain")
+struct LowRankRankNeededTests {
+    static func summary(_ rows: [(label: String, mode: String, k: Int, gain: Double?)]) -> TidyTable {
+        var table = TidyTable(name: "lowrank_summary", summary: "", columns: [
+            "label", "method", "stage", "task_index", "mode", "k", "acc_new_task_mean", "acc_new_task_std", "acc_new_task_n",
+            "gain_recovered_mean", "gain_recovered_std", "gain_recovered_n",
+        ].map { .init($0, "") })
+        for row in rows {
+            table.append([.text(row.label), .text(row.mode == "all" ? "full" : row.mode), .text("edit"), .integer(1), .text(row.mode),
+                          .integer(row.k), .number(0.5), .missing, .integer(3), row.gain.map(TidyTable.Value.number) ?? .missing, .missing, .integer(3)])
+        }
+        return table
+    }
+
+    @Test("k_50 and k_90 are the first tested ranks whose mean share reaches 0.5 and 0.9; LoRA is listed at its r")
+    func smallestRanks() throws {
+        let summary = Self.summary([("full", "all", 0, 0), ("full", "all", 1, 0.3), ("full", "all", 2, 0.5), ("full", "all", 4, 0.89),
+                                    ("full", "all", 8, 0.95), ("full", "all", 16, 1), ("lora", "lora", 8, 0.42)])
+        let row = try #require(LowRankTest.rankNeededTable(of: summary).namedRows.first)
+        #expect(row.integer("k_50") == 2 && row.integer("k_90") == 8 && row.integer("full_rank") == 16)
+        #expect(row.text("k_tested") == "0 1 2 4 8 16" && row.text("lora_family_gain") == "lora@8 = 0.420" && row.integer("seeds") == 3)
+    }
+
+    @Test("a share no tested rank reaches, or an undefined gain, leaves the rank empty")
+    func unreached() throws {
+        let summary = Self.summary([("full", "all", 0, nil), ("full", "all", 4, nil), ("full", "all", 8, nil)])
+        let row = try #require(LowRankTest.rankNeededTable(of: summary).namedRows.first)
+        #expect(row.text("k_50") == "" && row.text("k_90") == "")
+    }
+}

@@ -80,11 +80,17 @@ public struct LowRankOptions: Sendable, Equatable, Codable {
         }
     }
 
-    /// Canonical JSON (sorted keys): the key the tables are stored under in `/analysis/lowrank`.
+    /// Version of the tables' shape, part of the key: tables stored before `lowrank_rank_needed`
+    /// existed are computed again rather than read back without it.
+    static let tablesVersion = 2
+
+    /// Canonical JSON (sorted keys) of the options and `tablesVersion`: the key the tables are
+    /// stored under in `/analysis/lowrank`.
     public var parameters: String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
+        let options = String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
+        return String(options.dropLast()) + ",\"tables\":\(Self.tablesVersion)}"
     }
 
     /// The default rank list for matrices whose largest min(out, in) is `fullRank`:

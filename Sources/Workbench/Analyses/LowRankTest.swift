@@ -64,7 +64,7 @@ public enum LowRankTest {
                                                       recompute: recompute, notes: notes + (try options.filter.cellsWithFiniteUpdates(of: results).note)) {
             try tables(results, options: options, progress: progress)
         }
-        report.displayTables = report.tables.filter { $0.name == "lowrank_summary" }
+        report.displayTables = report.tables.filter { $0.name == "lowrank_rank_needed" }
         return report
     }
 
@@ -102,7 +102,8 @@ public enum LowRankTest {
                 curve.append(row)
             }
         }
-        return [curve, summaryTable(of: curve)]
+        let summary = summaryTable(of: curve)
+        return [curve, summary, rankNeededTable(of: summary)]
     }
 
     struct SeedStage: Hashable { var seed: Int; var task: Int }
