@@ -125,3 +125,22 @@ struct AnalysisSpectrumTests {
         }
     }
 }
+
+@Suite("Analysis: spectrum names the methods it cannot measure")
+struct AnalysisSpectrumSelectionTests {
+    @Test("selecting only methods without ΔW is an error naming the methods that have one; a mix keeps a note")
+    func methodsWithoutDelta() throws {
+        try withTemporaryFolder { folder in
+            let results = try tinyResults(in: folder, methods: "  - {method: lora, r: 2, lora_alpha: 4}\n  - {method: prompt, num_virtual_tokens: 2}\n")
+            #expect {
+                try SpectrumAnalysis.run(results, filter: AnalysisFilter(methods: ["prompt"]))
+            } throws: { error in
+                guard case AnalysisError.missing(_, _, let hint) = error else { return false }
+                return hint.contains("prompt store no ΔW") && hint.contains("methods with ΔW in this file: lora")
+            }
+            let report = try SpectrumAnalysis.run(results, filter: AnalysisFilter())
+            #expect(report.notes.contains("Left out, no weight-space ΔW: prompt."))
+            #expect(!report.tables[0].rows.isEmpty)
+        }
+    }
+}

@@ -74,4 +74,29 @@ public struct AnalysisFilter: Sendable, Equatable, Codable {
         let note = diverged.isEmpty ? [] : ["Left out, their training diverged (ΔW not finite): " + diverged.map { "\($0.label)/seed\($0.seed)" }.joined(separator: ", ") + "."]
         return (all.filter { !$0.diverged }, note)
     }
+
+    /// The selected, finite cells that store a weight-space ΔW, and notes naming those left
+    /// out (diverged; or a method with no ΔW: prompt, prefix, adapter, bitfit) — never a silent drop.
+    ///
+    /// - Throws: `AnalysisError.missing` when no selected cell has a ΔW, naming the selected
+    ///   methods and the ones in the file that do have one.
+    public func cellsWithDelta(of results: StudyResults) throws -> (cells: [StudyResults.Cell], notes: [String]) {
+        let (finite, notes) = try cellsWithFiniteUpdates(of: results)
+        var kept: [StudyResults.Cell] = [], without: [String] = []
+        for cell in finite where cell.taskCount >= 1 {
+            if try !results.deltaNames(cell, afterTask: 1).isEmpty { kept.append(cell) }
+            else if !without.contains(cell.label) { without.append(cell.label) }
+        }
+        guard !kept.isEmpty else {
+            let selected = Array(Set(finite.map(\.method))).sorted().joined(separator: ", ")
+            var withDelta: [String] = []
+            for cell in results.cells where cell.taskCount >= 1 && !withDelta.contains(cell.method) {
+                if try !results.deltaNames(cell, afterTask: 1).isEmpty { withDelta.append(cell.method) }
+            }
+            throw AnalysisError.missing(
+                path: results.url.path, object: "weight-space ΔW in any selected cell",
+                hint: "\(selected.isEmpty ? "no cell selected" : selected) store no ΔW (prompt, prefix, adapter and bitfit have no weight-space form); methods with ΔW in this file: \(withDelta.isEmpty ? "none" : withDelta.joined(separator: ", "))")
+        }
+        return (kept, notes + (without.isEmpty ? [] : ["Left out, no weight-space ΔW: \(without.joined(separator: ", "))."]))
+    }
 }

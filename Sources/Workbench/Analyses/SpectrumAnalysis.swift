@@ -51,7 +51,7 @@ public enum SpectrumAnalysis {
         if let topK, topK < 1 {
             throw AnalysisError.invalidOption(name: "top-k", value: String(topK), reason: "must be ≥ 1")
         }
-        let (cells, leftOut) = try filter.cellsWithFiniteUpdates(of: results)
+        let (cells, leftOut) = try filter.cellsWithDelta(of: results)
         let parameters = "{\"filter\":\(filter.description),\"top_k\":\(topK.map(String.init) ?? "null")}"
         return try AnalysisRun.cachedOrComputed(results, analysis: "spectrum", parameters: parameters,
                                                 recompute: recompute, notes: notes + leftOut) {
