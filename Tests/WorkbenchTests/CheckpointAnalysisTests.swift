@@ -145,8 +145,15 @@ import Testing
     func adapterSpectrum() throws {
         let adapter = try PEFTAdapter(folder: CheckpointFixtures.path("lora_adapter"))
         let report = try CheckpointAnalysis.spectrum(adapter: adapter)
-        #expect(report.tables.map(\.name) == ["adapter_spectrum"])
+        #expect(report.tables.map(\.name) == ["adapter_spectrum", "singular_values"], "the spectrum itself, as in the study mode")
         let table = report.tables[0]
+        let values = report.tables[1].namedRows
+        for module in adapter.modules {
+            let sigmas = values.filter { $0.text("tensor") == module.baseWeightName }.compactMap { $0.number("sigma") }
+            let expected = try RankSpectrum.of(try adapter.delta(for: module)).singularValues.map(Double.init)
+            #expect(sigmas == expected)
+            #expect(abs((values.last { $0.text("tensor") == module.baseWeightName }?.number("energy_cumulative") ?? 0) - 1) < 1e-6)
+        }
         #expect(table.rows.count == adapter.modules.count && adapter.modules.count == 2)
         for module in adapter.modules {
             let row = try Self.row(table, tensor: module.baseWeightName)
@@ -165,8 +172,8 @@ import Testing
         let base = try CheckpointSet(path: CheckpointFixtures.path("lora_base"))
         var lines: [String] = []
         let report = try CheckpointAnalysis.spectrum(adapter: adapter, base: base, match: "q_proj", progress: { lines.append($0) })
-        #expect(report.tables.map(\.name) == ["adapter_spectrum", "adapter_subspace"])
-        let subspace = report.tables[1]
+        #expect(report.tables.map(\.name) == ["adapter_spectrum", "singular_values", "adapter_subspace"])
+        let subspace = report.tables[2]
         #expect(subspace.values("tensor") == [.text("model.layers.0.self_attn.q_proj.weight")])
         let row = subspace.records()[0]
         #expect(row["intruder_k"] == .integer(5) && row["lora_r"] == .integer(4))  // q_proj is 6×5

@@ -58,12 +58,17 @@ public enum CheckpointAnalysis {
         }
 
         var table = spectrumTable(name: "checkpoint_spectrum", summary: "one row per tensor: ΔW = tuned − base", leading: [])
+        var values = singularValueTable()
         for (i, name) in selected.enumerated() {
             progress?("tensor \(i + 1)/\(selected.count) \(name)")
             let delta = difference(try tuned.tensor(named: name), try base.tensor(named: name))
-            table.append([.text(name)] + measures(try SpectrumAnalysis.measure(delta, topK: topK)))
+            let measured = try SpectrumAnalysis.measure(delta, topK: topK)
+            table.append([.text(name)] + measures(measured))
+            appendSingularValues(of: measured, tensor: name, to: &values)
         }
-        return AnalysisReport(analysis: "checkpoint-spectrum", tables: [table], reused: false, storage: nil, notes: notes)
+        var report = AnalysisReport(analysis: "checkpoint-spectrum", tables: [table, values], reused: false, storage: nil, notes: notes)
+        report.displayTables = [table]
+        return report
     }
 
     // MARK: - peft adapter
@@ -109,6 +114,7 @@ public enum CheckpointAnalysis {
             .init("projected_base_norm_own_top", "√(Σ_{i≤r} σᵢ(W0)²): W0's own top-r subspace"),
             .init("projected_base_norm_random", "mean ‖Uᵀ·W0·V‖_F over random rank-r subspaces"),
         ])
+        var values = singularValueTable()
         var missingBase: [String] = []
         for (i, module) in modules.enumerated() {
             progress?("tensor \(i + 1)/\(modules.count) \(module.baseWeightName)")
@@ -129,7 +135,9 @@ public enum CheckpointAnalysis {
                     missingBase.append(module.baseWeightName)
                 }
             }
-            spectra.append([.text(module.baseWeightName), .integer(module.rank)] + measures(try SpectrumAnalysis.measure(delta, topK: topK)))
+            let measured = try SpectrumAnalysis.measure(delta, topK: topK)
+            spectra.append([.text(module.baseWeightName), .integer(module.rank)] + measures(measured))
+            appendSingularValues(of: measured, tensor: module.baseWeightName, to: &values)
             guard let w0 else { continue }
             let k = Swift.min(intruderK, w0.rows, w0.columns)
             let intruders = try IntruderDimensions.find(base: w0, update: delta, k: k, epsilon: epsilon,
@@ -146,8 +154,10 @@ public enum CheckpointAnalysis {
         if !missingBase.isEmpty {
             notes.append("Not in the base checkpoint, no adapter_subspace row (\(missingBase.count)): " + missingBase.joined(separator: ", "))
         }
-        return AnalysisReport(analysis: "adapter-spectrum", tables: base == nil ? [spectra] : [spectra, subspace],
-                              reused: false, storage: nil, notes: notes)
+        var report = AnalysisReport(analysis: "adapter-spectrum", tables: base == nil ? [spectra, values] : [spectra, values, subspace],
+                                    reused: false, storage: nil, notes: notes)
+        report.displayTables = base == nil ? [spectra] : [spectra, subspace]
+        return report
     }
 
     // MARK: - NF4
@@ -272,6 +282,24 @@ public enum CheckpointAnalysis {
             .init("energy_rank_99", "components holding 99 % of ‖ΔW‖²_F"), .init("numerical_rank", "σᵢ > max(m, n)·ε·σ₁"),
             .init("svd_mode", "exact or randomized"), .init("svd_relative_residual", "‖A − U_k S_k V_kᵀ‖_F / ‖A‖_F with --top-k; empty otherwise"),
         ])
+    }
+
+    /// `singular_values`, as in the study mode: one row per singular value of each tensor's ΔW.
+    static func singularValueTable() -> TidyTable {
+        TidyTable(name: "singular_values", summary: "one row per singular value of each tensor's ΔW", columns: [
+            .init("tensor", "tensor name"), .init("index", "i from 1, descending σ"), .init("sigma", "σᵢ"),
+            .init("energy_cumulative", "Σ_{j≤i} σⱼ² / ‖ΔW‖²_F"),
+        ])
+    }
+
+    static func appendSingularValues(of measured: SpectrumAnalysis.Measured, tensor: String, to table: inout TidyTable) {
+        let s = measured.spectrum
+        var cumulative = 0.0
+        for (i, sigma) in s.singularValues.enumerated() {
+            cumulative += Double(sigma) * Double(sigma)
+            table.append([.text(tensor), .integer(i + 1), .number(Double(sigma)),
+                          s.frobeniusNormSquared > 0 ? .number(cumulative / s.frobeniusNormSquared) : .missing])
+        }
     }
 
     static func measures(_ measured: SpectrumAnalysis.Measured) -> [TidyTable.Value] {
