@@ -58,8 +58,9 @@ struct AnalysisOptions: ParsableArguments {
     }
 }
 
-/// Runs an analysis command body: any error becomes one line on stderr and exit status 1.
-func runAnalysisCommand(_ name: String, _ body: () throws -> Void) throws {
+/// Runs a command's body: any error becomes one line on stderr, `workbench <command>: <what
+/// went wrong>`, and exit status 1 — the one error style of every command.
+func runCommand(_ name: String, _ body: () throws -> Void) throws {
     do {
         try body()
     } catch let error as ExitCode {
@@ -69,4 +70,12 @@ func runAnalysisCommand(_ name: String, _ body: () throws -> Void) throws {
         FileHandle.standardError.write(Data((line + "\n").utf8))
         throw ExitCode(1)
     }
+}
+
+/// Prints `error` as `workbench <command>: <message>` on stderr and returns exit status 1 to throw.
+func commandFailure(_ command: String, _ error: Error) -> Error {
+    if let exit = error as? ExitCode { return exit }
+    let line = "workbench \(command): \(error)".replacingOccurrences(of: "\n", with: " ")
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+    return ExitCode(1)
 }

@@ -22,7 +22,7 @@ struct ExportCommand: ParsableCommand {
     var output: String
 
     func run() throws {
-        try runAnalysisCommand("export") {
+        try runCommand("export") {
             guard let format = StudyExport.Format(rawValue: format) else {
                 throw AnalysisError.invalidOption(name: "format", value: format, reason: "choose csv or jsonl")
             }

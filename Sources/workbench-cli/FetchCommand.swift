@@ -26,7 +26,7 @@ struct FetchCommand: ParsableCommand {
             return
         }
         for name in wanted where !models.contains(name) && !texts.contains(name) {
-            FileHandle.standardError.write(Data("error: unknown name \(name); known: \((models + texts).joined(separator: ", "))\n".utf8))
+            FileHandle.standardError.write(Data("workbench fetch: unknown name \(name); known: \((models + texts).joined(separator: ", "))\n".utf8))
             throw ExitCode(1)
         }
         let log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
@@ -40,7 +40,7 @@ struct FetchCommand: ParsableCommand {
                     print("\(name): \(loaded.count) file(s), \(loaded.reduce(0) { $0 + $1.text.utf8.count }) bytes")
                 }
             } catch {
-                FileHandle.standardError.write(Data("error: \(name): \(error)\n".utf8))
+                FileHandle.standardError.write(Data("workbench fetch: \(name): \(error)\n".utf8))
                 failed = true
             }
         }

@@ -14,9 +14,13 @@ struct ForgettingCommand: ParsableCommand {
     var metric: String = "metric"
 
     func run() throws {
-        try runAnalysisCommand("forgetting") {
+        try runCommand("forgetting") {
             guard let metric = ForgettingAnalysis.Metric(rawValue: metric) else {
                 throw AnalysisError.invalidOption(name: "metric", value: metric, reason: "choose metric, exact_match or token_accuracy")
+            }
+            guard options.cells.matrices.isEmpty else {
+                throw AnalysisError.invalidOption(name: "matrix", value: options.cells.matrices.joined(separator: ","),
+                                                  reason: "forgetting reads evaluation results, not weights; --matrix applies to spectrum, lowrank, subspace and nf4")
             }
             let results = try options.open()
             var report = try ForgettingAnalysis.run(results, filter: options.filter, metric: metric, recompute: options.recompute)

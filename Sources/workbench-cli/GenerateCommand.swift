@@ -5,7 +5,7 @@ import Workbench
 
 /// Loads a LLaMA-family model and its tokenizer for `generate` and `score`; a fetch or file
 /// error is one line and exit 1.
-func loadLlama(_ model: String) throws -> (LlamaCheckpoint, ByteLevelBPETokenizer) {
+func loadLlama(_ model: String, command: String) throws -> (LlamaCheckpoint, ByteLevelBPETokenizer) {
     do {
         var isFolder: ObjCBool = false
         if FileManager.default.fileExists(atPath: model, isDirectory: &isFolder), isFolder.boolValue {
@@ -15,9 +15,8 @@ func loadLlama(_ model: String) throws -> (LlamaCheckpoint, ByteLevelBPETokenize
         }
         let gguf = try ModelSource.ggufFile(model) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
         return (try LlamaCheckpoint(gguf: gguf), try ByteLevelBPETokenizer(gguf: gguf))
-    } catch let error as CustomStringConvertible where error is GGUFError || error is PackageCacheError || error is TokenizerError || error is CheckpointError {
-        FileHandle.standardError.write(Data(("error: \(error.description)\n").utf8))
-        throw ExitCode(1)
+    } catch {
+        throw commandFailure(command, error)
     }
 }
 
@@ -38,7 +37,7 @@ struct GenerateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let (checkpoint, tokenizer) = try loadLlama(model)
+        let (checkpoint, tokenizer) = try loadLlama(model, command: "generate")
         let text = chat ? ChatML.prompt(user: prompt) : prompt
         let ids = tokenizer.encode(text)
         let model = try checkpoint.inference(maxPositions: ids.count + maxNewTokens)
@@ -71,7 +70,7 @@ struct ScoreCommand: ParsableCommand {
         guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
             throw ValidationError("--file \(file): cannot be read as UTF-8 text")
         }
-        let (checkpoint, tokenizer) = try loadLlama(model)
+        let (checkpoint, tokenizer) = try loadLlama(model, command: "score")
         let texts = lines ? text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) : [text]
         let encoded = texts.map { t in (bos ? tokenizer.bosID.map { [$0] } ?? [] : []) + tokenizer.encode(t) }
         let longest = encoded.map(\.count).max() ?? 1

@@ -35,7 +35,7 @@ struct LowRankCommand: ParsableCommand {
     }
 
     func run() throws {
-        try runAnalysisCommand("lowrank") {
+        try runCommand("lowrank") {
             let results = try analysis.open()
             let status = StatusLine()
             let report = try LowRankTest.run(results, options: options, recompute: analysis.recompute) { done, total in

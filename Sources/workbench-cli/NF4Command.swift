@@ -45,7 +45,7 @@ struct NF4Command: ParsableCommand {
     }
 
     func run() throws {
-        try runAnalysisCommand("nf4") {
+        try runCommand("nf4") {
             if let checkpoint {
                 let status = StatusLine()
                 let report = try CheckpointAnalysis.nf4(checkpoint: try CheckpointSet(path: checkpoint), match: options.match,

@@ -22,7 +22,7 @@ struct PlanCommand: ParsableCommand {
     var verify = false
 
     func run() throws {
-        let runner = try studyRunner(study, output: output)
+        let runner = try studyRunner(study, output: output, command: "plan")
         let plan = runner.plan(verify: verify)
         print(json ? plan.json() : plan.rendered(), terminator: json ? "" : "\n")
         if !json, let estimate = try? runner.resolved.study.memoryEstimate() {
@@ -33,12 +33,11 @@ struct PlanCommand: ParsableCommand {
 
 /// The runner of a study file, for commands that only plan (`plan`, `slurm`): a study error is
 /// printed as one line and exits 1.
-func studyRunner(_ study: String, output: String?) throws -> StudyRunner {
+func studyRunner(_ study: String, output: String?, command: String) throws -> StudyRunner {
     do {
         let loaded = try Study.load(contentsOf: study)
         return try StudyRunner(study: loaded, output: output.map { URL(fileURLWithPath: $0) }, runtime: RuntimeInfo.current(requested: .inherit))
-    } catch let error as StudyError {
-        FileHandle.standardError.write(Data((error.description + "\n").utf8))
-        throw ExitCode(1)
+    } catch {
+        throw commandFailure(command, error)
     }
 }

@@ -23,7 +23,7 @@ struct ReportCommand: ParsableCommand {
     var skip: String = ""
 
     func run() throws {
-        try runAnalysisCommand("report") {
+        try runCommand("report") {
             let resultsURL = URL(fileURLWithPath: results)
             let skipped = Set(skip.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
             let opened = try StudyResults(url: resultsURL)

@@ -51,9 +51,8 @@ struct RunCommand: ParsableCommand {
             runner = try StudyRunner(study: loaded, output: output.map { URL(fileURLWithPath: $0) }, force: force,
                                      runtime: RuntimeInfo.current(requested: runtime.choice),
                                      progress: ProgressPrinter().handle)
-        } catch let error as StudyError {
-            FileHandle.standardError.write(Data((error.description + "\n").utf8))
-            throw ExitCode(1)
+        } catch {
+            throw commandFailure("run", error)
         }
         let report: StudyRunReport
         do {
@@ -62,9 +61,8 @@ struct RunCommand: ParsableCommand {
                 cells: try cells.map { try StudyPlan.selection($0, count: plan.cells.count) }, basesOnly: bases,
                 bases: try baseIndex.map { try StudyPlan.selection($0, count: plan.bases.count, what: "bases", option: "--base-index") })
             report = try runner.run(selection: selection)
-        } catch let error as RunnerError {
-            FileHandle.standardError.write(Data(("error: " + error.description + "\n").utf8))
-            throw ExitCode(1)
+        } catch {
+            throw commandFailure("run", error)
         }
         for note in report.notes { FileHandle.standardError.write(Data((note + "\n").utf8)) }
         print(StudySummary.table(report.summary))

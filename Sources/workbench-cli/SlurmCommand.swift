@@ -28,7 +28,7 @@ struct SlurmCommand: ParsableCommand {
     }
 
     func run() throws {
-        let runner = try studyRunner(study, output: output)
+        let runner = try studyRunner(study, output: output, command: "slurm")
         let executable = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.resolvingSymlinksInPath().path
         let options = SlurmScript.Options(partition: partition, time: time, cpusPerTask: cpusPerTask, mem: mem, account: account,
                                           threads: taskThreads ?? cpusPerTask, executable: executable,

@@ -63,7 +63,7 @@ struct SpectrumCommand: ParsableCommand {
     }
 
     func run() throws {
-        try runAnalysisCommand("spectrum") {
+        try runCommand("spectrum") {
             if options.results != nil {
                 let options = self.options.analysisOptions
                 let results = try options.open()

@@ -27,7 +27,7 @@ struct SubspaceCommand: ParsableCommand {
     var nullSamples: Int = 200
 
     func run() throws {
-        try runAnalysisCommand("subspace") {
+        try runCommand("subspace") {
             let settings = SubspaceAnalysis.Options(rank: rank, interferenceRank: interferenceRank, intruderK: intruderK,
                                                     epsilon: epsilon, nullSamples: nullSamples)
             try settings.validate()

@@ -15,9 +15,8 @@ struct VerifyCommand: ParsableCommand {
         let report: StudyVerification
         do {
             report = try StudyVerification.run(index: URL(fileURLWithPath: results))
-        } catch let error as AnalysisError {
-            FileHandle.standardError.write(Data(("error: " + error.description + "\n").utf8))
-            throw ExitCode(1)
+        } catch {
+            throw commandFailure("verify", error)
         }
         print(report.rendered())
         if !report.isSound { throw ExitCode(1) }

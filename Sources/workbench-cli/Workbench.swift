@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Workbench
 
 @main
@@ -16,6 +17,27 @@ struct WorkbenchCommand: ParsableCommand {
     /// then runs ArgumentParser as usual.
     static func main() {
         BLASKernelLauncher.applyAtProcessStart()
+        if let message = unknownCommand(in: Array(CommandLine.arguments.dropFirst())) {
+            FileHandle.standardError.write(Data((message + "\n").utf8))
+            Foundation.exit(64)
+        }
         main(nil)
+    }
+
+    /// The message for a first word that names no subcommand (options before it and their
+    /// values skipped), with the closest name as a suggestion; nil when the word is a command
+    /// or there is none (help, version and option errors stay ArgumentParser's).
+    static func unknownCommand(in arguments: [String]) -> String? {
+        let names = configuration.subcommands.map { $0._commandName } + ["help"]
+        var i = 0
+        while i < arguments.count {
+            let word = arguments[i]
+            if word == "--threads" || word == "--blas-kernel" { i += 2; continue }
+            if word.hasPrefix("-") { return nil }
+            if names.contains(word) { return nil }
+            let suggestion = ClosestName.match(for: word, among: names).map { " Did you mean '\($0)'?" } ?? ""
+            return "workbench: '\(word)' is not a command.\(suggestion) Commands: \(names.dropLast().joined(separator: ", "))."
+        }
+        return nil
     }
 }

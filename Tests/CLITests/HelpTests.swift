@@ -24,4 +24,15 @@ struct HelpTests {
     func badKernel() {
         #expect(throws: (any Error).self) { try WorkbenchCommand.parseAsRoot(["bench", "--blas-kernel", "no such!"]) }
     }
+
+    @Test("a mistyped command gets a suggestion; commands, options and help pass through")
+    func unknownCommand() {
+        #expect(WorkbenchCommand.unknownCommand(in: ["spectrm", "results.h5"])?.hasPrefix("workbench: 'spectrm' is not a command. Did you mean 'spectrum'? Commands: run, plan,") == true)
+        #expect(WorkbenchCommand.unknownCommand(in: ["--threads", "1", "forgeting"])?.contains("Did you mean 'forgetting'?") == true)
+        #expect(WorkbenchCommand.unknownCommand(in: ["xyzzy"])?.contains("Did you mean") == false)
+        #expect(WorkbenchCommand.unknownCommand(in: ["spectrum", "x.h5"]) == nil)
+        #expect(WorkbenchCommand.unknownCommand(in: ["--threads", "2", "bench"]) == nil)
+        #expect(WorkbenchCommand.unknownCommand(in: ["--help"]) == nil && WorkbenchCommand.unknownCommand(in: []) == nil)
+        #expect(WorkbenchCommand.unknownCommand(in: ["help", "run"]) == nil)
+    }
 }

@@ -33,6 +33,12 @@ struct StudyErrorTests {
         F.expect(e, kind: .invalidConfiguration, keyPath: "methods[1].lora_alpha", line: 14, mentions: ["lora: `lora_alpha` must be a number"])
     }
 
+    @Test func fractionalIntegerFieldIsNamedNotCalledInvalidJSON() {
+        let e = F.error(loading: F.valid(replacing: "r: [1, 4]", with: "r: 8.5"))
+        F.expect(e, kind: .invalidConfiguration, keyPath: "methods[1].r", line: 14, mentions: ["lora: `r` must be an integer, got 8.5"])
+        #expect(e?.description.contains("JSON") == false)
+    }
+
     @Test func missingRequiredKeyPointsAtItsMapping() {
         let e = F.error(loading: F.valid(replacing: " d_ff: 256,", with: ""))
         F.expect(e, kind: .missingKey, keyPath: "model.d_ff", line: 3, mentions: ["missing required key `d_ff`"])

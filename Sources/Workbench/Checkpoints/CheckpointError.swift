@@ -59,7 +59,7 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
         case .truncated(let path, let needed, let actual):
             return "\(path): truncated file: needs \(needed) bytes, has \(actual)"
         case .headerTooLarge(let path, let length, let limit):
-            return "\(path): header length \(length) exceeds the limit of \(limit) bytes"
+            return "\(path): not a safetensors file (its first 8 bytes give a header length of \(length), over the limit of \(limit) bytes)"
         case .headerLengthExceedsFile(let path, let length, let available):
             return "\(path): header length \(length) is larger than the \(available) bytes after the length field"
         case .headerNotUTF8(let path):

@@ -4,7 +4,7 @@
 /// the classic two-row dynamic programme; a candidate counts as close when its distance is
 /// at most max(1, ⌊n / 3⌋) for the typed name's length n — enough to catch `lora_alhpa` or
 /// `stpes` without suggesting unrelated keys.
-enum ClosestName {
+public enum ClosestName {
     static func distance(_ a: String, _ b: String) -> Int {
         let a = Array(a), b = Array(b)
         if a.isEmpty { return b.count }
@@ -23,7 +23,7 @@ enum ClosestName {
     }
 
     /// The closest candidate, if any is close enough (ties: the first in `candidates`).
-    static func match(for name: String, among candidates: [String]) -> String? {
+    public static func match(for name: String, among candidates: [String]) -> String? {
         let limit = max(1, name.count / 3)
         var best: (name: String, distance: Int)?
         for candidate in candidates {

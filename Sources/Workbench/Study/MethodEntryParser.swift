@@ -170,6 +170,12 @@ struct MethodEntryParser {
             configuration = try Self.decode(type: type, fields: fields)
             try configuration.validate(for: model)
         } catch let error as DecodingError {
+            // JSONDecoder reports a fractional number where an integer belongs (`r: 8.5`) as
+            // invalid JSON with no key: find the field by trying it rounded.
+            if case .dataCorrupted(let context) = error, context.codingPath.isEmpty,
+               let key = Self.fractionalFieldWantingInteger(type: type, fields: fields) {
+                throw located(key).error(.invalidConfiguration, "\(methodName): `\(key)` must be an integer, got \(fields[key]!)")
+            }
             let (key, message) = Self.describe(error)
             if let key, let node = fieldNodes[key] {
                 throw node.error(.invalidConfiguration, "\(methodName): \(message)")
@@ -187,6 +193,17 @@ struct MethodEntryParser {
         return MethodRun(label: label + suffix, methodName: methodName, configuration: configuration,
                          fineTuningProtocol: proto, overrides: overrides, sweep: sweep, fields: fields,
                          keyPath: entry.keyPath, line: entry.line)
+    }
+
+    /// The field holding a fractional number that decodes once rounded, i.e. that must be an integer.
+    static func fractionalFieldWantingInteger(type: any PEFTMethodConfiguration.Type, fields: [String: StudyValue]) -> String? {
+        for key in fields.keys.sorted() {
+            guard case .double(let x) = fields[key]!, x.isFinite, x != x.rounded(), abs(x) < 1e15 else { continue }
+            var probe = fields
+            probe[key] = .int(Int(x.rounded()))
+            if (try? decode(type: type, fields: probe)) != nil { return key }
+        }
+        return nil
     }
 
     private static func modelNote(_ m: ModelConfig) -> String {
