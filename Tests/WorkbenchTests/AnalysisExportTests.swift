@@ -44,4 +44,14 @@ struct AnalysisExportTests {
             #expect(throws: AnalysisError.self) { try StudyExport.tables(of: results, filter: AnalysisFilter(methods: ["lorra"])) }
         }
     }
+
+    @Test("--json carries every table's column meanings and row summary beside its records")
+    func jsonCarriesMeanings() throws {
+        let table = TidyTable(name: "t", summary: "one row per x", columns: [.init("x", "a length, metres")], rows: [[.number(1.5)]])
+        let text = try AnalysisReport(analysis: "a", tables: [table], reused: false, storage: nil).json()
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        let columns = try #require((object["columns"] as? [String: Any])?["t"] as? [[String: String]])
+        #expect(columns == [["name": "x", "meaning": "a length, metres"]])
+        #expect((object["summaries"] as? [String: String])?["t"] == "one row per x")
+    }
 }

@@ -35,18 +35,24 @@ public struct AnalysisReport: Sendable {
         return out
     }
 
-    /// `{"analysis": …, "reused": …, "tables": {name: [records]}}`, keys sorted.
+    /// `{"analysis": …, "reused": …, "notes": […], "tables": {name: [records]},
+    /// "columns": {name: [{"name": …, "meaning": …}]}, "summaries": {name: row meaning}}`, keys
+    /// sorted: each column's meaning (with its unit) travels with the numbers.
     public func json() throws -> String {
         struct Payload: Encodable {
             var analysis: String
             var reused: Bool
             var notes: [String]
             var tables: [String: [[String: TidyTable.Value]]]
+            var columns: [String: [TidyTable.Column]]
+            var summaries: [String: String]
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         let payload = Payload(analysis: analysis, reused: reused, notes: notes,
-                              tables: Dictionary(uniqueKeysWithValues: tables.map { ($0.name, $0.records()) }))
+                              tables: Dictionary(uniqueKeysWithValues: tables.map { ($0.name, $0.records()) }),
+                              columns: Dictionary(uniqueKeysWithValues: tables.map { ($0.name, $0.columns) }),
+                              summaries: Dictionary(uniqueKeysWithValues: tables.map { ($0.name, $0.summary) }))
         return String(decoding: try encoder.encode(payload), as: UTF8.self) + "\n"
     }
 }
