@@ -10,8 +10,20 @@ struct ReportCommand: ParsableCommand {
         abstract: "Draw a study's figures (metric heatmaps, learned vs forgotten, ΔW spectra, rank-k recovery, φ, intruders, 4-bit error, loss curves) into one self-contained HTML file.",
         discussion: "Analyses not yet stored in the results file are run first with their default options (lowrank: mode `all` only) and stored; the log says which ran and how long they took. --skip leaves an analysis and its figures out.")
 
-    @Argument(help: "A study results file written by `workbench run`.")
-    var results: String
+    @Argument(help: "A study results file written by `workbench run` (omit with --base/--tuned or --adapter).")
+    var results: String?
+
+    @Option(help: "Checkpoint mode: the base checkpoint (.safetensors file or folder), with --tuned, or with --adapter for intruders.")
+    var base: String?
+
+    @Option(help: "Checkpoint mode: the fine-tuned checkpoint compared with --base.")
+    var tuned: String?
+
+    @Option(help: "Checkpoint mode: a peft adapter folder.")
+    var adapter: String?
+
+    @Option(help: "Checkpoint mode: only tensors whose name matches this regular expression.")
+    var match: String?
 
     @Option(name: [.short, .long], help: "The HTML file to write (default: RESULTS without .h5, plus -report.html).")
     var output: String?
@@ -22,8 +34,19 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Leave out these analyses (comma-separated): forgetting, spectrum, lowrank, subspace, nf4.")
     var skip: String = ""
 
+    func validate() throws {
+        let checkpointMode = base != nil || tuned != nil || adapter != nil
+        if results != nil && checkpointMode { throw ValidationError("give either a results file or --base/--tuned/--adapter, not both") }
+        if results == nil && !checkpointMode { throw ValidationError("give a results file, --base B --tuned T, or --adapter A [--base B]") }
+        if checkpointMode && adapter == nil && (base == nil || tuned == nil) { throw ValidationError("--base and --tuned go together (or use --adapter)") }
+        if adapter != nil && tuned != nil { throw ValidationError("--tuned does not go with --adapter") }
+        if results != nil && match != nil { throw ValidationError("--match applies to checkpoints") }
+        if checkpointMode && output == nil { throw ValidationError("give --output FILE.html in checkpoint mode") }
+    }
+
     func run() throws {
         try runCommand("report") {
+            guard let results else { return try checkpointReport() }
             let resultsURL = URL(fileURLWithPath: results)
             let skipped = Set(skip.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
             let opened = try StudyResults(url: resultsURL)
@@ -36,5 +59,27 @@ struct ReportCommand: ParsableCommand {
             print("\(html.path)  (\(report.figures.count) figures)")
             if figures != nil { print("\(written.count - 1) SVG files in \(figures!)") }
         }
+    }
+
+    /// `--base/--tuned` or `--adapter [--base]`: the spectrum analysis of the checkpoints, drawn.
+    func checkpointReport() throws {
+        let status = StatusLine()
+        let analysis: AnalysisReport
+        let source: String
+        if let adapter {
+            source = URL(fileURLWithPath: adapter).lastPathComponent
+            analysis = try CheckpointAnalysis.spectrum(adapter: try PEFTAdapter(folder: adapter), base: try base.map { try CheckpointSet(path: $0) },
+                                                       match: match, progress: status.update)
+        } else {
+            source = URL(fileURLWithPath: tuned!).lastPathComponent
+            analysis = try CheckpointAnalysis.spectrum(base: try CheckpointSet(path: base!), tuned: try CheckpointSet(path: tuned!),
+                                                       match: match, progress: status.update)
+        }
+        status.finish()
+        let report = StudyReport.checkpoint(analysis, source: source)
+        let html = URL(fileURLWithPath: output!)
+        let written = try report.write(to: html, figureFolder: figures.map { URL(fileURLWithPath: $0) })
+        print("\(html.path)  (\(report.figures.count) figures)")
+        if figures != nil { print("\(written.count - 1) SVG files in \(figures!)") }
     }
 }

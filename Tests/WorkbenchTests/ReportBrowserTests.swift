@@ -108,4 +108,14 @@ struct ReportBrowserTests {
             }
         }
     }
+
+    @Test("the checkpoint mode draws an adapter's spectra, ranks and intruders")
+    func checkpointMode() throws {
+        let adapter = try PEFTAdapter(folder: CheckpointFixtures.path("lora_adapter"))
+        let base = try CheckpointSet(path: CheckpointFixtures.path("lora_base"))
+        let report = StudyReport.checkpoint(try CheckpointAnalysis.spectrum(adapter: adapter, base: base), source: "lora_adapter")
+        #expect(report.figures.map(\.id) == ["spectra", "checkpoint-ranks", "checkpoint-intruders"])
+        #expect(report.figures.allSatisfy { $0.section == ReportFigures.checkpointSection })
+        #expect(report.html().contains("<h2>The spectrum of ΔW of a checkpoint</h2>"))
+    }
 }

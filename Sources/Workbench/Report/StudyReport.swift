@@ -87,9 +87,17 @@ public struct StudyReport: Sendable {
         return StudyReport(source: results.url.path, figures: figures, log: log)
     }
 
+    /// The report of a checkpoint analysis (`CheckpointAnalysis.spectrum` on `--base/--tuned` or
+    /// `--adapter`): its spectra, ranks and (adapter with base) intruders.
+    public static func checkpoint(_ analysis: AnalysisReport, source: String) -> StudyReport {
+        StudyReport(source: source, figures: ReportFigures.checkpoint(analysis, source: source),
+                    log: ["\(analysis.analysis): \(analysis.tables.map { "\($0.name) (\($0.rows.count) rows)" }.joined(separator: ", "))"] + analysis.notes)
+    }
+
     /// The figures' sections in reading order.
     static let sectionOrder = [ReportFigures.performanceSection, ReportFigures.trainingSection, ReportFigures.spectrumSection,
-                               ReportFigures.lowRankSection, ReportFigures.subspaceSection, ReportFigures.quantizationSection]
+                               ReportFigures.lowRankSection, ReportFigures.subspaceSection, ReportFigures.quantizationSection,
+                               ReportFigures.checkpointSection]
 
     /// The page: title, what was computed, a contents list, then each section's figures with
     /// captions. Inline CSS only; every SVG inline.
