@@ -56,5 +56,5 @@ public struct LowRankMeasures: Sendable, Equatable {
         return (acc - acc0) / gain
     }
 
-    static func mean(_ xs: [Double]) -> Double { xs.reduce(0, +) / Double(xs.count) }
+    public static func mean(_ xs: [Double]) -> Double { xs.reduce(0, +) / Double(xs.count) }
 }

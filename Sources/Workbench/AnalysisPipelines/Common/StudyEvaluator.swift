@@ -54,18 +54,9 @@ public final class StudyEvaluator {
 
     private func modelState(seed: Int) throws -> (model: TransformerModel, base: [Float], examples: [[Example]]) {
         if let state = models[seed] { return state }
-        guard results.seeds.contains(seed) else {
-            throw AnalysisError.missing(path: results.url.path, object: "/seed\(seed)/base",
-                                        hint: "seeds with a base: \(results.seeds.map(String.init).joined(separator: ", "))")
-        }
-        let model = runner.makeModel()
-        if runner.resolved.checkpoint != nil {
-            try runner.pretrainedWeights().withUnsafeBufferPointer { model.parameters.values.pointer.update(from: $0.baseAddress!, count: $0.count) }
-        } else {
-            try runner.loadWeights(into: model, from: try results.baseGroup(seed: seed).group("weights"), source: results.url.path)
-        }
+        let model = try runner.rebuiltBaseModel(seed: seed, from: results)
         let state = (model: model, base: model.parameters.values.copy(0..<model.parameters.count),
-                     examples: runner.testExamples(seed: seed))
+                     examples: runner.heldOutExamples(seed: seed))
         models[seed] = state
         return state
     }

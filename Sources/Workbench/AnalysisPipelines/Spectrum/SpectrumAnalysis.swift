@@ -36,15 +36,19 @@ public enum SpectrumAnalysis {
     /// Subspace (power) iterations q of the randomized SVD.
     public static let randomizedPowerIterations = 2
 
-    public static let notes = [
-        "Kinds: cumulative = ΔW_t = W_t − W0 (sequential, merge; not defined for per-task); increment = task t's own update, ΔW_t − ΔW_{t−1} with ΔW_0 = 0 (sequential, merge) or the stored ΔW_t (per-task); base = W0 of the seed (label 'base', stage 0).",
+    /// What the kinds of ΔW are.
+    public static let kindsNote = "Kinds: cumulative = ΔW_t = W_t − W0 (sequential, merge; not defined for per-task); increment = task t's own update, ΔW_t − ΔW_{t−1} with ΔW_0 = 0 (sequential, merge) or the stored ΔW_t (per-task); base = W0 of the seed (label 'base', stage 0)."
+    /// The definitions of the measures (σ, norms, ranks), shared with the checkpoint modes.
+    public static let measureNotes = [
         "σ₁ ≥ σ₂ ≥ …: singular values. frobenius_norm = √Σσᵢ²; spectral_norm = σ₁.",
         "stable_rank = ‖A‖²_F / ‖A‖²₂ (Rudelson & Vershynin 2007); effective_rank = exp(−Σ pᵢ ln pᵢ), pᵢ = σᵢ/Σσⱼ (Roy & Vetterli 2007).",
         "energy_rank_f: smallest k with Σ_{i≤k} σᵢ² ≥ f·‖A‖²_F; numerical_rank: σᵢ > max(m, n)·ε·σ₁, ε = 2⁻²³ (numpy matrix_rank's float32 tolerance).",
-        "lora_r: the configuration's r, when it has one — read energy_rank_90 of other methods' ΔW against it.",
-        "--top-k K: randomized SVD (Halko, Martinsson & Tropp 2011; seed 0, oversampling 10, 2 power iterations); energy ranks use ‖A‖²_F of the whole matrix and are empty when the top K do not reach the fraction; effective_rank is over the top K only; numerical_rank is a lower bound.",
-        "spectrum_summary: per seed, the mean over matrices; then mean ± sample standard deviation across seeds (n = seeds).",
     ]
+    public static let loraRankNote = "lora_r: the configuration's r, when it has one — read energy_rank_90 of other methods' ΔW against it."
+    /// Printed when the randomized SVD is used (`--top-k`).
+    public static let topKNote = "--top-k K: randomized SVD (Halko, Martinsson & Tropp 2011; seed 0, oversampling 10, 2 power iterations); energy ranks use ‖A‖²_F of the whole matrix and are empty when the top K do not reach the fraction; effective_rank is over the top K only; numerical_rank is a lower bound."
+    public static let summaryNote = "spectrum_summary: per seed, the mean over matrices; then mean ± sample standard deviation across seeds (n = seeds)."
+    public static let notes = [kindsNote] + measureNotes + [loraRankNote, topKNote, summaryNote]
 
     public static func run(_ results: StudyResults, filter: AnalysisFilter, topK: Int? = nil,
                            recompute: Bool = false) throws -> AnalysisReport {

@@ -60,30 +60,16 @@ public enum SubspaceMeasures {
                             phi: SubspaceSimilarity.phi(ua, ub, i: r, j: r))
     }
 
-    /// The increment of task t from the stored ΔW (docs/hdf5-layout.md): ΔW_t − ΔW_{t−1} for the
-    /// cumulative protocols (`sequential`, `merge`; ΔW₀ = 0), ΔW_t itself for `per-task`.
-    public static func increment(protocol fineTuningProtocol: FineTuningProtocol, current: Tensor, previous: Tensor?) -> Tensor {
-        if fineTuningProtocol == .perTask { return current }
+    /// The increment of task t from the stored ΔW (docs/hdf5-layout.md): ΔW_t − ΔW_{t−1} when
+    /// the stored ΔW is cumulative (protocols `sequential`, `merge`; ΔW₀ = 0), ΔW_t itself when
+    /// each task's ΔW is stored on its own (`per-task`).
+    public static func increment(cumulative: Bool, current: Tensor, previous: Tensor?) -> Tensor {
+        if !cumulative { return current }
         guard let previous else { return current }
         return current - previous
     }
 
     // MARK: Amplification (Hu et al. 2021, §7.3)
-
-    /// The values of `AmplificationFactor` (same definitions and random draws).
-    public struct Amplification: Sendable, Equatable {
-        public let rank: Int
-        /// ‖ΔW‖_F.
-        public let updateNorm: Double
-        /// ‖UᵀW₀V‖_F, U, V the top-r singular vectors of ΔW.
-        public let projectedBaseNorm: Double
-        /// ‖ΔW‖_F / ‖UᵀW₀V‖_F.
-        public let amplification: Double
-        /// √(Σ_{i≤r} σᵢ(W₀)²): the projection on W₀'s own top-r directions.
-        public let projectedBaseNormOnOwnTopSubspace: Double
-        /// Mean ‖UᵀW₀V‖_F over `randomDraws` random orthonormal pairs.
-        public let projectedBaseNormOnRandomSubspaces: Double
-    }
 
     /// `AmplificationFactor.compute` from cached factors (same definitions and random draws).
     ///
@@ -91,17 +77,13 @@ public enum SubspaceMeasures {
     public static func amplification(
         base w0: Tensor, baseFactors: SubspaceFactors, update: SubspaceFactors, rank r: Int,
         randomDraws: Int = 10, seed: UInt64 = 0
-    ) throws -> Amplification {
+    ) throws -> AmplificationFactor {
         let m = w0.shape[0], n = w0.shape[1]
         precondition(update.rows == m && update.columns == n, "SubspaceMeasures.amplification: ΔW and W₀ shapes differ")
         precondition(r >= 1 && r <= min(m, n), "SubspaceMeasures.amplification: r = \(r) outside 1…\(min(m, n))")
-        let a = try AmplificationFactor.compute(
+        return try AmplificationFactor.compute(
             base: w0, baseSingularValues: baseFactors.singularValues, updateLeft: update.left(r), updateRight: update.right(r),
             updateNorm: update.frobeniusNorm, randomDraws: randomDraws, seed: seed)
-        return Amplification(rank: a.rank, updateNorm: a.updateNorm, projectedBaseNorm: a.projectedBaseNorm,
-                             amplification: a.amplification,
-                             projectedBaseNormOnOwnTopSubspace: a.projectedBaseNormOnOwnTopSubspace,
-                             projectedBaseNormOnRandomSubspaces: a.projectedBaseNormOnRandomSubspaces)
     }
 
     // MARK: Intruder dimensions (Shuttleworth et al. 2024)

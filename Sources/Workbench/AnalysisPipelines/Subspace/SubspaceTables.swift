@@ -180,7 +180,7 @@ enum SubspaceTables {
                         increment = current.factors
                     } else {
                         increment = try SubspaceFactors(SubspaceMeasures.increment(
-                            protocol: cell.fineTuningProtocol, current: current.delta, previous: previousDelta))
+                            cumulative: cell.fineTuningProtocol != .perTask, current: current.delta, previous: previousDelta))
                     }
                     if t >= 2, let previous = previousIncrement, plan.filter.selects(task: plan.taskNames[t - 1]),
                        let overlap = try SubspaceMeasures.interference(previous, increment, rank: options.interferenceRank) {

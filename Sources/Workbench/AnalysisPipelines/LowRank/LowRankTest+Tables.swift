@@ -1,3 +1,4 @@
+import Analysis
 import Foundation
 
 /// The tables of the low-rank test: `lowrank_curve` (one row per cell × stage × mode × k) and
