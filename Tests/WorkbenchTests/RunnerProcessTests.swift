@@ -119,7 +119,7 @@ struct RunnerProcessTests {
             second.waitUntilExit()
             #expect(second.terminationStatus == 1)
             let pid = ProcessInfo.processInfo.processIdentifier
-            #expect(message.contains("error: base 0 (seed0) is being computed by pid \(pid) on "), "\(message)")
+            #expect(message.contains("workbench run: base 0 (seed0) is being computed by pid \(pid) on "), "\(message)")
             #expect(message.contains(holder.url.path), "\(message)")
             #expect(!FileManager.default.fileExists(atPath: base.file.path))
         }
