@@ -20,8 +20,8 @@ struct SubspaceCommand: ParsableCommand {
     @Option(help: "k: leading singular vectors of W₀ + ΔW tested as intruders.")
     var intruderK: Int = 10
 
-    @Option(help: "ε: a direction is an intruder when its max |cos| with W₀'s singular vectors is below ε.")
-    var epsilon: Double = 0.5
+    @Option(help: "ε: a direction is an intruder when its max |cos| with W₀'s singular vectors is below ε (default: per matrix, the largest ε at which at most 5 % of random unit vectors count; the table's epsilon column says which).")
+    var epsilon: Double?
 
     @Option(help: "Random unit vectors for the intruder null.")
     var nullSamples: Int = 200

@@ -16,7 +16,7 @@ struct SubspaceCommandTests {
         #expect(command.nullSamples == 50 && command.interferenceRank == 2 && command.options.json)
 
         let defaults = try #require(try WorkbenchCommand.parseAsRoot(["subspace", "r.h5"]) as? SubspaceCommand)
-        #expect(defaults.rank == 8 && defaults.intruderK == 10 && defaults.epsilon == 0.5)
+        #expect(defaults.rank == 8 && defaults.intruderK == 10 && defaults.epsilon == nil)
         #expect(defaults.nullSamples == 200 && defaults.interferenceRank == 4 && !defaults.options.recompute)
     }
 

@@ -98,7 +98,7 @@ struct AnalysisSubspaceTests {
     func amplificationAndIntruders() throws {
         try withTemporaryFolder { folder in
             let results = try Self.twoSeedResults(in: folder)
-            let options = SubspaceAnalysis.Options(nullSamples: 50)
+            let options = SubspaceAnalysis.Options(epsilon: 0.5, nullSamples: 50)
             let report = try SubspaceAnalysis.run(results, filter: AnalysisFilter(seeds: [1]), options: options)
             let amplification = try Self.table(report, "amplification")
             let intruders = try Self.table(report, "intruder_dimensions")
@@ -140,7 +140,7 @@ struct AnalysisSubspaceTests {
     func epsilonSweep() throws {
         try withTemporaryFolder { folder in
             let results = try Self.twoSeedResults(in: folder)
-            let report = try SubspaceAnalysis.run(results, filter: AnalysisFilter(seeds: [1]), options: SubspaceAnalysis.Options(nullSamples: 50))
+            let report = try SubspaceAnalysis.run(results, filter: AnalysisFilter(seeds: [1]), options: SubspaceAnalysis.Options(epsilon: 0.5, nullSamples: 50))
             let intruders = try Self.table(report, "intruder_dimensions").namedRows
             let sweep = try Self.table(report, "intruder_sweep").namedRows
             #expect(sweep.count == 3 * 2 * 19, "3 configurations × 2 stages × 19 thresholds")
@@ -158,6 +158,23 @@ struct AnalysisSubspaceTests {
                 #expect(zip(observed, observed.dropFirst()).allSatisfy { $0 <= $1 } && zip(null, null.dropFirst()).allSatisfy { $0 <= $1 })
             }
             #expect(IntruderDimensions.fractionBelow([0.1, 0.3, 0.5, 0.7], epsilon: 0.5) == 0.5, "strictly below ε")
+        }
+    }
+
+    @Test("the default ε is the largest grid value at which at most 5 % of the null counts, and the table says which")
+    func automaticEpsilon() throws {
+        // 40 draws: below 0.35 and 0.4 two of them (5 %), below 0.45 three (7.5 %).
+        #expect(SubspaceAnalysis.automaticEpsilon(nullMaxAbsCosines: [0.3, 0.32, 0.4, 0.5] + Array(repeating: 0.6, count: 36)) == 0.4)
+        #expect(SubspaceAnalysis.automaticEpsilon(nullMaxAbsCosines: [0.01, 0.02]) == 0.05, "none qualifies: the first grid value")
+        try withTemporaryFolder { folder in
+            let results = try Self.twoSeedResults(in: folder)
+            let report = try SubspaceAnalysis.run(results, filter: AnalysisFilter(seeds: [1]), options: SubspaceAnalysis.Options(nullSamples: 100))
+            let rows = try Self.table(report, "intruder_dimensions").namedRows
+            #expect(!rows.isEmpty)
+            for row in rows {
+                #expect(try #require(row.number("null_intruder_fraction")) <= 0.05, "the automatic ε keeps the null at most 5 %")
+                #expect(try #require(row.number("epsilon")) < 0.5, "at d = 16 the paper's 0.5 would be all noise")
+            }
         }
     }
 

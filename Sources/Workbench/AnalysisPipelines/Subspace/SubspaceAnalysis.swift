@@ -26,14 +26,15 @@ public enum SubspaceAnalysis {
         public var interferenceRank: Int
         /// k: leading singular vectors of W₀ + ΔW tested as intruders.
         public var intruderK: Int
-        /// ε: the intruder cosine threshold.
-        public var epsilon: Double
+        /// ε: the intruder cosine threshold; nil (the default) chooses it per matrix from the
+        /// null (`automaticEpsilon`), so that the count carries signal at the model's width.
+        public var epsilon: Double?
         /// Random unit vectors for the intruder null.
         public var nullSamples: Int
         /// Random subspace pairs averaged for the amplification reference.
         public var randomDraws: Int
 
-        public init(rank: Int = 8, interferenceRank: Int = 4, intruderK: Int = 10, epsilon: Double = 0.5,
+        public init(rank: Int = 8, interferenceRank: Int = 4, intruderK: Int = 10, epsilon: Double? = nil,
                     nullSamples: Int = 200, randomDraws: Int = 10) {
             self.rank = rank; self.interferenceRank = interferenceRank; self.intruderK = intruderK
             self.epsilon = epsilon; self.nullSamples = nullSamples; self.randomDraws = randomDraws
@@ -49,7 +50,7 @@ public enum SubspaceAnalysis {
             try positive("intruder-k", intruderK)
             try positive("null-samples", nullSamples)
             try positive("random-draws", randomDraws)
-            guard epsilon > 0 && epsilon <= 1 else {
+            if let epsilon, !(epsilon > 0 && epsilon <= 1) {
                 throw AnalysisError.invalidOption(name: "epsilon", value: String(epsilon), reason: "must lie in (0, 1]")
             }
         }
@@ -71,13 +72,25 @@ public enum SubspaceAnalysis {
         "Across seeds: each seed has its own base model, so seed pairs compare updates of different W₀ (the paper's seeds share one).",
         "Interference: increments ΔW_t − ΔW_{t−1} (sequential, merge) or ΔW_t (per-task); principal angles between top-r left singular subspaces of tasks t−1 and t, r = min(--interference-rank, both subspace ranks).",
         "Amplification (Hu et al. 2021, §7.3): ‖ΔW‖_F / ‖UᵀW₀V‖_F with U, V the top-r singular vectors of ΔW; r = the configuration's `r`, else --rank; references: W₀'s own top-r (√Σσᵢ²) and random subspaces.",
-        "Intruders (Shuttleworth et al. 2024): top-k left singular vectors of W₀+ΔW with max |cos| < ε against all of W₀'s. At small widths random directions score as intruders too: compare count/k with null_intruder_fraction (excess_intruder_fraction = count/k − null).",
+        "Intruders (Shuttleworth et al. 2024): top-k left singular vectors of W₀+ΔW with max |cos| < ε against all of W₀'s. At small widths random directions score as intruders too: compare count/k with null_intruder_fraction (excess_intruder_fraction = count/k − null). ε: with --epsilon as given; by default per W₀ the largest ε in 0.05…0.95 at which at most 5 % of random unit vectors count as intruders (the epsilon column says which), so the null fraction stays ≤ 0.05 and the count carries signal.",
         "intruder_sweep: the same test at ε = 0.05, 0.10, …, 0.95, averaged over matrices, beside the null's fraction at each ε: the count carries signal only where intruder_fraction rises above null_max. At width m the null's max |cos| is about √(2 ln d / m), so a fixed ε = 0.5 flags every random direction at m ≲ 100.",
         "Summary: per seed, the mean over matrices at the last selected stage (interference: over matrices and task pairs), then mean ± sample std across seeds. phi_vs_other_seeds averages a seed's pairs with every other seed (with two seeds both share one pair, so std = 0).",
     ]
 
     /// The thresholds of the ε sweep (`intruder_sweep`): 0.05, 0.10, …, 0.95.
-    public static let epsilonGrid: [Double] = (1...19).map { Double($0) * 0.05 }
+    public static let epsilonGrid: [Double] = (1...19).map { Double($0) / 20 }
+
+    /// Share of random unit vectors the automatic ε lets count as intruders at most.
+    public static let automaticNullFraction = 0.05
+
+    /// The default ε for one W₀: the largest ε on `epsilonGrid` at which at most 5 % of the
+    /// null's random unit vectors (their max |cos| in `nullMaxAbsCosines`) fall below it, so a
+    /// count well above 5 % of k is signal. At width m the null's max |cos| sits near
+    /// √(2 ln d / m): about 0.15 at m = 576 (SmolLM2), 0.4 at m = 64 — where the paper's
+    /// ε = 0.5 would flag every random direction. The grid's first value when none qualifies.
+    public static func automaticEpsilon(nullMaxAbsCosines: [Double]) -> Double {
+        epsilonGrid.last { IntruderDimensions.fractionBelow(nullMaxAbsCosines, epsilon: $0) <= automaticNullFraction } ?? epsilonGrid[0]
+    }
 
     /// Computes (or reads back) the tables for `filter` and `options`.
     ///

@@ -41,7 +41,7 @@ enum SubspaceTables {
         var intruders = TidyTable(name: "intruder_dimensions", summary: "one row per cell × stage × matrix", columns: [
             .init("label", "configuration label"), .init("method", "fine-tuning method"), .init("seed", "seed"),
             .init("stage", "after this task"), .init("matrix", "weight matrix"),
-            .init("k", "leading singular vectors of W₀ + ΔW tested"), .init("epsilon", "cosine threshold ε"),
+            .init("k", "leading singular vectors of W₀ + ΔW tested"), .init("epsilon", "cosine threshold ε (by default chosen per W₀: the largest ε at which ≤ 5 % of random unit vectors count)"),
             .init("count", "intruders: max |cos| with every singular vector of W₀ below ε"),
             .init("energy_share", "their share of Σ_{i<k} σᵢ²(W₀ + ΔW)"),
             .init("mean_max_cos", "mean over the k vectors of their max |cos|"),
@@ -71,10 +71,10 @@ enum SubspaceTables {
 
         for matrix in plan.matrices {
             let cells = plan.cells.filter { $0.matrices.contains(matrix) }.map(\.cell)
-            var bases: [Int: (w0: Tensor, factors: SubspaceFactors, null: (intruderFraction: Double, meanMaxAbsCosine: Double, maxAbsCosines: [Double]))] = [:]
+            var bases: [Int: (w0: Tensor, factors: SubspaceFactors, null: (intruderFraction: Double, meanMaxAbsCosine: Double, maxAbsCosines: [Double]), epsilon: Double)] = [:]
             // A pretrained base is the same W₀ for every seed: decomposed once.
             var shared: (w0: Tensor, factors: SubspaceFactors)?
-            func base(_ seed: Int) throws -> (w0: Tensor, factors: SubspaceFactors, null: (intruderFraction: Double, meanMaxAbsCosine: Double, maxAbsCosines: [Double])) {
+            func base(_ seed: Int) throws -> (w0: Tensor, factors: SubspaceFactors, null: (intruderFraction: Double, meanMaxAbsCosine: Double, maxAbsCosines: [Double]), epsilon: Double) {
                 if let cached = bases[seed] { return cached }
                 let w0: Tensor, factors: SubspaceFactors
                 if let shared {
@@ -84,10 +84,13 @@ enum SubspaceTables {
                     factors = try SubspaceFactors(w0)
                     if results.study.base.pretrained != nil { shared = (w0, factors) }
                 }
-                let null = SubspaceMeasures.intruderNull(baseFactors: factors, epsilon: options.epsilon,
-                                                         samples: options.nullSamples, seed: UInt64(seed))
-                bases[seed] = (w0, factors, null)
-                return (w0, factors, null)
+                let draws = SubspaceMeasures.intruderNull(baseFactors: factors, epsilon: 1,
+                                                          samples: options.nullSamples, seed: UInt64(seed)).maxAbsCosines
+                let epsilon = options.epsilon ?? SubspaceAnalysis.automaticEpsilon(nullMaxAbsCosines: draws)
+                let null = (intruderFraction: IntruderDimensions.fractionBelow(draws, epsilon: epsilon),
+                            meanMaxAbsCosine: draws.reduce(0, +) / Double(draws.count), maxAbsCosines: draws)
+                bases[seed] = (w0, factors, null, epsilon)
+                return (w0, factors, null, epsilon)
             }
             // ΔW factors of this matrix, keyed by cell path and stage: each decomposed once.
             var deltas: [String: (delta: Tensor, factors: SubspaceFactors)] = [:]
@@ -118,7 +121,7 @@ enum SubspaceTables {
                     ])
 
                     let k = min(options.intruderK, d.shape[0], d.shape[1])
-                    let found = try SubspaceMeasures.intruders(baseFactors: b.factors, tuned: b.w0 + d, k: k, epsilon: options.epsilon)
+                    let found = try SubspaceMeasures.intruders(baseFactors: b.factors, tuned: b.w0 + d, k: k, epsilon: b.epsilon)
                     let excess = Double(found.count) / Double(k) - b.null.intruderFraction
                     let sweepKey = "\(cell.path)#\(t)"
                     if sweepSums[sweepKey] == nil {
@@ -131,7 +134,7 @@ enum SubspaceTables {
                                                                IntruderDimensions.fractionBelow(b.null.maxAbsCosines, epsilon: epsilon)))
                     }
                     intruders.append(head + [
-                        .integer(k), .number(options.epsilon), .integer(found.count), .number(found.energyShare),
+                        .integer(k), .number(b.epsilon), .integer(found.count), .number(found.energyShare),
                         .number(found.maxAbsCosine.reduce(0, +) / Double(k)),
                         .number(b.null.intruderFraction), .number(b.null.meanMaxAbsCosine), .number(excess),
                     ])
