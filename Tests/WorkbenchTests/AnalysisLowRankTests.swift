@@ -91,7 +91,7 @@ struct AnalysisLowRankTests {
             let skills = results.skillNames.count
             let evaluator = try StudyEvaluator(results: results)
             for t in 1...2 {
-                let atFull = try #require(rows(curve, where: ["method": .text("full"), "task_index": .integer(t), "mode": .text("all"), "k": .integer(16)]).first)
+                let atFull = try #require(rows(curve, where: ["method": .text("full"), "stage": .integer(t), "mode": .text("all"), "k": .integer(16)]).first)
                 #expect(atFull["acc_new_task"] == .number(stored[t][skills + t - 1]), "acc_full is the stored R[t][t]")
                 #expect(atFull["acc_skills"] == .number((stored[t][0] + stored[t][1]) / 2))
                 #expect(atFull["skill_drop"] == .number(((stored[0][0] - stored[t][0]) + (stored[0][1] - stored[t][1])) / 2))
@@ -109,13 +109,13 @@ struct AnalysisLowRankTests {
                 }
                 for name in try results.deltaNames(full, afterTask: t) { overrides[name] = try results.baseWeight(seed: 0, name: name) }
                 let removed = try evaluator.evaluate(seed: 0, overrides: overrides).map(\.tokenAccuracy)
-                let atZero = try #require(rows(curve, where: ["method": .text("full"), "task_index": .integer(t), "mode": .text("all"), "k": .integer(0)]).first)
+                let atZero = try #require(rows(curve, where: ["method": .text("full"), "stage": .integer(t), "mode": .text("all"), "k": .integer(0)]).first)
                 #expect(atZero["acc_new_task"] == .number(removed[skills + t - 1]))
                 #expect(atZero["acc_skills"] == .number((removed[0] + removed[1]) / 2))
                 #expect(atZero["energy_kept"] == .number(0))
                 let acc0 = removed[skills + t - 1], accFull = stored[t][skills + t - 1]
                 for k in [0, 1, 2, 4, 8, 16] {
-                    let row = try #require(rows(curve, where: ["method": .text("full"), "task_index": .integer(t), "mode": .text("all"), "k": .integer(k)]).first)
+                    let row = try #require(rows(curve, where: ["method": .text("full"), "stage": .integer(t), "mode": .text("all"), "k": .integer(k)]).first)
                     let expected = LowRankMeasures.gainRecovered(acc: number(row["acc_new_task"])!, acc0: acc0, accFull: accFull)
                     #expect(row["gain_recovered"] == expected.map(TidyTable.Value.number) ?? .missing)
                 }
@@ -136,11 +136,11 @@ struct AnalysisLowRankTests {
             #expect(try LowRankTest.rank(of: lora, in: results) == 2)
             let stored = try results.tokenAccuracy(lora)
             for t in 1...2 {
-                let row = try #require(rows(curve, where: ["method": .text("lora"), "task_index": .integer(t)]).first)
+                let row = try #require(rows(curve, where: ["method": .text("lora"), "stage": .integer(t)]).first)
                 #expect(row["k"] == .integer(2) && row["mode"] == .text("lora") && row["energy_kept"] == .missing)
                 #expect(row["acc_new_task"] == .number(stored[t][2 + t - 1]))
-                let acc0 = number(rows(curve, where: ["method": .text("full"), "task_index": .integer(t), "k": .integer(0)]).first?["acc_new_task"])!
-                let accFull = number(rows(curve, where: ["method": .text("full"), "task_index": .integer(t), "k": .integer(16)]).first?["acc_new_task"])!
+                let acc0 = number(rows(curve, where: ["method": .text("full"), "stage": .integer(t), "k": .integer(0)]).first?["acc_new_task"])!
+                let accFull = number(rows(curve, where: ["method": .text("full"), "stage": .integer(t), "k": .integer(16)]).first?["acc_new_task"])!
                 let expected = LowRankMeasures.gainRecovered(acc: stored[t][2 + t - 1], acc0: acc0, accFull: accFull)
                 #expect(row["gain_recovered"] == expected.map(TidyTable.Value.number) ?? .missing)
             }
@@ -171,7 +171,7 @@ struct AnalysisLowRankTests {
             let curve = try LowRankTest.tables(results, options: options) { reports.append(($0, $1)) }[0]
             // Distinct models: stored, all@0, all@4, fc@0, fc@4 (k = 16 is the stored model).
             #expect(reports.map(\.0) == Array(0...5) && reports.allSatisfy { $0.1 == 5 })
-            #expect(Set(curve.values("stage").map(\.description)) == ["mod7"])
+            #expect(Set(curve.values("task").map(\.description)) == ["mod7"])
 
             #expect(throws: AnalysisError.self) {
                 try LowRankTest.tables(results, options: LowRankOptions(filter: AnalysisFilter(matrices: ["no-such-matrix"])))
@@ -211,10 +211,10 @@ struct AnalysisLowRankTests {
             _ = try runStudy(study, output: url)
             let report = try LowRankTest.run(try StudyResults(url: url), options: LowRankOptions(ranks: [0, 16], modes: ["all"], metric: .tokenAccuracy))
             let curve = try #require(report.tables.first { $0.name == "lowrank_curve" })
-            let full = rows(curve, where: ["task_index": .integer(1), "k": .integer(16)])
+            let full = rows(curve, where: ["stage": .integer(1), "k": .integer(16)])
             #expect(full.count == 1)
             #expect(full.first?["gain_recovered"] == .number(1), "k = min(out, in) is the stored model: all of the gain")
-            let none = rows(curve, where: ["task_index": .integer(1), "k": .integer(0)])
+            let none = rows(curve, where: ["stage": .integer(1), "k": .integer(0)])
             #expect(none.first?["acc_new_task"] != full.first?["acc_new_task"], "ΔW mattered")
         }
     }
@@ -224,7 +224,7 @@ struct AnalysisLowRankTests {
 struct LowRankRankNeededTests {
     static func summary(_ rows: [(label: String, mode: String, k: Int, gain: Double?)]) -> TidyTable {
         var table = TidyTable(name: "lowrank_summary", summary: "", columns: [
-            "label", "method", "stage", "task_index", "mode", "k", "acc_new_task_mean", "acc_new_task_std", "acc_new_task_n",
+            "label", "method", "task", "stage", "mode", "k", "acc_new_task_mean", "acc_new_task_std", "acc_new_task_n",
             "gain_recovered_mean", "gain_recovered_std", "gain_recovered_n",
         ].map { .init($0, "") })
         for row in rows {

@@ -67,7 +67,7 @@ struct AnalysisSubspaceTests {
             let expected = try SubspaceSimilarity.grid(updates: dFull, d2, rankA: fFull.subspaceRank, rankB: 2)
             let rows = table.rows.filter {
                 $0[c("label_a")] == .text("full") && $0[c("label_b")] == .text("lora r=2") && $0[c("seed_a")] == .integer(0)
-                    && $0[c("stage")] == .text("mod7") && $0[c("matrix")] == .text(matrix)
+                    && $0[c("task")] == .text("mod7") && $0[c("matrix")] == .text(matrix)
             }
             #expect(rows.map { $0[c("statistic")] } == [.text("phi"), .text("phi"), .text("grid_mean")], "i = 1, 2 ≤ min ranks, then the mean")
             for row in rows.prefix(2) {
@@ -113,7 +113,7 @@ struct AnalysisSubspaceTests {
                 let w0 = try results.baseWeight(seed: 1, name: matrix)
                 let dW = try results.delta(cell, afterTask: 1, name: matrix)
                 let select = { (row: [TidyTable.Value], c: (String) -> Int) in
-                    row[c("label")] == .text(label) && row[c("stage")] == .text("rev") && row[c("matrix")] == .text(matrix)
+                    row[c("label")] == .text(label) && row[c("task")] == .text("rev") && row[c("matrix")] == .text(matrix)
                 }
                 let row = try #require(amplification.rows.first { select($0, a) })
                 #expect(row[a("r")] == .integer(rank) && row[a("r_source")] == .text(source))
@@ -146,14 +146,14 @@ struct AnalysisSubspaceTests {
             #expect(sweep.count == 3 * 2 * 19, "3 configurations × 2 stages × 19 thresholds")
             #expect(SubspaceAnalysis.epsilonGrid.first == 0.05 && SubspaceAnalysis.epsilonGrid.count == 19)
             for label in ["full", "lora r=2"] {
-                let mine = intruders.filter { $0.text("label") == label && $0.text("stage") == "rev" }
-                let atHalf = try #require(sweep.first { $0.text("label") == label && $0.text("stage") == "rev" && abs(($0.number("epsilon") ?? 0) - 0.5) < 1e-12 })
+                let mine = intruders.filter { $0.text("label") == label && $0.text("task") == "rev" }
+                let atHalf = try #require(sweep.first { $0.text("label") == label && $0.text("task") == "rev" && abs(($0.number("epsilon") ?? 0) - 0.5) < 1e-12 })
                 let expected = mine.map { $0.number("count")! / $0.number("k")! }.reduce(0, +) / Double(mine.count)
                 #expect(Self.close(atHalf.number("intruder_fraction")!, expected))
                 let nulls = mine.map { $0.number("null_intruder_fraction")! }
                 #expect(Self.close(atHalf.number("null_intruder_fraction")!, nulls.reduce(0, +) / Double(nulls.count)))
                 #expect(atHalf.number("null_max") == nulls.max() && atHalf.integer("matrices") == mine.count)
-                let curve = sweep.filter { $0.text("label") == label && $0.text("stage") == "rev" }
+                let curve = sweep.filter { $0.text("label") == label && $0.text("task") == "rev" }
                 let observed = curve.map { $0.number("intruder_fraction")! }, null = curve.map { $0.number("null_intruder_fraction")! }
                 #expect(zip(observed, observed.dropFirst()).allSatisfy { $0 <= $1 } && zip(null, null.dropFirst()).allSatisfy { $0 <= $1 })
             }

@@ -72,13 +72,14 @@ struct ReportFigureTests {
     /// An evaluation table of one configuration, two seeds, an accuracy task and an NLL skill.
     static func evaluation() -> TidyTable {
         var table = TidyTable(name: "evaluation", summary: "", columns: [
-            "label", "seed", "stage", "stage_index", "column", "column_kind", "metric", "metric_value", "direction",
+            "label", "seed", "stage", "task", "column", "column_kind", "metric", "metric_value", "direction",
         ].map { .init($0, "") })
         for (seed, shift) in [(0, 0.0), (1, 0.2)] {
             for (stage, index, accuracy, nll) in [("base", 0, 0.1, 3.0), ("edit", 1, 0.9, 3.5)] {
-                table.append([.text("full"), .integer(seed), .text(stage), .integer(index), .text("text"), .text("skill"),
+                let task: TidyTable.Value = index == 0 ? .missing : .text(stage)
+                table.append([.text("full"), .integer(seed), .integer(index), task, .text("text"), .text("skill"),
                               .text("mean_nll"), .number(nll + shift), .text("lower")])
-                table.append([.text("full"), .integer(seed), .text(stage), .integer(index), .text("edit"), .text("task"),
+                table.append([.text("full"), .integer(seed), .integer(index), task, .text("edit"), .text("task"),
                               .text("exact_match"), .number(accuracy), .text("higher")])
             }
         }

@@ -35,8 +35,8 @@ extension StudyResults {
     public func evaluationTable(filter: AnalysisFilter = AnalysisFilter()) throws -> TidyTable {
         var table = TidyTable(name: "evaluation", summary: "one row per cell × stage × evaluated skill or task", columns: [
             .init("label", "configuration label"), .init("method", "fine-tuning method"), .init("seed", "seed"),
-            .init("stage", "'base' (before fine-tuning) or the task just trained"),
-            .init("stage_index", "0 for the base, t after task t"),
+            .init("stage", "0 for the base (before fine-tuning), t after task t"),
+            .init("task", "the task just trained; empty for the base"),
             .init("column", "the skill or task evaluated"), .init("column_kind", "skill (pre-training) or task (fine-tuning sequence)"),
             .init("exact_match", "fraction of test examples whose whole answer is right (teacher-forced)"),
             .init("token_accuracy", "fraction of answer tokens predicted right (teacher-forced)"),
@@ -61,7 +61,7 @@ extension StudyResults {
                     let metrics = try TaskMetrics(readFrom: group.group("eval/\(kind == "skill" ? "skills" : "tasks")/\(StudyRunner.groupName(name))"))
                     let metric = columnMetrics[c]
                     table.append([
-                        .text(cell.label), .text(cell.method), .integer(cell.seed), .text(stageName), .integer(stage),
+                        .text(cell.label), .text(cell.method), .integer(cell.seed), .integer(stage), stage == 0 ? .missing : .text(stageName),
                         .text(name), .text(kind), .number(metrics.exactMatch), .number(metrics.tokenAccuracy),
                         .number(metrics.meanLoss), .integer(metrics.exampleCount),
                         .text(metric.rawValue), .number(metric.value(metrics)), .text(metric.direction),
@@ -77,23 +77,25 @@ extension StudyResults {
     public func trainingLossTable(filter: AnalysisFilter = AnalysisFilter()) throws -> TidyTable {
         var table = TidyTable(name: "training_loss", summary: "one row per optimizer step (base pretraining: label 'base')", columns: [
             .init("label", "configuration label, or 'base' for pretraining"), .init("method", "fine-tuning method, or 'pretrain'"),
-            .init("seed", "seed"), .init("stage", "'base' or the task being trained"),
+            .init("seed", "seed"), .init("stage", "t while training task t; 0 for the base's pretraining"),
+            .init("task", "the task being trained; empty for pretraining"),
             .init("step", "step within the stage, from 0"), .init("loss", "training loss of the step's batch, nats per answer token"),
         ])
-        func append(_ label: String, _ method: String, _ seed: Int, _ stage: String, _ losses: [Float]) {
+        func append(_ label: String, _ method: String, _ seed: Int, _ stage: Int, _ task: String, _ losses: [Float]) {
             for (i, loss) in losses.enumerated() {
-                table.append([.text(label), .text(method), .integer(seed), .text(stage), .integer(i), .number(Double(loss))])
+                table.append([.text(label), .text(method), .integer(seed), .integer(stage), task.isEmpty ? .missing : .text(task),
+                              .integer(i), .number(Double(loss))])
             }
         }
         if filter.methods.isEmpty && filter.labels.isEmpty {
             for seed in seeds where filter.seeds.isEmpty || filter.seeds.contains(seed) {
-                append("base", "pretrain", seed, "base", try baseGroup(seed: seed).readArray("loss", as: Float.self).values)
+                append("base", "pretrain", seed, 0, "", try baseGroup(seed: seed).readArray("loss", as: Float.self).values)
             }
         }
         let tasks = taskNames
         for cell in cells where filter.selects(cell) {
             for t in 1...max(cell.taskCount, 1) where t <= cell.taskCount && filter.selects(task: tasks[t - 1]) {
-                append(cell.label, cell.method, cell.seed, tasks[t - 1],
+                append(cell.label, cell.method, cell.seed, t, tasks[t - 1],
                        try group(cell).readArray("after_task\(t)/loss", as: Float.self).values)
             }
         }

@@ -23,7 +23,9 @@ extension ReportFigures {
         guard !rows.isEmpty else { return [] }
         let labels = ordered(rows.map { $0.text("label") })
         let columns = ordered(rows.map { $0.text("column") })
-        let stages = ordered(rows.sorted { ($0.integer("stage_index") ?? 0) < ($1.integer("stage_index") ?? 0) }.map { $0.text("stage") })
+        let stages = ordered(rows.sorted { ($0.integer("stage") ?? 0) < ($1.integer("stage") ?? 0) }.map { $0.text("stage") })
+        var taskOfStage: [String: String] = [:]
+        for row in rows { taskOfStage[row.text("stage")] = row.text("task") }
         var metricOf: [String: String] = [:], lowerIsBetter: [String: Bool] = [:], kindOf: [String: String] = [:]
         var sums: [String: [Double]] = [:]
         var seeds: [String: Set<Int>] = [:]
@@ -52,7 +54,7 @@ extension ReportFigures {
                 let t = (v - lo) / (hi - lo)
                 return lowerIsBetter[column] == true ? 1 - t : t
             } }
-            var plot = HeatmapPlot(rowLabels: stages.enumerated().map { $0 == 0 && $1 == "base" ? "base" : "after \($1)" },
+            var plot = HeatmapPlot(rowLabels: stages.map { stage in stage == "0" ? "base" : "after \(taskOfStage[stage] ?? stage)" },
                                    columnLabels: columnLabels, values: values, shades: shades,
                                    rowTitle: "model after stage", columnTitle: "evaluated skill or task (metric)",
                                    scaleEnds: ("worse", "better"))

@@ -10,8 +10,8 @@ extension LowRankTest {
             .init("label", "configuration label of the cell"),
             .init("method", "fine-tuning method (full: truncated ΔW; lora/qlora/dora: stored accuracies at k = r)"),
             .init("seed", "seed of the cell"),
-            .init("stage", "the task just trained (after task t)"),
-            .init("task_index", "t, 1-based"),
+            .init("task", "the task just trained (after task t)"),
+            .init("stage", "t, 1-based"),
             .init("mode", "all, a matrix type (attn.q … mlp.proj) truncated alone, or the LoRA-family method name"),
             .init("k", "rank of the approximation of ΔW (LoRA: r)"),
             .init("energy_kept", "mean over truncated matrices of Σ_{i≤k}σᵢ²/Σσᵢ² of ΔW"),
@@ -66,7 +66,7 @@ extension LowRankTest {
     /// and forgetting_earlier_tasks, per label × stage × mode × k (in first-appearance order).
     static func summaryTable(of curve: TidyTable) -> TidyTable {
         let measures = ["acc_new_task", "gain_recovered", "forgetting_earlier_tasks"]
-        let keys = ["label", "method", "stage", "task_index", "mode", "k"]
+        let keys = ["label", "method", "task", "stage", "mode", "k"]
         var columns = keys.map { name in curve.columns.first { $0.name == name }! }
         for measure in measures {
             columns += [.init(measure + "_mean", "mean across seeds of \(measure) (missing values left out)"),
@@ -106,8 +106,8 @@ extension LowRankTest {
     /// the gain is undefined (full fine-tuning did not beat the base).
     static func rankNeededTable(of summary: TidyTable) -> TidyTable {
         var table = TidyTable(name: "lowrank_rank_needed", summary: "one row per full fine-tuning configuration × stage: the smallest tested rank k recovering 50 % / 90 % of its gain", columns: [
-            .init("label", "configuration label (full fine-tuning)"), .init("stage", "the task just trained"),
-            .init("task_index", "t, 1-based"),
+            .init("label", "configuration label (full fine-tuning)"), .init("task", "the task just trained"),
+            .init("stage", "t, 1-based"),
             .init("k_50", "smallest tested k whose mean gain_recovered ≥ 0.5; empty if none"),
             .init("k_90", "smallest tested k whose mean gain_recovered ≥ 0.9; empty if none"),
             .init("k_tested", "ranks tested, in order"),
@@ -118,17 +118,17 @@ extension LowRankTest {
         let rows = summary.namedRows
         let truncated = rows.filter { $0.text("mode") == "all" }
         var keys: [String] = []
-        for row in truncated where !keys.contains(row.text("label") + "\u{1F}" + row.text("stage")) { keys.append(row.text("label") + "\u{1F}" + row.text("stage")) }
+        for row in truncated where !keys.contains(row.text("label") + "\u{1F}" + row.text("task")) { keys.append(row.text("label") + "\u{1F}" + row.text("task")) }
         for key in keys {
             let parts = key.components(separatedBy: "\u{1F}")
-            let curve = truncated.filter { $0.text("label") == parts[0] && $0.text("stage") == parts[1] }
+            let curve = truncated.filter { $0.text("label") == parts[0] && $0.text("task") == parts[1] }
                 .sorted { ($0.integer("k") ?? 0) < ($1.integer("k") ?? 0) }
             func smallest(_ share: Double) -> TidyTable.Value {
                 curve.first { ($0.number("gain_recovered_mean") ?? -.infinity) >= share }?.integer("k").map(TidyTable.Value.integer) ?? .missing
             }
-            let lora = rows.filter { rankedMethods.contains($0.text("mode")) && $0.text("stage") == parts[1] }
+            let lora = rows.filter { rankedMethods.contains($0.text("mode")) && $0.text("task") == parts[1] }
                 .map { "\($0.text("label"))@\($0.text("k")) = " + ($0.number("gain_recovered_mean").map { String(format: "%.3f", $0) } ?? "undefined") }
-            table.append([.text(parts[0]), .text(parts[1]), curve.first.map { $0.values[$0.indices["task_index"]!] } ?? .missing,
+            table.append([.text(parts[0]), .text(parts[1]), curve.first.map { $0.values[$0.indices["stage"]!] } ?? .missing,
                           smallest(0.5), smallest(0.9), .text(curve.compactMap { $0.integer("k") }.map(String.init).joined(separator: " ")),
                           curve.last?.integer("k").map(TidyTable.Value.integer) ?? .missing, .text(lora.joined(separator: "; ")),
                           curve.compactMap { $0.integer("acc_new_task_n") }.max().map(TidyTable.Value.integer) ?? .missing])

@@ -24,15 +24,15 @@ extension ReportFigures {
             seedCount = max(seedCount, n)
             return XYPlot.Point(x: Double(k), y: y, yError: n > 1 ? row.number(measure + "_std") : nil)
         }
-        for key in ordered(truncated.map { "\($0.text("label"))\u{1F}\($0.text("stage"))" }) {
+        for key in ordered(truncated.map { "\($0.text("label"))\u{1F}\($0.text("task"))" }) {
             let parts = key.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
-            let points = truncated.filter { $0.text("label") == parts[0] && $0.text("stage") == parts[1] }.compactMap(point).sorted { $0.x < $1.x }
+            let points = truncated.filter { $0.text("label") == parts[0] && $0.text("task") == parts[1] }.compactMap(point).sorted { $0.x < $1.x }
             if !points.isEmpty { plot.series.append(.init(name: "\(parts[0]) after \(parts[1])", points: points)) }
         }
         let ranked = rows.filter { ["lora", "qlora", "dora"].contains($0.text("mode")) }
-        for key in ordered(ranked.map { "\($0.text("label"))\u{1F}\($0.text("stage"))" }) {
+        for key in ordered(ranked.map { "\($0.text("label"))\u{1F}\($0.text("task"))" }) {
             let parts = key.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
-            let points = ranked.filter { $0.text("label") == parts[0] && $0.text("stage") == parts[1] }.compactMap(point)
+            let points = ranked.filter { $0.text("label") == parts[0] && $0.text("task") == parts[1] }.compactMap(point)
             if !points.isEmpty { plot.series.append(.init(name: "\(parts[0]) at r, after \(parts[1])", points: points, drawing: .markers)) }
         }
         guard !plot.series.isEmpty else { return [] }

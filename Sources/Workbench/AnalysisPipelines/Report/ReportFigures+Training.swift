@@ -9,10 +9,10 @@ extension ReportFigures {
         let rows = trainingLoss.namedRows.filter { $0.text("label") != "base" }
         guard !rows.isEmpty else { return [] }
         let labels = ordered(rows.map { $0.text("label") })
-        let stages = ordered(rows.map { $0.text("stage") })
+        let stages = ordered(rows.map { $0.text("task") })
         // Steps per stage: the longest run of any configuration, so stages line up.
         var stageLength: [String: Int] = [:]
-        for row in rows { stageLength[row.text("stage")] = max(stageLength[row.text("stage")] ?? 0, (row.integer("step") ?? 0) + 1) }
+        for row in rows { stageLength[row.text("task")] = max(stageLength[row.text("task")] ?? 0, (row.integer("step") ?? 0) + 1) }
         var offset: [String: Int] = [:], total = 0
         for stage in stages { offset[stage] = total; total += stageLength[stage] ?? 0 }
         var plot = XYPlot(xLabel: "optimizer step (tasks in sequence: \(stages.joined(separator: " → ")))", yLabel: "training loss (nats/token)")
@@ -22,7 +22,7 @@ extension ReportFigures {
             var seeds = Set<Int>()
             for row in rows where row.text("label") == label {
                 guard let step = row.integer("step"), let loss = row.number("loss") else { continue }
-                bySteps[(offset[row.text("stage")] ?? 0) + step, default: []].append(loss)
+                bySteps[(offset[row.text("task")] ?? 0) + step, default: []].append(loss)
                 seeds.insert(row.integer("seed") ?? 0)
             }
             seedCount = max(seedCount, seeds.count)

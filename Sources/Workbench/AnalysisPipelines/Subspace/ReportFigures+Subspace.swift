@@ -41,8 +41,8 @@ extension ReportFigures {
         var epsilons = Set<String>()
         for label in labels {
             let mine = rows.filter { $0.text("label") == label }
-            let lastStage = ordered(mine.map { $0.text("stage") }).last
-            let chosen = mine.filter { $0.text("stage") == lastStage }
+            let lastStage = mine.compactMap { $0.integer("stage") }.max()
+            let chosen = mine.filter { $0.integer("stage") == lastStage }
             let fractions = chosen.compactMap { row -> Double? in
                 guard let count = row.number("count"), let k = row.number("k"), k > 0 else { return nil }
                 return count / k
@@ -69,7 +69,8 @@ extension ReportFigures {
         var nullByEpsilon: [Double: [Double]] = [:]
         for label in labels {
             var byEpsilon: [Double: [Double]] = [:]
-            for row in rows where row.text("label") == label {
+            let lastStage = rows.filter { $0.text("label") == label }.compactMap { $0.integer("stage") }.max()
+            for row in rows where row.text("label") == label && row.integer("stage") == lastStage {
                 guard let e = row.number("epsilon"), let f = row.number("intruder_fraction") else { continue }
                 byEpsilon[e, default: []].append(f)
                 if let n = row.number("null_intruder_fraction") { nullByEpsilon[e, default: []].append(n) }

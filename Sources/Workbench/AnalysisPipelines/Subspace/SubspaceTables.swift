@@ -15,7 +15,7 @@ enum SubspaceTables {
     static func compute(_ results: StudyResults, plan: SubspacePlan, options: SubspaceAnalysis.Options) throws -> [TidyTable] {
         var similarity = TidyTable(name: "subspace_similarity", summary: "one row per pair of ΔW (configurations of one seed, or seeds of one configuration) × stage × matrix × statistic", columns: [
             .init("label_a", "configuration A"), .init("label_b", "configuration B (= A for a seed pair)"),
-            .init("seed_a", "seed of A"), .init("seed_b", "seed of B"), .init("stage", "after this task"),
+            .init("seed_a", "seed of A"), .init("seed_b", "seed of B"), .init("stage", "t: after task t"), .init("task", "task t's name"),
             .init("matrix", "weight matrix"),
             .init("statistic", "phi: φ(i, j) at i = j; grid_mean: mean φ over i ≤ r_A, j ≤ r_B (i = r_A, j = r_B)"),
             .init("i", "leading singular vectors of A"), .init("j", "leading singular vectors of B"),
@@ -31,7 +31,7 @@ enum SubspaceTables {
         ])
         var amplification = TidyTable(name: "amplification", summary: "one row per cell × stage × matrix", columns: [
             .init("label", "configuration label"), .init("method", "fine-tuning method"), .init("seed", "seed"),
-            .init("stage", "after this task"), .init("matrix", "weight matrix"),
+            .init("stage", "t: after task t"), .init("task", "task t's name"), .init("matrix", "weight matrix"),
             .init("r", "singular directions of ΔW used"), .init("r_source", "configuration (its `r`) or option (--rank)"),
             .init("delta_norm", "‖ΔW‖_F"), .init("projected_norm", "‖UᵀW₀V‖_F, U, V top-r singular vectors of ΔW"),
             .init("amplification", "‖ΔW‖_F / ‖UᵀW₀V‖_F"),
@@ -40,7 +40,7 @@ enum SubspaceTables {
         ])
         var intruders = TidyTable(name: "intruder_dimensions", summary: "one row per cell × stage × matrix", columns: [
             .init("label", "configuration label"), .init("method", "fine-tuning method"), .init("seed", "seed"),
-            .init("stage", "after this task"), .init("matrix", "weight matrix"),
+            .init("stage", "t: after task t"), .init("task", "task t's name"), .init("matrix", "weight matrix"),
             .init("k", "leading singular vectors of W₀ + ΔW tested"), .init("epsilon", "cosine threshold ε (by default chosen per W₀: the largest ε at which ≤ 5 % of random unit vectors count)"),
             .init("count", "intruders: max |cos| with every singular vector of W₀ below ε"),
             .init("energy_share", "their share of Σ_{i<k} σᵢ²(W₀ + ΔW)"),
@@ -52,7 +52,7 @@ enum SubspaceTables {
 
         var sweep = TidyTable(name: "intruder_sweep", summary: "one row per cell × stage × ε: the intruder test over a grid of thresholds, against its null", columns: [
             .init("label", "configuration label"), .init("method", "fine-tuning method"), .init("seed", "seed"),
-            .init("stage", "after this task"), .init("epsilon", "cosine threshold ε"),
+            .init("stage", "t: after task t"), .init("task", "task t's name"), .init("epsilon", "cosine threshold ε"),
             .init("matrices", "matrices averaged"), .init("k", "leading singular vectors of W₀ + ΔW tested per matrix (the largest)"),
             .init("intruder_fraction", "mean over matrices of intruders/k at this ε"),
             .init("null_intruder_fraction", "mean over matrices of the fraction of random unit vectors below ε"),
@@ -60,7 +60,7 @@ enum SubspaceTables {
             .init("excess_intruder_fraction", "intruder_fraction − null_intruder_fraction"),
         ])
         // (cell path, stage) → ε index → per matrix (intruder fraction, null fraction), and k.
-        var sweepSums: [String: (cell: StudyResults.Cell, stage: String, k: Int, values: [[(Double, Double)]])] = [:]
+        var sweepSums: [String: (cell: StudyResults.Cell, t: Int, stage: String, k: Int, values: [[(Double, Double)]])] = [:]
         var sweepOrder: [String] = []
 
         // Per label, per seed, per summary measure: the values to average (last stage; all pairs for interference).
@@ -109,7 +109,7 @@ enum SubspaceTables {
                 for cell in present {
                     let (d, f) = try delta(cell, t)
                     let b = try base(cell.seed)
-                    let head: [Value] = [.text(cell.label), .text(cell.method), .integer(cell.seed), .text(stage), .text(matrix)]
+                    let head: [Value] = [.text(cell.label), .text(cell.method), .integer(cell.seed), .integer(t), .text(stage), .text(matrix)]
                     let isLast = plan.lastStage(of: cell) == t
 
                     let (r, source) = amplificationRank(cell, options: options, limit: min(d.shape[0], d.shape[1]))
@@ -125,7 +125,7 @@ enum SubspaceTables {
                     let excess = Double(found.count) / Double(k) - b.null.intruderFraction
                     let sweepKey = "\(cell.path)#\(t)"
                     if sweepSums[sweepKey] == nil {
-                        sweepSums[sweepKey] = (cell, stage, k, Array(repeating: [], count: SubspaceAnalysis.epsilonGrid.count))
+                        sweepSums[sweepKey] = (cell, t, stage, k, Array(repeating: [], count: SubspaceAnalysis.epsilonGrid.count))
                         sweepOrder.append(sweepKey)
                     }
                     sweepSums[sweepKey]!.k = max(sweepSums[sweepKey]!.k, k)
@@ -155,7 +155,7 @@ enum SubspaceTables {
                         guard configurationPair || seedPair else { continue }
                         guard let grid = SubspaceMeasures.similarity(try delta(a, t).factors, try delta(b, t).factors) else { continue }
                         let m = try delta(a, t).delta.shape[0]
-                        let head: [Value] = [.text(a.label), .text(b.label), .integer(a.seed), .integer(b.seed), .text(stage), .text(matrix)]
+                        let head: [Value] = [.text(a.label), .text(b.label), .integer(a.seed), .integer(b.seed), .integer(t), .text(stage), .text(matrix)]
                         for i in SubspaceAnalysis.phiDiagonal where i <= min(grid.rankA, grid.rankB) {
                             similarity.append(head + [.text("phi"), .integer(i), .integer(i), .number(grid[i, i]),
                                                       .number(SubspaceMeasures.randomPhi(i: i, j: i, dimension: m))])
@@ -230,7 +230,7 @@ enum SubspaceTables {
                 let observed = values.map(\.0).reduce(0, +) / Double(values.count)
                 let nulls = values.map(\.1)
                 let null = nulls.reduce(0, +) / Double(nulls.count)
-                sweep.append([.text(entry.cell.label), .text(entry.cell.method), .integer(entry.cell.seed), .text(entry.stage),
+                sweep.append([.text(entry.cell.label), .text(entry.cell.method), .integer(entry.cell.seed), .integer(entry.t), .text(entry.stage),
                               .number(epsilon), .integer(values.count), .integer(entry.k), .number(observed), .number(null),
                               .number(nulls.min()!), .number(nulls.max()!), .number(observed - null)])
             }
