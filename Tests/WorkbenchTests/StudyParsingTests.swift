@@ -144,3 +144,21 @@ struct StudyParsingTests {
         #expect(study.trainingTokens(for: study.runs[0]) == (60 + 60) * 4 * 32)
     }
 }
+
+@Suite("Study files: integer-list fields")
+struct StudyIntegerListTests {
+    @Test("layers_to_transform takes a list of integers as one value; a list of lists sweeps it; a bare integer is refused")
+    func layersToTransform() throws {
+        try withTemporaryFolder { folder in
+            let one = try writeStudy(tinyStudyText(methods: "  - {method: lora, r: 2, layers_to_transform: [0]}\n"), in: folder)
+            #expect(one.runs.map(\.label) == ["lora"])
+            let lora = try #require(one.runs.first?.configuration as? LoRA.Configuration)
+            #expect(lora.hyperparameters.layersToTransform == [0])
+            let swept = try writeStudy(tinyStudyText(methods: "  - {method: lora, r: 2, layers_to_transform: [[0], [0, 0]]}\n"), in: folder)
+            #expect(swept.runs.map(\.label) == ["lora layers_to_transform=0", "lora layers_to_transform=0+0"])
+            #expect(throws: StudyError.self) {
+                try writeStudy(tinyStudyText(methods: "  - {method: lora, r: 2, layers_to_transform: 0}\n"), in: folder)
+            }
+        }
+    }
+}

@@ -108,6 +108,7 @@ public struct RunIdentity: Sendable, Equatable {
         case .string(let v): return v
         case .bool(let v): return v
         case .strings(let v): return v
+        case .ints(let v): return v
         }
     }
 

@@ -192,6 +192,7 @@ public struct ResolvedStudy {
         case .string(let v): .string(v)
         case .bool(let v): .bool(v)
         case .strings(let v): .strings(v)
+        case .ints(let v): .strings(v.map(String.init))   // no task takes a list of integers: its check names the key
         }
     }
 }

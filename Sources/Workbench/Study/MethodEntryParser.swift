@@ -68,6 +68,8 @@ struct MethodEntryParser {
         var whole: (StudyValue, StudyNode)?
         if isField, node.isSequence, values.allSatisfy({ if case .string = $0.0 { true } else { false } }) {
             whole = (.strings(values.map { $0.0.description }), node)
+        } else if isField, node.isSequence, values.allSatisfy({ if case .int = $0.0 { true } else { false } }) {
+            whole = (.ints(values.compactMap { if case .int(let i) = $0.0 { i } else { nil } }), node)
         }
         return Dimension(key: key, values: values, wholeList: whole, isSweep: node.isSequence, isMethodField: isField)
     }

@@ -120,7 +120,11 @@ struct StudyNode {
     func value() throws -> StudyValue {
         switch node {
         case .sequence:
-            return .strings(try sequence().map { try $0.string() })
+            let elements = try sequence()
+            if !elements.isEmpty, elements.allSatisfy({ if case .scalar(let s) = $0.node { s.tagName == .int } else { false } }) {
+                return .ints(try elements.map { try $0.int() })
+            }
+            return .strings(try elements.map { try $0.string() })
         case .scalar(let s):
             switch s.tagName {
             case .int: return .int(try int())

@@ -8,6 +8,8 @@ public enum StudyValue: Equatable, Hashable, Sendable, Encodable, CustomStringCo
     case string(String)
     case bool(Bool)
     case strings([String])
+    /// A list of integers as one value (`layers_to_transform: [0, 1]`).
+    case ints([Int])
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
@@ -17,6 +19,7 @@ public enum StudyValue: Equatable, Hashable, Sendable, Encodable, CustomStringCo
         case .string(let v): try container.encode(v)
         case .bool(let v): try container.encode(v)
         case .strings(let v): try container.encode(v)
+        case .ints(let v): try container.encode(v)
         }
     }
 
@@ -28,6 +31,7 @@ public enum StudyValue: Equatable, Hashable, Sendable, Encodable, CustomStringCo
         case .string(let v): return v
         case .bool(let v): return String(v)
         case .strings(let v): return v.joined(separator: "+")
+        case .ints(let v): return v.map(String.init).joined(separator: "+")
         }
     }
 
