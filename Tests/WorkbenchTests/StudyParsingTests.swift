@@ -114,12 +114,38 @@ struct StudyParsingTests {
     }
 
     @Test func existingCheckpointResolvesAgainstTheWorkingDirectory() throws {
-        let dir = URL(fileURLWithPath: try F.write("not really hdf5", as: "base.h5")).deletingLastPathComponent().path
+        let dir = URL(fileURLWithPath: try F.write("placeholder", as: "base.h5")).deletingLastPathComponent().path
+        try HDF5Transaction.write(to: URL(fileURLWithPath: dir + "/base.h5")) { try $0.setAttribute("kind", "base") }
         let study = try F.load(F.valid(
             replacing: "  pretrain: {steps: 100, lr: 3.0e-3, batch: 16, warmup: 10, schedule: cosine}",
             with: "  checkpoint: base.h5"), workingDirectory: dir)
         #expect(study.base.source == .checkpoint(path: dir + "/base.h5"))
         #expect(study.arithmetic.pretrainingTokensPerSeed == 0)
+    }
+
+    @Test func checkpointThatIsNotAWorkbenchFileIsRefusedAtParse() throws {
+        let dir = URL(fileURLWithPath: try F.write("not really hdf5", as: "notes.h5")).deletingLastPathComponent().path
+        let e = F.error(loading: F.valid(
+            replacing: "  pretrain: {steps: 100, lr: 3.0e-3, batch: 16, warmup: 10, schedule: cosine}",
+            with: "  checkpoint: notes.h5"), workingDirectory: dir)
+        #expect(e?.keyPath == "base.checkpoint")
+        #expect(e?.description.contains("is not a workbench base file") == true)
+        #expect(e?.description.contains("a .gguf file or a Hugging Face LLaMA folder") == true)
+    }
+
+    @Test func nonUTF8StudyFileNamesTheByteLineAndColumn() throws {
+        let path = try F.write("name: x\nseeds: 1\n", as: "latin1.yaml")
+        var bytes = Array("name: x\nseeds: 1 # caf".utf8)
+        bytes += [0xE9, 0x0A]   // Latin-1 é: not UTF-8
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        #expect {
+            try Study.load(contentsOf: path)
+        } throws: { error in
+            (error as? StudyError)?.description.contains("not UTF-8 text: byte 22 (0xE9) at line 2, column 15") == true
+        }
+        #expect(Study.firstInvalidUTF8(Data("ok é ✓ 𝄞".utf8)).offset == "ok é ✓ 𝄞".utf8.count, "valid multi-byte text passes")
+        #expect(Study.firstInvalidUTF8(Data([0x61, 0xED, 0xA0, 0x80])).offset == 2, "a UTF-16 surrogate is not UTF-8")
+        #expect(Study.firstInvalidUTF8(Data([0xC0, 0xAF])).offset == 0, "an overlong lead byte")
     }
 
     /// T = 32, training B = 8 → 256 tokens/step; reverse 50 steps + mod7 80 steps = 130 steps

@@ -149,9 +149,9 @@ enum StudyFixtures {
     }
 
     /// The error loading `yaml` throws; records an issue if it loads.
-    static func error(loading yaml: String, sourceLocation: SourceLocation = #_sourceLocation) -> StudyError? {
+    static func error(loading yaml: String, workingDirectory: String = "/", sourceLocation: SourceLocation = #_sourceLocation) -> StudyError? {
         do {
-            _ = try load(yaml)
+            _ = try load(yaml, workingDirectory: workingDirectory)
             Issue.record("expected the study to be rejected", sourceLocation: sourceLocation)
             return nil
         } catch let error as StudyError {

@@ -43,9 +43,15 @@ public struct Study: Sendable {
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read as UTF-8 text" : "no such file"
-            throw StudyError(kind: .unreadableFile, file: path, keyPath: "", line: nil, column: nil,
-                             message: "cannot open study file: \(reason)")
+            guard let bytes = FileManager.default.contents(atPath: path) else {
+                throw StudyError(kind: .unreadableFile, file: path, keyPath: "", line: nil, column: nil,
+                                 message: "cannot open study file: " + (FileManager.default.fileExists(atPath: path) ? "cannot be read" : "no such file"))
+            }
+            let bad = Self.firstInvalidUTF8(bytes)
+            let line = bytes.prefix(bad.offset).filter { $0 == 0x0A }.count + 1
+            let column = bad.offset - (bytes.prefix(bad.offset).lastIndex(of: 0x0A).map { $0 + 1 } ?? 0) + 1
+            throw StudyError(kind: .unreadableFile, file: path, keyPath: "", line: line, column: column,
+                             message: String(format: "not UTF-8 text: byte %d (0x%02X) at line %d, column %d is not valid UTF-8", bad.offset, bad.byte, line, column))
         }
         return try parse(yaml: text, file: path, catalog: catalog, workingDirectory: workingDirectory, memoryLimit: memoryLimit)
     }
@@ -55,5 +61,34 @@ public struct Study: Sendable {
                              workingDirectory: String = FileManager.default.currentDirectoryPath,
                              memoryLimit: Double? = nil) throws -> Study {
         try StudyParser(file: file, text: text, catalog: catalog, workingDirectory: workingDirectory, memoryLimit: memoryLimit).parse()
+    }
+}
+
+extension Study {
+    /// The offset and value of the first byte of `bytes` that does not continue valid UTF-8
+    /// (RFC 3629: no overlongs, no surrogates, nothing above U+10FFFF); the end when all is valid.
+    static func firstInvalidUTF8(_ bytes: Data) -> (offset: Int, byte: UInt8) {
+        let b = [UInt8](bytes)
+        var i = 0
+        while i < b.count {
+            let lead = b[i]
+            let length: Int, low: UInt8, high: UInt8
+            switch lead {
+            case 0x00...0x7F: i += 1; continue
+            case 0xC2...0xDF: (length, low, high) = (2, 0x80, 0xBF)
+            case 0xE0: (length, low, high) = (3, 0xA0, 0xBF)
+            case 0xE1...0xEC, 0xEE...0xEF: (length, low, high) = (3, 0x80, 0xBF)
+            case 0xED: (length, low, high) = (3, 0x80, 0x9F)
+            case 0xF0: (length, low, high) = (4, 0x90, 0xBF)
+            case 0xF1...0xF3: (length, low, high) = (4, 0x80, 0xBF)
+            case 0xF4: (length, low, high) = (4, 0x80, 0x8F)
+            default: return (i, lead)
+            }
+            guard i + length <= b.count else { return (i, lead) }
+            guard (low...high).contains(b[i + 1]) else { return (i + 1, b[i + 1]) }
+            for j in 2..<max(length, 2) where !(0x80...0xBF).contains(b[i + j]) { return (i + j, b[i + j]) }
+            i += length
+        }
+        return (b.count, 0)
     }
 }

@@ -216,6 +216,9 @@ struct StudyParser {
             if resolved.lowercased().hasSuffix(".gguf") {
                 return BaseModelSpec(source: .pretrained(.gguf(path: resolved)), skills: skills)
             }
+            if let problem = PartFile.problem(URL(fileURLWithPath: resolved), requireIdentity: false) {
+                throw c.error(.missingCheckpoint, "\(resolved) is not a workbench base file (\(problem)); give a base file written by `workbench run`, a .gguf file or a Hugging Face LLaMA folder")
+            }
             return BaseModelSpec(source: .checkpoint(path: resolved), skills: skills)
         }
         throw node.error(.missingKey, "missing `pretrain`, `model` or `checkpoint`: say how the base model is made",
