@@ -131,6 +131,35 @@ struct CheckpointPEFTAdapterTests {
         }
     }
 
+    @Test("a config peft would misread is refused naming the key: lora_alpha ≤ 0, a duplicate key, target_modules matching no module")
+    func laxConfigsAreRefused() throws {
+        let tensors = ["base_model.model.m.proj.lora_A.weight": Self.a, "base_model.model.m.proj.lora_B.weight": Self.b]
+        let cases: [(config: String, key: String, mentions: String)] = [
+            (#"{"peft_type":"LORA","r":2,"lora_alpha":0,"target_modules":["proj"]}"#, "lora_alpha", "must be a positive number"),
+            (#"{"peft_type":"LORA","r":2,"lora_alpha":-4,"target_modules":["proj"]}"#, "lora_alpha", "must be a positive number"),
+            (#"{"peft_type":"LORA","r":2,"r":8,"lora_alpha":4,"target_modules":["proj"]}"#, "r", "appears twice"),
+            (#"{"peft_type":"LORA","r":2,"lora_alpha":4,"target_modules":["proj","q_proj"]}"#, "target_modules", "'q_proj' matches none of the 1 modules"),
+            (#"{"peft_type":"LORA","r":2,"lora_alpha":4,"target_modules":".*attn.*"}"#, "target_modules", "the regex '.*attn.*'"),
+        ]
+        for c in cases {
+            try withTemporaryFolder { folder in
+                try Self.writeAdapter(in: folder, config: c.config, tensors: tensors)
+                #expect {
+                    try PEFTAdapter(folder: folder.path)
+                } throws: { error in
+                    guard case CheckpointError.invalidAdapterConfig(_, let key, let detail) = error else { return false }
+                    return key == c.key && detail.contains(c.mentions)
+                }
+            }
+        }
+        #expect(CheckpointJSON.duplicateTopLevelKey(in: Data(#"{"a":{"r":1,"r":2},"b":"r","c":[{"a":1}]}"#.utf8)) == nil, "nested objects and values do not count")
+        #expect(CheckpointJSON.duplicateTopLevelKey(in: Data(#"{"a\"b":1,"x":"a\"b","a\"b":2}"#.utf8)) == #"a\"b"#)
+        try withTemporaryFolder { folder in
+            try Self.writeAdapter(in: folder, config: #"{"peft_type":"LORA","r":2,"lora_alpha":4,"target_modules":"m\\.pro.*"}"#, tensors: tensors)
+            #expect(try PEFTAdapter(folder: folder.path).modules.count == 1, "a regex matching a whole module path is accepted")
+        }
+    }
+
     @Test func keysWithAnAdapterNameAreAccepted() throws {
         try withTemporaryFolder { folder in
             try Self.writeAdapter(in: folder, config: Self.config(), tensors: [

@@ -65,4 +65,43 @@ enum CheckpointJSON: Decodable, Equatable {
         case .object: return "an object"
         }
     }
+
+    /// The first key that occurs twice in the top-level object of `data` (JSON text), or nil.
+    /// Decoders silently keep one of the two values; a configuration must not depend on which.
+    static func duplicateTopLevelKey(in data: Data) -> String? {
+        let bytes = [UInt8](data)
+        var depth = 0, i = 0
+        var seen = Set<String>()
+        var expectingKey = false
+        while i < bytes.count {
+            let c = bytes[i]
+            switch c {
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                depth += 1
+                expectingKey = c == UInt8(ascii: "{") && depth == 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                depth -= 1
+            case UInt8(ascii: ","):
+                if depth == 1 { expectingKey = true }
+            case UInt8(ascii: "\""):
+                var j = i + 1
+                var raw: [UInt8] = []
+                while j < bytes.count && bytes[j] != UInt8(ascii: "\"") {
+                    if bytes[j] == UInt8(ascii: "\\") && j + 1 < bytes.count { raw.append(bytes[j]); j += 1 }
+                    raw.append(bytes[j])
+                    j += 1
+                }
+                if depth == 1 && expectingKey {
+                    let key = String(decoding: raw, as: UTF8.self)
+                    if !seen.insert(key).inserted { return key }
+                    expectingKey = false
+                }
+                i = j
+            default:
+                break
+            }
+            i += 1
+        }
+        return nil
+    }
 }

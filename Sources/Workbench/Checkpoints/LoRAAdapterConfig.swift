@@ -56,6 +56,9 @@ public struct LoRAAdapterConfig: Equatable, Sendable {
                 throw CheckpointError.invalidAdapterConfig(path: path, key: "(top level)", detail: "not a JSON object")
             }
             root = object
+            if let duplicate = CheckpointJSON.duplicateTopLevelKey(in: try Data(contentsOf: URL(fileURLWithPath: path))) {
+                throw CheckpointError.invalidAdapterConfig(path: path, key: duplicate, detail: "appears twice (a JSON reader keeps either value: refused)")
+            }
         } catch let error as CheckpointError { throw error } catch {
             throw CheckpointError.invalidAdapterConfig(path: path, key: "(top level)", detail: "invalid JSON: \(error)")
         }
@@ -75,6 +78,7 @@ public struct LoRAAdapterConfig: Equatable, Sendable {
         guard let r = rValue.integerValue, r > 0 else { throw fail("r", "must be a positive integer, got \(rValue)") }
         guard let alphaValue = root["lora_alpha"] else { throw fail("lora_alpha", "missing") }
         guard let alpha = alphaValue.doubleValue else { throw fail("lora_alpha", "is \(alphaValue.typeName), expected a number") }
+        guard alpha > 0, alpha.isFinite else { throw fail("lora_alpha", "must be a positive number, got \(alphaValue)") }
 
         var rankPattern: [String: Int] = [:]
         if let value = root["rank_pattern"], value != .null {
@@ -88,7 +92,7 @@ public struct LoRAAdapterConfig: Equatable, Sendable {
         if let value = root["alpha_pattern"], value != .null {
             guard let object = value.objectValue else { throw fail("alpha_pattern", "is \(value.typeName), expected an object") }
             for (key, item) in object {
-                guard let a = item.doubleValue else { throw fail("alpha_pattern.\(key)", "must be a number") }
+                guard let a = item.doubleValue, a > 0, a.isFinite else { throw fail("alpha_pattern.\(key)", "must be a positive number") }
                 alphaPattern[key] = a
             }
         }

@@ -61,6 +61,25 @@ public final class PEFTAdapter: @unchecked Sendable {
         config = try LoRAAdapterConfig(contentsOf: url.appendingPathComponent(Self.configFileName).path)
         file = try SafetensorsFile(path: weights)
         (modules, otherTensorNames) = try Self.collectModules(file: file, config: config)
+        if let unmatched = Self.unmatchedTarget(config.targetModules, modules: modules.map(\.name)) {
+            throw CheckpointError.invalidAdapterConfig(
+                path: url.appendingPathComponent(Self.configFileName).path, key: "target_modules",
+                detail: "\(unmatched) matches none of the \(modules.count) modules in \(Self.weightsFileName) (\(modules.prefix(4).map(\.name).joined(separator: ", "))\(modules.count > 4 ? ", …" : ""))")
+        }
+    }
+
+    /// The first `target_modules` entry (or the regex) that names none of `modules`, as peft
+    /// matches them: a name equals the module path or is its last dotted component(s); a regex
+    /// must match a whole path. nil when every target matches, or there are none.
+    static func unmatchedTarget(_ targets: LoRAAdapterConfig.TargetModules?, modules: [String]) -> String? {
+        switch targets {
+        case nil: return nil
+        case .names(let names):
+            return names.first { name in !modules.contains { $0 == name || $0.hasSuffix("." + name) } }.map { "'\($0)'" }
+        case .regex(let pattern):
+            guard let regex = try? Regex(pattern) else { return "the regex '\(pattern)' (invalid)" }
+            return modules.contains { (try? regex.wholeMatch(in: $0)) != nil } ? nil : "the regex '\(pattern)'"
+        }
     }
 
     /// The module called `name`, or nil.
