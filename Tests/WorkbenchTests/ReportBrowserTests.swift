@@ -100,6 +100,10 @@ struct ReportBrowserTests {
     func skip() throws {
         try withTemporaryFolder { folder in
             let results = try tinyResults(in: folder)
+            _ = try SpectrumAnalysis.run(results, filter: AnalysisFilter(matrices: ["attn.q"]))
+            let filtered = try StudyReport.build(results, skip: ["lowrank", "subspace", "nf4"])
+            #expect(filtered.log.contains { $0.hasPrefix("spectrum: stored tables reused (options {\"filter\":") && $0.contains("attn.q") },
+                    "the latest stored run is drawn, whatever its filter: \(filtered.log)")
             let report = try StudyReport.build(results, skip: ["lowrank", "subspace", "nf4", "spectrum"])
             #expect(report.log.contains("lowrank: skipped (--skip lowrank); its figures are left out"))
             #expect(Set(report.figures.map(\.section)) == [ReportFigures.performanceSection, ReportFigures.trainingSection])

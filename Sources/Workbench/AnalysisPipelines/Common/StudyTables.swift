@@ -102,11 +102,9 @@ extension StudyResults {
         return table
     }
 
-    /// Every table stored by any analysis command (`AnalysisStore`), one per name: when an
-    /// analysis is stored for several parameter sets, the most recently computed one. Each
-    /// table gains an `analysis_options` column holding the analysis's filter and options
-    /// (canonical JSON), so the file itself says what it holds and its name stays the table's.
-    public func storedAnalysisTables() throws -> [TidyTable] {
+    /// The parameters of the most recently stored result of each analysis (`AnalysisStore`)
+    /// that is still valid for the file's parts.
+    public func latestStoredAnalyses() -> [String: String] {
         var latest: [String: (date: Date, parameters: String)] = [:]
         for name in ((try? FileManager.default.contentsOfDirectory(atPath: layout.analysisFolder.path)) ?? []).sorted() where name.hasSuffix(".h5") {
             let url = layout.analysisFolder.appendingPathComponent(name)
@@ -117,9 +115,18 @@ extension StudyResults {
             let date = ((try? FileManager.default.attributesOfItem(atPath: url.path))?[.modificationDate] as? Date) ?? .distantPast
             if latest[analysis].map({ date > $0.date }) ?? true { latest[analysis] = (date, parameters) }
         }
+        return latest.mapValues(\.parameters)
+    }
+
+    /// Every table stored by any analysis command (`AnalysisStore`), one per name: when an
+    /// analysis is stored for several parameter sets, the most recently computed one. Each
+    /// table gains an `analysis_options` column holding the analysis's filter and options
+    /// (canonical JSON), so the file itself says what it holds and its name stays the table's.
+    public func storedAnalysisTables() throws -> [TidyTable] {
+        let latest = latestStoredAnalyses()
         var tables: [TidyTable] = []
         for analysis in latest.keys.sorted() {
-            let parameters = latest[analysis]!.parameters
+            let parameters = latest[analysis]!
             for var table in try AnalysisStore.cached(self, analysis: analysis, parameters: parameters) ?? [] {
                 table.summary += " (workbench \(analysis))"
                 table.columns.append(.init("analysis_options", "the filter and options `workbench \(analysis)` was run with (JSON)"))

@@ -37,10 +37,19 @@ public struct StudyReport: Sendable {
         figures += ReportFigures.metricHeatmaps(evaluation)
         figures += ReportFigures.lossCurves(try results.trainingLossTable())
 
+        let stored = results.latestStoredAnalyses()
         func run(_ name: String, _ body: () throws -> AnalysisReport) -> [TidyTable] {
             guard !skip.contains(name) else {
                 log.append("\(name): skipped (--skip \(name)); its figures are left out")
                 return []
+            }
+            // The latest stored run of the analysis, whatever its filter and options (e.g. a
+            // spectrum restricted with --matrix on a real model): the report draws what the
+            // researcher computed, the same tables `export` writes.
+            if let parameters = stored[name], let tables = try? AnalysisStore.cached(results, analysis: name, parameters: parameters) {
+                log.append("\(name): stored tables reused (options \(parameters))")
+                progress("\(name): stored tables reused")
+                return tables
             }
             progress("\(name): reading stored tables or computing…")
             let start = ContinuousClock.now
