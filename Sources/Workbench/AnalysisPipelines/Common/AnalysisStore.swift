@@ -21,6 +21,19 @@ public enum AnalysisStore {
     /// recomputed since makes it stale).
     static let inputsAttribute = "inputs_xxh64"
 
+    /// The attribute holding `tablesFormat`.
+    static let formatAttribute = "tables_format"
+    /// Version of the tables' conventions shared by every analysis. 2: `stage` is always the
+    /// integer stage and `task` the task's name; a spread over one seed is missing. Tables stored
+    /// under an older format are never read back: they are computed again.
+    public static let tablesFormat = 2
+
+    /// Whether the stored analysis file's root says it holds the current table format.
+    static func isCurrentFormat(_ group: HDF5Group) -> Bool {
+        guard (try? group.hasAttribute(formatAttribute)) == true, case .integer(let v)? = try? group.attribute(formatAttribute) else { return false }
+        return v == Int64(tablesFormat)
+    }
+
     /// XXH64 of the completed parts' paths and identities, in order.
     static func inputs(_ results: StudyResults) -> String {
         let ids = Dictionary(results.parts.cells.map { ($0.path, $0.id) }, uniquingKeysWith: { a, _ in a })
@@ -37,7 +50,7 @@ public enum AnalysisStore {
         let group = try file.root()
         guard try group.hasAttribute("parameters"), try group.stringAttribute("parameters") == parameters,
               try group.hasAttribute(inputsAttribute), try group.stringAttribute(inputsAttribute) == inputs(results),
-              try group.contains("tables") else { return nil }
+              isCurrentFormat(group), try group.contains("tables") else { return nil }
         let decoder = JSONDecoder()
         let names: [String]
         if try group.hasAttribute("table_order"), case .strings(let order) = try group.attribute("table_order") { names = order } else { names = try group.group("tables").children().sorted() }
@@ -74,6 +87,7 @@ public enum AnalysisStore {
             try group.setAttribute("analysis", analysis)
             try group.setAttribute("parameters", parameters)
             try group.setAttribute(inputsAttribute, inputs(results))
+            try group.setAttribute(formatAttribute, tablesFormat)
             try group.setAttribute("table_order", .strings(tables.map(\.name)))
             for table in tables {
                 let t = try group.createGroup("tables/\(table.name)")

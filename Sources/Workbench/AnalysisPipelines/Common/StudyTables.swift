@@ -110,7 +110,7 @@ extension StudyResults {
             let url = layout.analysisFolder.appendingPathComponent(name)
             guard PartFile.problem(url, requireIdentity: false) == nil, let file = try? HDF5File.open(url) else { continue }
             defer { try? file.close() }
-            guard let root = try? file.root(), let analysis = try? root.stringAttribute("analysis"),
+            guard let root = try? file.root(), AnalysisStore.isCurrentFormat(root), let analysis = try? root.stringAttribute("analysis"),
                   let parameters = try? root.stringAttribute("parameters") else { continue }
             let date = ((try? FileManager.default.attributesOfItem(atPath: url.path))?[.modificationDate] as? Date) ?? .distantPast
             if latest[analysis].map({ date > $0.date }) ?? true { latest[analysis] = (date, parameters) }
