@@ -13,14 +13,7 @@ struct ReportCommand: ParsableCommand {
     @Argument(help: "A study results file written by `workbench run` (omit with --base/--tuned or --adapter).")
     var results: String?
 
-    @Option(help: "Checkpoint mode: the base checkpoint (.safetensors file or folder), with --tuned, or with --adapter for intruders.")
-    var base: String?
-
-    @Option(help: "Checkpoint mode: the fine-tuned checkpoint compared with --base.")
-    var tuned: String?
-
-    @Option(help: "Checkpoint mode: a peft adapter folder.")
-    var adapter: String?
+    @OptionGroup var checkpoints: CheckpointSourceOptions
 
     @Option(help: "Checkpoint mode: only tensors whose name matches this regular expression.")
     var match: String?
@@ -35,13 +28,9 @@ struct ReportCommand: ParsableCommand {
     var skip: String = ""
 
     func validate() throws {
-        let checkpointMode = base != nil || tuned != nil || adapter != nil
-        if results != nil && checkpointMode { throw ValidationError("give either a results file or --base/--tuned/--adapter, not both") }
-        if results == nil && !checkpointMode { throw ValidationError("give a results file, --base B --tuned T, or --adapter A [--base B]") }
-        if checkpointMode && adapter == nil && (base == nil || tuned == nil) { throw ValidationError("--base and --tuned go together (or use --adapter)") }
-        if adapter != nil && tuned != nil { throw ValidationError("--tuned does not go with --adapter") }
+        try checkpoints.validate(resultsGiven: results != nil)
         if results != nil && match != nil { throw ValidationError("--match applies to checkpoints") }
-        if checkpointMode && output == nil { throw ValidationError("give --output FILE.html in checkpoint mode") }
+        if checkpoints.isGiven && output == nil { throw ValidationError("give --output FILE.html in checkpoint mode") }
     }
 
     func run() throws {
@@ -63,20 +52,8 @@ struct ReportCommand: ParsableCommand {
 
     /// `--base/--tuned` or `--adapter [--base]`: the spectrum analysis of the checkpoints, drawn.
     func checkpointReport() throws {
-        let status = StatusLine()
-        let analysis: AnalysisReport
-        let source: String
-        if let adapter {
-            source = URL(fileURLWithPath: adapter).lastPathComponent
-            analysis = try CheckpointAnalysis.spectrum(adapter: try PEFTAdapter(folder: adapter), base: try base.map { try CheckpointSet(path: $0) },
-                                                       match: match, progress: status.update)
-        } else {
-            source = URL(fileURLWithPath: tuned!).lastPathComponent
-            analysis = try CheckpointAnalysis.spectrum(base: try CheckpointSet(path: base!), tuned: try CheckpointSet(path: tuned!),
-                                                       match: match, progress: status.update)
-        }
-        status.finish()
-        let report = StudyReport.checkpoint(analysis, source: source)
+        let analysis = try checkpoints.spectrum(match: match)
+        let report = StudyReport.checkpoint(analysis, source: checkpoints.sourceName)
         let html = URL(fileURLWithPath: output!)
         let written = try report.write(to: html, figureFolder: figures.map { URL(fileURLWithPath: $0) })
         print("\(html.path)  (\(report.figures.count) figures)")

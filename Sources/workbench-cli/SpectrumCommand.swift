@@ -26,14 +26,7 @@ struct SpectrumCommand: ParsableCommand {
     @Option(name: .customLong("top-k"), help: "Only the top K singular values, by a seeded randomized SVD (energy ranks still refer to ‖A‖²_F).")
     var topK: Int?
 
-    @Option(help: "Base checkpoint: a .safetensors file or a folder (model.safetensors or a sharded index).")
-    var base: String?
-
-    @Option(help: "Fine-tuned checkpoint of the same model, compared with --base.")
-    var tuned: String?
-
-    @Option(help: "A peft adapter folder (adapter_config.json + adapter_model.safetensors).")
-    var adapter: String?
+    @OptionGroup var checkpoints: CheckpointSourceOptions
 
     @Option(name: .customLong("intruder-k"), help: "With --adapter and --base: top singular vectors of W0 + ΔW tested for intruders.")
     var intruderK = 10
@@ -42,22 +35,11 @@ struct SpectrumCommand: ParsableCommand {
     var epsilon = 0.5
 
     func validate() throws {
-        let checkpointMode = base != nil || tuned != nil || adapter != nil
+        try checkpoints.validate(resultsGiven: options.results != nil)
         if options.results != nil {
-            guard !checkpointMode else {
-                throw ValidationError("give either a results file or --base/--tuned/--adapter, not both")
-            }
             guard options.match == nil else { throw ValidationError("--match applies to checkpoints; with a results file use --matrix") }
             guard options.export == nil else { throw ValidationError("--export applies to checkpoints; for a results file use `workbench export RESULTS -o DIR`") }
             return
-        }
-        guard checkpointMode else {
-            throw ValidationError("give a results file, --base B --tuned T, or --adapter A [--base B]")
-        }
-        if adapter != nil {
-            guard tuned == nil else { throw ValidationError("--tuned does not go with --adapter (the adapter is the fine-tune)") }
-        } else {
-            guard base != nil, tuned != nil else { throw ValidationError("--base and --tuned go together (or use --adapter)") }
         }
         try options.rejectStudyFilters()
     }
@@ -72,19 +54,8 @@ struct SpectrumCommand: ParsableCommand {
                 try options.emit(report)
                 return
             }
-            let report: AnalysisReport
-            let status = StatusLine()
-            if let adapter {
-                report = try CheckpointAnalysis.spectrum(
-                    adapter: try PEFTAdapter(folder: adapter), base: try base.map { try CheckpointSet(path: $0) },
-                    match: options.match, topK: topK, intruderK: intruderK, epsilon: epsilon, progress: status.update)
-            } else {
-                report = try CheckpointAnalysis.spectrum(
-                    base: try CheckpointSet(path: base!), tuned: try CheckpointSet(path: tuned!),
-                    match: options.match, topK: topK, progress: status.update)
-            }
-            status.finish()
-            try options.emitCheckpointReport(report, source: adapter ?? "\(base!) vs \(tuned!)")
+            let report = try checkpoints.spectrum(match: options.match, topK: topK, intruderK: intruderK, epsilon: epsilon)
+            try options.emitCheckpointReport(report, source: checkpoints.adapter ?? "\(checkpoints.base!) vs \(checkpoints.tuned!)")
         }
     }
 }

@@ -16,10 +16,10 @@ struct CheckpointModeTests {
         #expect(results.options.analysisOptions.results == "r.h5" && results.options.analysisOptions.cells.matrices == ["q"])
 
         let pair = try #require(try WorkbenchCommand.parseAsRoot(["spectrum", "--base", "b", "--tuned", "t", "--match", "q_proj", "--json"]) as? SpectrumCommand)
-        #expect(pair.options.results == nil && pair.base == "b" && pair.tuned == "t" && pair.options.match == "q_proj" && pair.options.json)
+        #expect(pair.options.results == nil && pair.checkpoints.base == "b" && pair.checkpoints.tuned == "t" && pair.options.match == "q_proj" && pair.options.json)
 
         let adapter = try #require(try WorkbenchCommand.parseAsRoot(["spectrum", "--adapter", "a", "--intruder-k", "4"]) as? SpectrumCommand)
-        #expect(adapter.adapter == "a" && adapter.base == nil && adapter.intruderK == 4 && adapter.epsilon == 0.5)
+        #expect(adapter.checkpoints.adapter == "a" && adapter.checkpoints.base == nil && adapter.intruderK == 4 && adapter.epsilon == 0.5)
         #expect(Self.parses(["spectrum", "--adapter", "a", "--base", "b"]))
         let exported = try #require(try WorkbenchCommand.parseAsRoot(["spectrum", "--adapter", "a", "--export", "out", "--format", "jsonl"]) as? SpectrumCommand)
         #expect(exported.options.export == "out" && exported.options.format == "jsonl")

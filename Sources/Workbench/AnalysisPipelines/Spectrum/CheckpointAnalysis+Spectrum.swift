@@ -148,17 +148,8 @@ extension CheckpointAnalysis {
         return notes
     }
 
-    /// a − b elementwise, same shape. Plain loop; the reference is `zip(a, b).map(-)`.
-    static func difference(_ a: Tensor, _ b: Tensor) -> Tensor {
-        precondition(a.shape == b.shape, "CheckpointAnalysis.difference: shapes \(a.shape) and \(b.shape) differ")
-        var out = a.storage
-        b.storage.withUnsafeBufferPointer { bp in
-            out.withUnsafeMutableBufferPointer { op in
-                for i in 0..<op.count { op[i] -= bp[i] }
-            }
-        }
-        return Tensor(shape: a.shape, storage: out)
-    }
+    /// a − b elementwise, same shape (`SpectrumAnalysis.difference`).
+    static func difference(_ a: Tensor, _ b: Tensor) -> Tensor { SpectrumAnalysis.difference(a, b, name: "a checkpoint tensor") }
 
     static func finite(_ x: Double) -> TidyTable.Value { x.isFinite ? .number(x) : .missing }
 
