@@ -100,6 +100,7 @@ extension ReportFigures {
             }
             guard !plot.series.isEmpty else { return nil }
             plot.referenceLines = [(0, "no forgetting")]
+            plot.showPointLabels = plot.series.count <= 6
             plot.height = 420
             let spread = seedCounts.max().map { $0 > 1 ? "Bars: one sample standard deviation across \($0) seeds." : "One seed: no spread." } ?? ""
             let units = pair.unit.hasPrefix("NLL")

@@ -47,6 +47,9 @@ public struct XYPlot: Sendable {
     public var bands: [Band] = []
     /// Horizontal reference lines: (y, label).
     public var referenceLines: [(y: Double, label: String)] = []
+    /// Write each point's `label` beside it (off when many points would overlap: the legend
+    /// and the tooltips still name them).
+    public var showPointLabels = true
     public var includeZeroX = false
     public var includeZeroY = false
     /// Fixed y range (e.g. 0…1 for fractions); nil = fit the data.
@@ -115,7 +118,7 @@ public struct XYPlot: Sendable {
                     let tip = "\(s.name): (\(PlotScale.label(p.x)), \(PlotScale.label(p.y)))" + (p.label.map { " " + $0 } ?? "")
                     svg.marker(style.marker, x: px, y: py, size: 8, colour: style.colour, tooltip: tip)
                 }
-                if let label = p.label {
+                if showPointLabels, let label = p.label {
                     svg.text(label, x: px + 7, y: py - 6, size: 10.5, fill: "#222")
                 }
             }
