@@ -34,7 +34,10 @@ public struct HeatmapPlot: Sendable {
 
     public func svg(title: String) -> String {
         let rowLabelWidth = max(70, Double(rowLabels.map(\.count).max() ?? 0) * 6.6 + 12)
-        let headerHeight = max(40, Double(columnLabels.map(\.count).max() ?? 0) * 5.2 + 14)
+        // Column labels longer than 10 characters are rotated by 35°: they rise about
+        // 6 px × sin 35° ≈ 3.5 px per character.
+        let longest = Double(columnLabels.map(\.count).max() ?? 0)
+        let headerHeight = columnLabels.contains { $0.count > 10 } ? max(40, longest * 3.6 + 16) : 28
         let left = rowLabelWidth + 26, top = headerHeight + 8
         let gridWidth = Double(columnLabels.count) * cellWidth, gridHeight = Double(rowLabels.count) * cellHeight
         let width = left + gridWidth + 100, height = top + gridHeight + 40
@@ -42,7 +45,8 @@ public struct HeatmapPlot: Sendable {
         let shades = resolvedShades()
         for (c, label) in columnLabels.enumerated() {
             let cx = left + (Double(c) + 0.5) * cellWidth
-            svg.text(label, x: cx, y: top - 6, anchor: .start, size: 10.5, rotate: columnLabels.contains { $0.count > 10 } ? -35 : nil)
+            let rotated = columnLabels.contains { $0.count > 10 }
+            svg.text(label, x: cx, y: top - 6, anchor: rotated ? .start : .middle, size: 10.5, rotate: rotated ? -35 : nil)
         }
         for (r, label) in rowLabels.enumerated() {
             let cy = top + (Double(r) + 0.5) * cellHeight
