@@ -35,28 +35,22 @@ struct ReportCommand: ParsableCommand {
 
     func run() throws {
         try runCommand("report") {
-            guard let results else { return try checkpointReport() }
-            let resultsURL = URL(fileURLWithPath: results)
-            let skipped = Set(skip.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
-            let opened = try StudyResults(url: resultsURL)
-            let report = try StudyReport.build(opened, skip: skipped) { line in
-                FileHandle.standardError.write(Data(("report: " + line + "\n").utf8))
+            let report: StudyReport, html: URL
+            if let results {
+                let resultsURL = URL(fileURLWithPath: results)
+                let skipped = Set(skip.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+                report = try StudyReport.build(try StudyResults(url: resultsURL), skip: skipped) { line in
+                    FileHandle.standardError.write(Data(("report: " + line + "\n").utf8))
+                }
+                html = output.map { URL(fileURLWithPath: $0) } ?? resultsURL.deletingPathExtension().appendingPathExtension("report.html")
+            } else {
+                // --base/--tuned or --adapter [--base]: the spectrum analysis of the checkpoints, drawn.
+                report = StudyReport.checkpoint(try checkpoints.spectrum(match: match), source: checkpoints.sourceName)
+                html = URL(fileURLWithPath: output!)
             }
-            let html = output.map { URL(fileURLWithPath: $0) }
-                ?? resultsURL.deletingPathExtension().appendingPathExtension("report.html")
             let written = try report.write(to: html, figureFolder: figures.map { URL(fileURLWithPath: $0) })
             print("\(html.path)  (\(report.figures.count) figures)")
-            if figures != nil { print("\(written.count - 1) SVG files in \(figures!)") }
+            if let figures { print("\(written.count - 1) SVG files in \(figures)") }
         }
-    }
-
-    /// `--base/--tuned` or `--adapter [--base]`: the spectrum analysis of the checkpoints, drawn.
-    func checkpointReport() throws {
-        let analysis = try checkpoints.spectrum(match: match)
-        let report = StudyReport.checkpoint(analysis, source: checkpoints.sourceName)
-        let html = URL(fileURLWithPath: output!)
-        let written = try report.write(to: html, figureFolder: figures.map { URL(fileURLWithPath: $0) })
-        print("\(html.path)  (\(report.figures.count) figures)")
-        if figures != nil { print("\(written.count - 1) SVG files in \(figures!)") }
     }
 }

@@ -114,14 +114,4 @@ public enum SubspaceMeasures {
         return Intruders(k: k, epsilon: epsilon, maxAbsCosine: top.maxAbsCosine, intruderIndices: top.intruderIndices,
                          energyShare: top.energyShare)
     }
-
-    /// The null of `IntruderDimensions` (same draws: `samples` Gaussian rows of length m from
-    /// `SeededRNG(seed:)`, normalised): the fraction of random unit vectors whose max |cos| with
-    /// W₀'s left singular vectors is below ε, and the mean of that max |cos|. It depends only on
-    /// W₀, so it is computed once per seed and matrix.
-    public static func intruderNull(baseFactors: SubspaceFactors, epsilon: Double, samples: Int, seed: UInt64)
-        -> (intruderFraction: Double, meanMaxAbsCosine: Double, maxAbsCosines: [Double]) {
-        let draws = IntruderDimensions.nullMaxAbsCosines(baseLeftVectors: baseFactors.u, samples: samples, seed: seed)
-        return (IntruderDimensions.fractionBelow(draws, epsilon: epsilon), draws.reduce(0, +) / Double(draws.count), draws)
-    }
 }

@@ -28,12 +28,7 @@ public struct BarPlot: Sendable {
         let all = values.flatMap { $0 }.compactMap { $0 }.flatMap { [$0.value, $0.value + ($0.error ?? 0)] }
         let y = PlotScale(kind: yScale, covering: all, from: bottom, to: top, includeZero: yScale == .linear)
         var svg = SVGDocument(width: width, height: height, title: title)
-        for tick in y.ticks() {
-            let py = y.pixel(tick)
-            svg.line(left, py, right, py, stroke: "#e4e4e4")
-            svg.line(left - 4, py, left, py, stroke: "#000")
-            svg.text(PlotScale.label(tick), x: left - 7, y: py + 4, anchor: .end, size: 11)
-        }
+        PlotAxes.drawYTicks(into: &svg, y: y, left: left, right: right)
         let groupWidth = (right - left) / Double(max(categories.count, 1))
         let barWidth = groupWidth * 0.8 / Double(max(seriesNames.count, 1))
         let base = yScale == .linear ? y.pixel(max(0, y.lower)) : bottom

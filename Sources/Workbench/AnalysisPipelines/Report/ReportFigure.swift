@@ -31,13 +31,10 @@ public enum ReportFigures {
         return out
     }
 
-    static func mean(_ xs: [Double]) -> Double? { xs.isEmpty ? nil : xs.reduce(0, +) / Double(xs.count) }
-
-    /// Sample standard deviation; nil for fewer than two values (a spread of one seed is undefined).
-    static func standardDeviation(_ xs: [Double]) -> Double? {
-        guard xs.count > 1, let m = mean(xs) else { return nil }
-        return (xs.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(xs.count - 1)).squareRoot()
-    }
+    /// Mean (nil for no values) and sample standard deviation (nil for fewer than two: a spread
+    /// of one seed is undefined), as the tables compute them (`LowRankTest.meanAndStandardDeviation`).
+    static func mean(_ xs: [Double]) -> Double? { LowRankTest.meanAndStandardDeviation(xs).0 }
+    static func standardDeviation(_ xs: [Double]) -> Double? { LowRankTest.meanAndStandardDeviation(xs).1 }
 
     static func median(_ xs: [Double]) -> Double? {
         guard !xs.isEmpty else { return nil }

@@ -139,12 +139,7 @@ public struct XYPlot: Sendable {
 enum PlotAxes {
     static func draw(into svg: inout SVGDocument, x: PlotScale, y: PlotScale, xLabel: String, yLabel: String) {
         let (left, right, top, bottom) = (x.start, x.end, y.end, y.start)
-        for tick in y.ticks() {
-            let py = y.pixel(tick)
-            svg.line(left, py, right, py, stroke: "#e4e4e4", width: 1)
-            svg.line(left - 4, py, left, py, stroke: "#000")
-            svg.text(PlotScale.label(tick), x: left - 7, y: py + 4, anchor: .end, size: 11)
-        }
+        drawYTicks(into: &svg, y: y, left: left, right: right)
         for tick in x.ticks() {
             let px = x.pixel(tick)
             svg.line(px, top, px, bottom, stroke: "#f0f0f0", width: 1)
@@ -155,6 +150,16 @@ enum PlotAxes {
         svg.line(left, top, left, bottom, stroke: "#000")
         svg.text(xLabel, x: (left + right) / 2, y: bottom + 38, anchor: .middle, size: 12.5)
         svg.text(yLabel, x: 16, y: (top + bottom) / 2, anchor: .middle, size: 12.5, rotate: -90)
+    }
+
+    /// The y axis's grid lines, ticks and tick labels between `left` and `right`.
+    static func drawYTicks(into svg: inout SVGDocument, y: PlotScale, left: Double, right: Double) {
+        for tick in y.ticks() {
+            let py = y.pixel(tick)
+            svg.line(left, py, right, py, stroke: "#e4e4e4", width: 1)
+            svg.line(left - 4, py, left, py, stroke: "#000")
+            svg.text(PlotScale.label(tick), x: left - 7, y: py + 4, anchor: .end, size: 11)
+        }
     }
 }
 

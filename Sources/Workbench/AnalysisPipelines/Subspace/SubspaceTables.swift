@@ -71,10 +71,10 @@ enum SubspaceTables {
 
         for matrix in plan.matrices {
             let cells = plan.cells.filter { $0.matrices.contains(matrix) }.map(\.cell)
-            var bases: [Int: (w0: Tensor, factors: SubspaceFactors, null: (intruderFraction: Double, meanMaxAbsCosine: Double, maxAbsCosines: [Double]), epsilon: Double)] = [:]
+            var bases: [Int: SeedBase] = [:]
             // A pretrained base is the same W₀ for every seed: decomposed once.
             var shared: (w0: Tensor, factors: SubspaceFactors)?
-            func base(_ seed: Int) throws -> (w0: Tensor, factors: SubspaceFactors, null: (intruderFraction: Double, meanMaxAbsCosine: Double, maxAbsCosines: [Double]), epsilon: Double) {
+            func base(_ seed: Int) throws -> SeedBase {
                 if let cached = bases[seed] { return cached }
                 let w0: Tensor, factors: SubspaceFactors
                 if let shared {
@@ -84,13 +84,11 @@ enum SubspaceTables {
                     factors = try SubspaceFactors(w0)
                     if results.study.base.pretrained != nil { shared = (w0, factors) }
                 }
-                let draws = SubspaceMeasures.intruderNull(baseFactors: factors, epsilon: 1,
-                                                          samples: options.nullSamples, seed: UInt64(seed)).maxAbsCosines
-                let epsilon = options.epsilon ?? SubspaceAnalysis.automaticEpsilon(nullMaxAbsCosines: draws)
-                let null = (intruderFraction: IntruderDimensions.fractionBelow(draws, epsilon: epsilon),
-                            meanMaxAbsCosine: draws.reduce(0, +) / Double(draws.count), maxAbsCosines: draws)
-                bases[seed] = (w0, factors, null, epsilon)
-                return (w0, factors, null, epsilon)
+                let draws = IntruderDimensions.nullMaxAbsCosines(baseLeftVectors: factors.u, samples: options.nullSamples, seed: UInt64(seed))
+                let base = SeedBase(w0: w0, factors: factors, nullMaxAbsCosines: draws,
+                                    epsilon: options.epsilon ?? SubspaceAnalysis.automaticEpsilon(nullMaxAbsCosines: draws))
+                bases[seed] = base
+                return base
             }
             // ΔW factors of this matrix, keyed by cell path and stage: each decomposed once.
             var deltas: [String: (delta: Tensor, factors: SubspaceFactors)] = [:]
@@ -122,7 +120,7 @@ enum SubspaceTables {
 
                     let k = min(options.intruderK, d.shape[0], d.shape[1])
                     let found = try SubspaceMeasures.intruders(baseFactors: b.factors, tuned: b.w0 + d, k: k, epsilon: b.epsilon)
-                    let excess = Double(found.count) / Double(k) - b.null.intruderFraction
+                    let excess = Double(found.count) / Double(k) - b.nullIntruderFraction
                     let sweepKey = "\(cell.path)#\(t)"
                     if sweepSums[sweepKey] == nil {
                         sweepSums[sweepKey] = (cell, t, stage, k, Array(repeating: [], count: SubspaceAnalysis.epsilonGrid.count))
@@ -131,18 +129,18 @@ enum SubspaceTables {
                     sweepSums[sweepKey]!.k = max(sweepSums[sweepKey]!.k, k)
                     for (e, epsilon) in SubspaceAnalysis.epsilonGrid.enumerated() {
                         sweepSums[sweepKey]!.values[e].append((IntruderDimensions.fractionBelow(found.maxAbsCosine, epsilon: epsilon),
-                                                               IntruderDimensions.fractionBelow(b.null.maxAbsCosines, epsilon: epsilon)))
+                                                               IntruderDimensions.fractionBelow(b.nullMaxAbsCosines, epsilon: epsilon)))
                     }
                     intruders.append(head + [
                         .integer(k), .number(b.epsilon), .integer(found.count), .number(found.energyShare),
                         .number(found.maxAbsCosine.reduce(0, +) / Double(k)),
-                        .number(b.null.intruderFraction), .number(b.null.meanMaxAbsCosine), .number(excess),
+                        .number(b.nullIntruderFraction), .number(b.nullMeanMaxAbsCosine), .number(excess),
                     ])
                     if isLast {
                         record(cell, "amplification", a.amplification)
                         record(cell, "intruder_count", Double(found.count))
                         record(cell, "intruder_energy_share", found.energyShare)
-                        record(cell, "null_intruder_fraction", b.null.intruderFraction)
+                        record(cell, "null_intruder_fraction", b.nullIntruderFraction)
                         record(cell, "excess_intruder_fraction", excess)
                     }
                 }
@@ -245,5 +243,25 @@ enum SubspaceTables {
             return (min(r, limit), "configuration")
         }
         return (min(options.rank, limit), "option")
+    }
+}
+
+/// W₀ of one seed and matrix as the subspace measures use it: its factors (decomposed once),
+/// the intruder null's raw draws, and the ε the intruder test uses there.
+struct SeedBase {
+    let w0: Tensor
+    let factors: SubspaceFactors
+    /// Max |cos| of each random unit vector with W₀'s left singular vectors.
+    let nullMaxAbsCosines: [Double]
+    /// The intruder threshold: `--epsilon`, or chosen from the null (`SubspaceAnalysis.automaticEpsilon`).
+    let epsilon: Double
+    /// Fraction of the null's random vectors that count as intruders at `epsilon`, and their mean max |cos|.
+    let nullIntruderFraction: Double
+    let nullMeanMaxAbsCosine: Double
+
+    init(w0: Tensor, factors: SubspaceFactors, nullMaxAbsCosines: [Double], epsilon: Double) {
+        self.w0 = w0; self.factors = factors; self.nullMaxAbsCosines = nullMaxAbsCosines; self.epsilon = epsilon
+        nullIntruderFraction = IntruderDimensions.fractionBelow(nullMaxAbsCosines, epsilon: epsilon)
+        nullMeanMaxAbsCosine = nullMaxAbsCosines.reduce(0, +) / Double(nullMaxAbsCosines.count)
     }
 }
