@@ -8,7 +8,7 @@ SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE_BIN  := .build/release/workbench
 STUDY        ?= studies/quickstart.yaml
 
-.PHONY: deps build release study test bench references clean
+.PHONY: deps build release study test fuzz bench references clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -43,6 +43,15 @@ test: deps
 	failed=$$(grep -oE 'with [0-9]+ issues?' .build/test.log | tail -1 | grep -oE '[0-9]+'); \
 	if [ $$status -eq 0 ]; then echo "test: $${passed:-0} passed, 0 failed"; \
 	else echo "test: swift test failed ($${failed:-?} issues)"; fi; exit $$status
+
+# The fuzz harness at length (`make test` runs 640 cases): FUZZ_CASES per input kind, a new
+# campaign seed each time unless FUZZ_SEED is given. Failing cases are kept in .build/fuzz-failures/.
+FUZZ_CASES ?= 2000
+FUZZ_SEED  ?= $(shell date +%s)
+fuzz: deps
+	@$(SWIFT) build --build-tests
+	@echo "fuzz: $(FUZZ_CASES) cases per kind, seed $(FUZZ_SEED)"
+	@WORKBENCH_FUZZ_CASES=$(FUZZ_CASES) WORKBENCH_FUZZ_SEED=$(FUZZ_SEED) $(SWIFT) test --skip-build --filter FuzzTests 2>&1 | grep -E '^fuzz|case [0-9]+|passed|failed'
 
 # stdout carries only the JSON lines (`make bench > figures.jsonl`); the build and the table go to stderr.
 bench:

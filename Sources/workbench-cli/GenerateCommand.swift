@@ -3,21 +3,16 @@ import Foundation
 import PEFTEngine
 import Workbench
 
-/// Loads a LLaMA-family model and its tokenizer for `generate` and `score`; a fetch or file
-/// error is one line and exit 1.
-func loadLlama(_ model: String, command: String) throws -> (LlamaCheckpoint, ByteLevelBPETokenizer) {
-    do {
-        var isFolder: ObjCBool = false
-        if FileManager.default.fileExists(atPath: model, isDirectory: &isFolder), isFolder.boolValue {
-            // An HF folder: config.json, safetensors, tokenizer.json.
-            return (try LlamaCheckpoint(folder: model),
-                    try ByteLevelBPETokenizer(tokenizerJSON: URL(fileURLWithPath: model).appendingPathComponent("tokenizer.json").path))
-        }
-        let gguf = try ModelSource.ggufFile(model) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
-        return (try LlamaCheckpoint(gguf: gguf), try ByteLevelBPETokenizer(gguf: gguf))
-    } catch {
-        throw commandFailure(command, error)
+/// Loads a LLaMA-family model and its tokenizer for `generate` and `score`.
+func loadLlama(_ model: String) throws -> (LlamaCheckpoint, ByteLevelBPETokenizer) {
+    var isFolder: ObjCBool = false
+    if FileManager.default.fileExists(atPath: model, isDirectory: &isFolder), isFolder.boolValue {
+        // An HF folder: config.json, safetensors, tokenizer.json.
+        return (try LlamaCheckpoint(folder: model),
+                try ByteLevelBPETokenizer(tokenizerJSON: URL(fileURLWithPath: model).appendingPathComponent("tokenizer.json").path))
     }
+    let gguf = try ModelSource.ggufFile(model) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+    return (try LlamaCheckpoint(gguf: gguf), try ByteLevelBPETokenizer(gguf: gguf))
 }
 
 /// `workbench generate --model M --prompt S [--chat]`: greedy continuation.
@@ -37,7 +32,11 @@ struct GenerateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let (checkpoint, tokenizer) = try loadLlama(model, command: "generate")
+        try runCommand("generate") { try generate() }
+    }
+
+    private func generate() throws {
+        let (checkpoint, tokenizer) = try loadLlama(model)
         let text = chat ? ChatML.prompt(user: prompt) : prompt
         let ids = tokenizer.encode(text)
         let model = try checkpoint.inference(maxPositions: ids.count + maxNewTokens)
@@ -67,10 +66,14 @@ struct ScoreCommand: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
+        try runCommand("score") { try score() }
+    }
+
+    private func score() throws {
         guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
             throw ValidationError("--file \(file): cannot be read as UTF-8 text")
         }
-        let (checkpoint, tokenizer) = try loadLlama(model, command: "score")
+        let (checkpoint, tokenizer) = try loadLlama(model)
         let texts = lines ? text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) : [text]
         let encoded = texts.map { t in (bos ? tokenizer.bosID.map { [$0] } ?? [] : []) + tokenizer.encode(t) }
         let longest = encoded.map(\.count).max() ?? 1

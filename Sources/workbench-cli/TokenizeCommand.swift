@@ -21,6 +21,10 @@ struct TokenizeCommand: ParsableCommand {
     }
 
     func run() throws {
+        try runCommand("tokenize") { try tokenize() }
+    }
+
+    private func tokenize() throws {
         let input: String
         if let file {
             guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("--file \(file): cannot be read") }
@@ -29,14 +33,8 @@ struct TokenizeCommand: ParsableCommand {
         } else {
             input = text ?? ""
         }
-        let tokenizer: ByteLevelBPETokenizer
-        do {
-            let gguf = try ModelSource.ggufFile(model) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
-            tokenizer = try ByteLevelBPETokenizer(gguf: gguf)
-        } catch let error as CustomStringConvertible where error is GGUFError || error is PackageCacheError || error is TokenizerError {
-            FileHandle.standardError.write(Data(("error: \(error.description)\n").utf8))
-            throw ExitCode(1)
-        }
+        let gguf = try ModelSource.ggufFile(model) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        let tokenizer = try ByteLevelBPETokenizer(gguf: gguf)
         let ids = tokenizer.encode(input)
         let pieces = tokenizer.pieces(ids)
         if json {

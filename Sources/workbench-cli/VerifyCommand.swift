@@ -19,6 +19,13 @@ struct VerifyCommand: ParsableCommand {
             throw commandFailure("verify", error)
         }
         print(report.rendered())
-        if !report.isSound { throw ExitCode(1) }
+        if let failure = report.failureSummary {
+            throw commandFailure("verify", VerifyFailure(description: "\(results): \(failure)"))
+        }
     }
+}
+
+/// An unsound study: `verify`'s one error line after its report.
+private struct VerifyFailure: Error, CustomStringConvertible {
+    let description: String
 }

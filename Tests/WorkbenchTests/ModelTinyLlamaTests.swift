@@ -56,6 +56,33 @@ struct ModelTinyLlamaTests {
         #expect(LlamaCheckpoint.engineName(forHF: "model.layers.1.mlp.fc.weight") == nil)
     }
 
+    @Test("a config.json that disagrees with the tensors is refused from the headers, naming the tensor or the layer count")
+    func configDisagreeingWithTensors() throws {
+        try withTemporaryFolder { folder in
+            let source = Self.folder.appendingPathComponent("tiny_hf")
+            for name in ["model.safetensors", "config.json"] {
+                try FileManager.default.copyItem(at: source.appendingPathComponent(name), to: folder.appendingPathComponent(name))
+            }
+            let configURL = folder.appendingPathComponent("config.json")
+            let original = try String(contentsOf: configURL, encoding: .utf8)
+            let config = try #require(try JSONSerialization.jsonObject(with: Data(original.utf8)) as? [String: Any])
+            func edited(_ key: String, _ value: Int) throws -> String {
+                var c = config
+                c[key] = value
+                return String(decoding: try JSONSerialization.data(withJSONObject: c), as: UTF8.self)
+            }
+            let intermediate = try #require(config["intermediate_size"] as? Int)
+            try edited("intermediate_size", intermediate + 1).write(to: configURL, atomically: true, encoding: .utf8)
+            #expect { try LlamaCheckpoint(folder: folder.path) } throws: { error in
+                "\(error)".contains("mlp.gate_proj.weight") && "\(error)".contains("d_ff \(intermediate + 1)")
+            }
+            try edited("num_hidden_layers", 100_000_000).write(to: configURL, atomically: true, encoding: .utf8)
+            #expect { try LlamaCheckpoint(folder: folder.path) } throws: { error in
+                "\(error)".contains("100000000 layers need 900000002 tensors")
+            }
+        }
+    }
+
     @Test("a folder without config.json, or of another model type, is one error naming the file")
     func badFolders() throws {
         try withTemporaryFolder { folder in

@@ -57,6 +57,26 @@ struct RunnerResumeTests {
         }
     }
 
+    @Test("a folder where a part's file belongs is refused before any training, naming the path; nothing else changes")
+    func folderInPlaceOfAPart() throws {
+        try withTemporaryFolder { folder in
+            let study = try writeStudy(tinyStudyText(), in: folder)
+            let url = folder.appendingPathComponent("results.h5")
+            _ = try runStudy(study, output: url)
+            let runner = try StudyRunner(study: study, output: url, runtime: RuntimeInfo.current(requested: .inherit))
+            let lora = runner.plan(verify: false).cells[1]
+            try FileManager.default.removeItem(at: lora.file)
+            try FileManager.default.createDirectory(at: lora.file, withIntermediateDirectories: false)
+            let recorder = RunRecorder()
+            #expect {
+                try runStudy(study, output: url, recorder: recorder)
+            } throws: { error in
+                "\(error)".contains(lora.file.lastPathComponent) && "\(error)".contains("a folder stands where this part's file belongs")
+            }
+            #expect(recorder.startedCells.isEmpty && recorder.events.isEmpty)
+        }
+    }
+
     @Test("a changed cell is recomputed with the reason; an added method runs only the new cell")
     func changedStudyRunsOnlyWhatChanged() throws {
         try withTemporaryFolder { folder in

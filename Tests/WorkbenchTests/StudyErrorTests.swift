@@ -133,6 +133,28 @@ struct StudyErrorTests {
         F.expect(e, kind: .invalidValue, keyPath: "seeds", line: 2)
     }
 
+    @Test(arguments: ["seeds: 9223372036854775807", "seeds: 10001"])
+    func seedCountIsBoundedBeforeAnythingIsAllocated(seeds: String) {
+        let e = F.error(loading: F.valid(replacing: "seeds: [0]", with: seeds))
+        F.expect(e, kind: .invalidValue, keyPath: "seeds", line: 2, mentions: ["at most 10000"])
+    }
+
+    @Test func cellCountIsBounded() {
+        let sweep = F.valid(replacing: "seeds: [0]", with: "seeds: 10000")
+            .replacingOccurrences(of: "r: [1, 4]", with: "r: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]")
+        let e = F.error(loading: sweep)
+        F.expect(e, kind: .invalidValue, keyPath: "seeds", line: 2, mentions: ["10000 seeds × 11 configurations = 110000 cells, more than the 100000"])
+    }
+
+    @Test func aLossCurveTooLargeForMemoryIsRefusedNotAllocated() {
+        let text = F.valid(replacing: "training: {steps: 50,", with: "training: {steps: 2147483647,")
+        #expect {
+            try Study.parse(yaml: text, file: "study.yaml", memoryLimit: 1_073_741_824)
+        } throws: { error in
+            "\(error)".contains("loss curves 8.00 GiB")
+        }
+    }
+
     @Test func duplicateSeedIsRejected() {
         let e = F.error(loading: F.valid(replacing: "seeds: [0]", with: "seeds: [0, 1, 0]"))
         F.expect(e, kind: .duplicateName, keyPath: "seeds[2]", line: 2, mentions: ["seed 0 is listed twice"])

@@ -30,7 +30,7 @@ import Testing
         }
     }
 
-    @Test("the SmolLM2 quickstart's largest cell is full fine-tuning: 4P + 4P + 12P + activations + the base for KL + one stage's ΔW")
+    @Test("the SmolLM2 quickstart's largest cell is full fine-tuning: 4P + 4P + 12P + activations + the base for KL + one stage's ΔW + the loss curve")
     func quickstartEstimate() throws {
         let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let study = try Study.load(contentsOf: directory.appendingPathComponent("studies/quickstart.yaml").path)
@@ -41,7 +41,8 @@ import Testing
         #expect(estimate.phase == "full")
         let perBlock: Double = 2 * 576 * 576 + 2 * 192 * 576 + 3 * 1536 * 576
         let linear: Double = 4 * 30 * perBlock
-        #expect(estimate.bytes == P + P + 3 * P + A + (P + A) + linear)
+        let lossCurve = 4.0 * 50  // one task of 50 steps
+        #expect(estimate.bytes == P + P + 3 * P + A + (P + A) + linear + lossCurve)
         #expect(linear == 4.0 * 106_168_320, "SmolLM2's 210 linear matrices")
         #expect(estimate.bytes > 4.5 * 1_073_741_824 && estimate.bytes < 5.5 * 1_073_741_824)
         // A smaller --max-memory refuses it.

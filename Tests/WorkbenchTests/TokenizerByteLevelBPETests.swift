@@ -142,4 +142,14 @@ struct TokenizerJSONTests {
             }
         }
     }
+
+    @Test("a BOS or EOS id outside the vocabulary is refused when the tokenizer is built, not at the first lookup")
+    func specialIDsOutsideTheVocabulary() {
+        #expect(throws: TokenizerError.self) {
+            try ByteLevelBPETokenizer(tokens: ["a", "b"], merges: [], tokenTypes: [], bos: nil, eos: 8453, source: "model.gguf")
+        }
+        #expect(throws: TokenizerError.self) {
+            try ByteLevelBPETokenizer(tokens: ["a", "b"], merges: [], tokenTypes: [], bos: -1, eos: nil)
+        }
+    }
 }

@@ -33,7 +33,7 @@ public final class LlamaInference {
         var w: [String: [Float]] = [:]
         func load(_ name: String, _ shape: [Int]) throws {
             let t = try weight(name)
-            precondition(t.shape == shape, "LlamaInference: \(name) has shape \(t.shape), expected \(shape)")
+            guard t.shape == shape else { throw ModelConfigError.wrongTensorShape(name: name, shape: t.shape, expected: shape) }
             w[name] = t.storage
         }
         let c = config, kv = c.kvHeads * c.headDim

@@ -168,6 +168,7 @@ public enum ModelConfigError: Error, Equatable, CustomStringConvertible {
     case kvHeadsDoNotDivideHeads(heads: Int, kvHeads: Int)
     case oddHeadSize(Int)
     case notForArchitecture(field: String, architecture: ModelConfig.Architecture)
+    case wrongTensorShape(name: String, shape: [Int], expected: [Int])
 
     public var description: String {
         switch self {
@@ -183,6 +184,8 @@ public enum ModelConfigError: Error, Equatable, CustomStringConvertible {
             return "model config: the head size d_model/n_heads = \(hs) must be even for rotary embeddings"
         case .notForArchitecture(let field, let architecture):
             return "model config: \(field) does not apply to architecture \(architecture.rawValue)"
+        case .wrongTensorShape(let name, let shape, let expected):
+            return "model config: tensor \(name) has shape \(shape), the configuration needs \(expected)"
         }
     }
 }

@@ -48,6 +48,7 @@ public final class LlamaCheckpoint {
     public init(folder: String) throws {
         config = try Self.folderConfig(folder)
         source = .folder(try CheckpointSet(path: folder))
+        try checkInventory()
     }
 
     /// The architecture an HF folder's `config.json` states (no weight is opened).
@@ -68,7 +69,7 @@ public final class LlamaCheckpoint {
         }
         let hidden = try int("hidden_size"), heads = try int("num_attention_heads")
         let kvHeads = (json["num_key_value_heads"] as? NSNumber)?.intValue ?? heads
-        guard hidden % heads == 0, (hidden / heads) % 2 == 0, heads % kvHeads == 0 else {
+        guard kvHeads > 0, hidden % heads == 0, (hidden / heads) % 2 == 0, heads % kvHeads == 0 else {
             throw GGUFError(path: configURL.path, what: "config", offset: nil, reason: "hidden_size \(hidden), \(heads) heads, \(kvHeads) KV heads do not fit")
         }
         let rope = (json["rope_theta"] as? NSNumber)?.doubleValue
@@ -91,7 +92,7 @@ public final class LlamaCheckpoint {
         }
         let hidden = try int("llama.embedding_length"), heads = try int("llama.attention.head_count")
         let kvHeads = gguf.value("llama.attention.head_count_kv")?.int ?? heads
-        guard hidden % heads == 0, (hidden / heads) % 2 == 0, heads % kvHeads == 0 else {
+        guard kvHeads > 0, hidden % heads == 0, (hidden / heads) % 2 == 0, heads % kvHeads == 0 else {
             throw GGUFError(path: gguf.path, what: "metadata", offset: nil, reason: "d_model \(hidden), \(heads) heads, \(kvHeads) KV heads: heads must divide d_model into even head dimensions, KV heads must divide heads")
         }
         let vocab = gguf.info("token_embd.weight")?.shape.first ?? (gguf.value("tokenizer.ggml.tokens")?.strings?.count ?? 0)
@@ -100,6 +101,59 @@ public final class LlamaCheckpoint {
                         ropeTheta: gguf.value("llama.rope.freq_base")?.double ?? 10_000,
                         rmsEps: gguf.value("llama.attention.layer_norm_rms_epsilon")?.double ?? 1e-5,
                         tiedEmbeddings: gguf.info("output.weight") == nil)
+        try checkInventory()
+    }
+
+    /// Every tensor the model reads, by HF name, with the HF shape its configuration implies
+    /// (`lm_head.weight` only when the embeddings are not tied).
+    public var expectedShapes: [(name: String, shape: [Int])] {
+        let c = config, kv = c.kvHeads * c.headDim
+        var shapes: [(name: String, shape: [Int])] = [("model.embed_tokens.weight", [c.vocab, c.hidden])]
+        for l in 0..<c.layers {
+            let p = "model.layers.\(l)."
+            shapes += [(p + "self_attn.q_proj.weight", [c.hidden, c.hidden]), (p + "self_attn.k_proj.weight", [kv, c.hidden]),
+                       (p + "self_attn.v_proj.weight", [kv, c.hidden]), (p + "self_attn.o_proj.weight", [c.hidden, c.hidden]),
+                       (p + "mlp.gate_proj.weight", [c.intermediate, c.hidden]), (p + "mlp.up_proj.weight", [c.intermediate, c.hidden]),
+                       (p + "mlp.down_proj.weight", [c.hidden, c.intermediate]),
+                       (p + "input_layernorm.weight", [c.hidden]), (p + "post_attention_layernorm.weight", [c.hidden])]
+        }
+        shapes.append(("model.norm.weight", [c.hidden]))
+        if !c.tiedEmbeddings { shapes.append(("lm_head.weight", [c.vocab, c.hidden])) }
+        return shapes
+    }
+
+    /// Checks, from the file's header alone, that every tensor of `expectedShapes` is stored
+    /// with its shape, so a damaged or mismatched checkpoint is refused before anything runs.
+    func checkInventory() throws {
+        // Count first: a layer count from a damaged file must not size anything.
+        let stored: Int
+        switch source {
+        case .gguf(let gguf): stored = gguf.tensors.count
+        case .folder(let set): stored = set.names.count
+        }
+        let (perLayer, overflow) = config.layers.multipliedReportingOverflow(by: Self.perLayer.count)
+        guard !overflow, perLayer + 2 <= stored else {
+            throw GGUFError(path: path, what: "the layer count", offset: nil,
+                            reason: "\(config.layers) layers need \(overflow ? "more than \(Int.max)" : "\(perLayer + 2)") tensors, but the file holds \(stored)")
+        }
+        for (name, shape) in expectedShapes {
+            let stored: [Int]?, storedName: String
+            switch source {
+            case .gguf(let gguf):
+                storedName = Self.ggufName(forHF: name, tied: config.tiedEmbeddings) ?? name
+                stored = gguf.info(storedName)?.shape
+            case .folder(let set):
+                storedName = name
+                stored = try? set.info(name).shape
+            }
+            guard let stored else {
+                throw GGUFError(path: path, what: "tensor '\(storedName)'", offset: nil, reason: "missing; a LLaMA of \(config.layers) layers needs it")
+            }
+            guard stored == shape else {
+                throw GGUFError(path: path, what: "tensor '\(storedName)'", offset: nil,
+                                reason: "shape \(stored), but the configuration (d_model \(config.hidden), \(config.heads) heads over \(config.kvHeads), d_ff \(config.intermediate), vocabulary \(config.vocab)) needs \(shape)")
+            }
+        }
     }
 
     /// One layer's tensors under their three names (the engine's after `blocks.N.`).

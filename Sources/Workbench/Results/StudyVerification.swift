@@ -84,7 +84,12 @@ public struct StudyVerification {
         if !strays.isEmpty {
             lines.append("not part of the study (\(strays.count)): " + strays.joined(separator: ", "))
         }
-        lines.append(isSound ? "sound: every part is complete and intact" : "NOT sound: \(problems.count) part(s) missing or damaged; `workbench run` on the study recomputes them")
+        if isSound { lines.append("sound: every part is complete and intact") }
         return lines.joined(separator: "\n")
+    }
+
+    /// The verdict of an unsound study in one line (the command's error line); nil when sound.
+    public var failureSummary: String? {
+        isSound ? nil : "NOT sound: \(problems.count) part(s) missing or damaged; `workbench run` on the study recomputes them"
     }
 }

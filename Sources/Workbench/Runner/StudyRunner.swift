@@ -101,11 +101,15 @@ public final class StudyRunner {
             }
         }
 
+        let neededBases = selection.basesOnly ? (selection.bases ?? Array(plan.bases.indices))
+            : Array(Set(selected.map { plan.cells[$0].baseIndex })).sorted()
+        let toWrite = neededBases.map { plan.bases[$0] }.filter { !$0.state.isComplete || force }.map(\.file)
+            + selected.map { plan.cells[$0] }.filter { !$0.state.isComplete || force }.map(\.file)
+        try Self.checkReplaceable(toWrite)
+
         var computed = 0, skipped = 0, stopped = false
         do {
             var bases: [Int: BaseState] = [:]
-            let neededBases = selection.basesOnly ? (selection.bases ?? Array(plan.bases.indices))
-                : Array(Set(selected.map { plan.cells[$0].baseIndex })).sorted()
             for b in neededBases { bases[b] = try baseState(plan.bases[b], cellCount: plan.cells.count) }
             for (n, i) in selected.enumerated() {
                 let cell = plan.cells[i]
@@ -129,6 +133,19 @@ public final class StudyRunner {
         let summary = try StudySummary.read(from: output)
         return StudyRunReport(output: output, computedCells: computed, skippedCells: skipped, stopped: stopped,
                               summary: summary, wallTime: RunnerClock.seconds(since: start), notes: notes)
+    }
+
+    /// Refuses, before any training, a part file's place taken by something a rename cannot
+    /// replace: a folder, a FIFO, a device or a socket.
+    static func checkReplaceable(_ files: [URL]) throws {
+        for file in files {
+            var info = stat()
+            guard lstat(file.path, &info) == 0 else { continue }
+            let type = info.st_mode & S_IFMT
+            guard type == S_IFREG || type == S_IFLNK else {
+                throw RunnerError.outputRefused(output: file.path, reason: "\(type == S_IFDIR ? "a folder" : "not a regular file") stands where this part's file belongs; remove it and run again")
+            }
+        }
     }
 
     /// Checks the output can be written, creates the parts folders, and (re)writes the index

@@ -15,7 +15,8 @@ import PEFTEngine
 /// - its activations A;
 /// - the untouched base for KL(base ‖ tuned) when a column is running text: 4P + A;
 /// - under `per-task`, one saved module per task, 4P each;
-/// - ΔW of every linear site of one stage as it is committed, 4 bytes per linear weight.
+/// - ΔW of every linear site of one stage as it is committed, 4 bytes per linear weight;
+/// - the loss curves, 4 bytes per training step of every task of the cell (or of pretraining).
 /// PEFT methods' own tensors are small next to these and are left out.
 public struct StudyMemoryEstimate: Sendable, Equatable {
     public var bytes: Double
@@ -59,7 +60,7 @@ extension Study {
         let C = Double(config.dModel), F = Double(config.dFF), KVC = Double(config.kvChannels), L = Double(config.layers)
         let linear = 4 * L * (config.isLlama ? 2 * C * C + 2 * KVC * C + 3 * F * C : 4 * C * C + 2 * F * C)
         let bases = base.pretrained != nil ? 1.0 : Double(seeds.count)
-        func phase(_ name: String, full: Bool, savedModules: Int) -> StudyMemoryEstimate {
+        func phase(_ name: String, full: Bool, savedModules: Int, steps: Double) -> StudyMemoryEstimate {
             var parts = [StudyMemoryEstimate.Part(name: bases > 1 ? "base weights (\(Int(bases)) seeds)" : "base weights", bytes: bases * P),
                          .init(name: "model weights", bytes: P)]
             if full { parts.append(.init(name: "gradients and AdamW moments", bytes: 3 * P)) }
@@ -67,15 +68,19 @@ extension Study {
             if text { parts.append(.init(name: "the base again, for KL", bytes: P + A)) }
             if savedModules > 0 { parts.append(.init(name: "\(savedModules) saved per-task modules", bytes: Double(savedModules) * P)) }
             if name != "pretraining" { parts.append(.init(name: "ΔW of a stage", bytes: linear)) }
+            parts.append(.init(name: "loss curves", bytes: 4 * steps))
             return StudyMemoryEstimate(bytes: parts.reduce(0) { $0 + $1.bytes }, phase: name, parts: parts)
         }
         var candidates: [StudyMemoryEstimate] = []
-        if case .pretrain = base.source { candidates.append(phase("pretraining", full: true, savedModules: 0)) }
-        for run in runs {
-            candidates.append(phase(run.label, full: run.methodName == "full",
-                                    savedModules: run.fineTuningProtocol == .perTask ? tasks.count : 0))
+        if case .pretrain(let settings) = base.source {
+            candidates.append(phase("pretraining", full: true, savedModules: 0, steps: Double(settings.steps)))
         }
-        return candidates.max { $0.bytes < $1.bytes } ?? phase("evaluation", full: false, savedModules: 0)
+        for run in runs {
+            let steps = tasks.reduce(0.0) { $0 + Double(run.training(for: $1, defaults: training).steps) }
+            candidates.append(phase(run.label, full: run.methodName == "full",
+                                    savedModules: run.fineTuningProtocol == .perTask ? tasks.count : 0, steps: steps))
+        }
+        return candidates.max { $0.bytes < $1.bytes } ?? phase("evaluation", full: false, savedModules: 0, steps: 0)
     }
 
     /// The memory a study may plan for: `limit` when given, else the machine's physical memory.

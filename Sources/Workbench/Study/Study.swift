@@ -8,6 +8,12 @@ import Foundation
 /// types, ranges, method names and each configuration's `validate(for:)` against the
 /// model — and reports the first problem as a `StudyError` naming file, key path and line.
 public struct Study: Sendable {
+    /// At most this many seeds (each is a base of its own).
+    public static let maximumSeeds = 10_000
+    /// At most this many cells (seeds × configurations): the plan hashes each cell's identity
+    /// (about 1 ms per cell), so 100,000 cells take a couple of minutes to plan.
+    public static let maximumCells = 100_000
+
     public var name: String
     /// The study file as the caller named it.
     public var file: String

@@ -34,6 +34,9 @@ struct StudyParser {
         let evaluation = try map.optional("evaluation").map(parseEvaluation) ?? EvaluationSettings()
         let tasks = try parseTasks(try map.required("tasks"), allowOverrides: true, warmup: training.warmup)
         let runs = try parseMethods(try map.required("methods"), model: modelConfig, warmup: training.warmup)
+        if seeds.count * runs.count > Study.maximumCells, let seedsNode = map.optional("seeds") {
+            throw seedsNode.error(.invalidValue, "\(seeds.count) seeds × \(runs.count) configurations = \(seeds.count * runs.count) cells, more than the \(Study.maximumCells) a study may hold (split it into several studies)")
+        }
         let output = try map.optional("output").map { try nonEmptyName($0, allowSlash: true) } ?? "results/\(name).h5"
         let store = try map.optional("store").map(parseStore) ?? StorePolicy()
         let study = Study(name: name, file: file, text: text, seeds: seeds, model: model, base: base, training: training,
@@ -90,15 +93,17 @@ struct StudyParser {
 
     // MARK: Seeds and model
 
-    /// `seeds: [0, 5]` lists them; `seeds: 3` means 0, 1, 2.
+    /// `seeds: [0, 5]` lists them; `seeds: 3` means 0, 1, 2. At most `Study.maximumSeeds`.
     private func parseSeeds(_ node: StudyNode) throws -> [Int] {
         if !node.isSequence {
             let count = try node.int()
             guard count > 0 else { throw node.error(.invalidValue, "a seed count must be ≥ 1, got \(count)") }
+            guard count <= Study.maximumSeeds else { throw node.error(.invalidValue, "a seed count must be at most \(Study.maximumSeeds) (each seed is a base of its own), got \(count)") }
             return Array(0..<count)
         }
         let elements = try node.sequence()
         guard !elements.isEmpty else { throw node.error(.invalidValue, "seeds must not be empty: list them or give a count") }
+        guard elements.count <= Study.maximumSeeds else { throw node.error(.invalidValue, "at most \(Study.maximumSeeds) seeds, got \(elements.count)") }
         var seen: [Int: Int] = [:]
         return try elements.enumerated().map { index, element in
             let seed = try element.nonNegativeInt()
@@ -142,6 +147,7 @@ struct StudyParser {
             case .notPositive(let f, _), .notPositiveReal(let f, _), .notForArchitecture(let f, _): field = f
             case .headsDoNotDivideModel, .oddHeadSize: field = "n_heads"
             case .kvHeadsDoNotDivideHeads: field = "n_kv_heads"
+            case .wrongTensorShape: field = "d_model"
             }
             throw (map.optional(field) ?? node).error(.invalidValue, "\(error)")
         }

@@ -44,7 +44,8 @@ public final class ByteLevelBPETokenizer: @unchecked Sendable {
     }()
 
     /// - Parameters: `tokenTypes`: GGUF token types (3 = control, matched in text as a whole).
-    public init(tokens: [String], merges: [String], tokenTypes: [Int], bos: Int?, eos: Int?) throws {
+    /// - Parameter source: the file the vocabulary comes from, for messages.
+    public init(tokens: [String], merges: [String], tokenTypes: [Int], bos: Int?, eos: Int?, source: String? = nil) throws {
         self.tokens = tokens
         var ids: [String: Int] = [:]
         for (i, t) in tokens.enumerated() where ids[t] == nil { ids[t] = i }
@@ -59,6 +60,11 @@ public final class ByteLevelBPETokenizer: @unchecked Sendable {
         self.ranks = ranks
         specials = tokenTypes.enumerated().filter { $0.element == 3 && $0.offset < tokens.count }
             .map { (Array(tokens[$0.offset].utf8), $0.offset) }.sorted { $0.0.count > $1.0.count }
+        for (name, id) in [("bos_token_id", bos), ("eos_token_id", eos)] {
+            if let id, !tokens.indices.contains(id) {
+                throw TokenizerError(reason: (source.map { "\($0): " } ?? "") + "\(name) \(id) is outside the vocabulary of \(tokens.count) tokens")
+            }
+        }
         bosID = bos
         eosID = eos
     }
@@ -74,7 +80,7 @@ public final class ByteLevelBPETokenizer: @unchecked Sendable {
         var types: [Int] = []
         if case .array(let values)? = gguf.value("tokenizer.ggml.token_type") { types = values.map { $0.int ?? 1 } }
         try self.init(tokens: tokens, merges: merges, tokenTypes: types,
-                      bos: gguf.value("tokenizer.ggml.bos_token_id")?.int, eos: gguf.value("tokenizer.ggml.eos_token_id")?.int)
+                      bos: gguf.value("tokenizer.ggml.bos_token_id")?.int, eos: gguf.value("tokenizer.ggml.eos_token_id")?.int, source: gguf.path)
     }
 
     /// Token ids of `text` (no BOS/EOS added).
