@@ -16,6 +16,7 @@ struct WorkbenchCommand: ParsableCommand {
     /// Applies the OpenBLAS kernel and thread choice (possibly re-executing the process once),
     /// then runs ArgumentParser as usual.
     static func main() {
+        HDF5File.prepareProcess()
         BLASKernelLauncher.applyAtProcessStart()
         if let message = unknownCommand(in: Array(CommandLine.arguments.dropFirst())) {
             FileHandle.standardError.write(Data((message + "\n").utf8))

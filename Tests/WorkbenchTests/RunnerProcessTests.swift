@@ -124,4 +124,35 @@ struct RunnerProcessTests {
             #expect(!FileManager.default.fileExists(atPath: base.file.path))
         }
     }
+
+    @Test("a full disk (a file-size limit, SIGXFSZ ignored) at the index and at a part: exit 1 with one line naming the cause, no crash, no temporary left; freed, the run resumes to a sound study")
+    func fullDisk() throws {
+        guard let executable = Self.executable else { Issue.record("workbench executable not built"); return }
+        for limitKiB in [8, 40] {
+            try withTemporaryFolder { folder in
+                try tinyStudyText().write(to: folder.appendingPathComponent("study.yaml"), atomically: true, encoding: .utf8)
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: "/bin/bash")
+                process.arguments = ["-c", "trap '' XFSZ; ulimit -f \(limitKiB); exec \"$0\" \"$@\"", executable.path,
+                                     "run", "study.yaml", "--output", "results.h5", "--blas-kernel", "inherit", "--threads", "1"]
+                process.currentDirectoryURL = folder
+                process.standardOutput = FileHandle.nullDevice
+                process.standardError = Pipe()
+                try process.run()
+                let lines = Self.stderr(of: process).split(separator: "\n").filter { !$0.contains("[") }
+                process.waitUntilExit()
+                #expect(process.terminationReason == .exit && process.terminationStatus == 1, "limit \(limitKiB) KiB")
+                #expect(lines.count == 1 && lines.last?.hasPrefix("workbench run: ") == true
+                        && lines.last?.contains("ulimit -f") == true, "\(lines)")
+                let leftovers = (FileManager.default.enumerator(atPath: folder.path)?.allObjects as? [String] ?? []).filter { $0.contains(".tmp-") }
+                #expect(leftovers.isEmpty, "stale temporaries: \(leftovers)")
+
+                let resumed = try Self.workbench(["run", "study.yaml", "--output", "results.h5"], in: folder)
+                resumed.waitUntilExit()
+                #expect(resumed.terminationStatus == 0, "\(Self.stderr(of: resumed))")
+                let verify = try StudyVerification.run(index: folder.appendingPathComponent("results.h5"))
+                #expect(verify.isSound)
+            }
+        }
+    }
 }

@@ -139,6 +139,11 @@ struct StudyErrorTests {
         F.expect(e, kind: .invalidValue, keyPath: "seeds", line: 2, mentions: ["at most 10000"])
     }
 
+    @Test func vocabularyBelowTheCharacterSetIsRefusedAtItsKey() {
+        let e = F.error(loading: F.valid(replacing: "d_ff: 256,", with: "d_ff: 256, vocab_size: 1,"))
+        F.expect(e, kind: .invalidValue, keyPath: "model.vocab_size", line: 3, mentions: ["below the tasks' character vocabulary of 98 tokens"])
+    }
+
     @Test func cellCountIsBounded() {
         let sweep = F.valid(replacing: "seeds: [0]", with: "seeds: 10000")
             .replacingOccurrences(of: "r: [1, 4]", with: "r: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]")

@@ -74,11 +74,12 @@ struct StudyPromptInitTextTests {
                  mentions: ["did you mean `prompt_tuning_init_text`?"])
     }
 
-    @Test func characterBeyondAnExplicitSmallerVocabularyIsRejected() {
+    /// A vocabulary smaller than the characters' (where "~", token 97, would fall outside) is
+    /// refused at `model.vocab_size` before any method is read.
+    @Test func vocabularyTooSmallForTheTextIsRefusedAtTheModel() {
         let e = F.error(loading: Self.study("prompt_tuning_init: TEXT, prompt_tuning_init_text: \"a~\"")
             .replacingOccurrences(of: "model: {d_model", with: "model: {vocab_size: 97, d_model"))
-        F.expect(e, kind: .invalidValue, keyPath: "methods[0].prompt_tuning_init_text", line: 13,
-                 mentions: ["character \"~\" at position 1, token 97, outside the model's vocab_size 97"])
+        F.expect(e, kind: .invalidValue, keyPath: "model.vocab_size", line: 3, mentions: ["below the tasks' character vocabulary of 98 tokens"])
     }
 
     /// End to end through the runner: with a learning rate of 1e-30 AdamW moves each value by

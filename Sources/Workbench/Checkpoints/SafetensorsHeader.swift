@@ -16,14 +16,18 @@ public struct SafetensorsTensorInfo: Equatable, Sendable {
 ///
 /// Layout: 8-byte little-endian UInt64 N, N bytes of UTF-8 JSON, then the data section. The JSON
 /// object maps each tensor name to {"dtype", "shape", "data_offsets": [begin, end]}, plus an
-/// optional "__metadata__" object of string → string.
+/// optional "__metadata__" object of string → string (or null).
 ///
-/// Validation mirrors the reference reader (huggingface/safetensors `SafeTensors::read_metadata`
-/// and `validate`): N ≤ `maximumHeaderLength` and N ≤ file size − 8; the header is UTF-8 and
-/// begins with '{'; every entry is well typed; sorted by offset, the ranges start at 0 and each
-/// begins exactly where the previous ended (no overlap, no gap); end − begin equals
-/// product(shape) × dtype size; the last end equals the data section's size (the file is neither
-/// truncated nor padded at the end).
+/// A header is accepted exactly when the reference reader accepts it (huggingface/safetensors
+/// 0.8, `SafeTensors::read_metadata` and `validate`; checked case by case against it in
+/// `CheckpointSafetensorsHeaderRulesTests`): N ≤ `maximumHeaderLength` and N ≤ file size − 8;
+/// the header is UTF-8 and JSON by serde_json's rules (`StrictJSON`: white space may surround
+/// it, `16.0` is not an integer); a tensor's fields `dtype`, `shape` and `data_offsets` appear
+/// once each (others are ignored); a tensor named twice keeps its last entry, "__metadata__"
+/// may appear once; sorted by offset, the ranges start at 0 and each begins exactly where the
+/// previous ended; end − begin equals product(shape) × dtype bits / 8 (whole bytes); the last end
+/// equals the data section's size. One divergence: an extent above 2⁶³ − 1 (valid for the
+/// reference on 64-bit machines only when another extent is 0) is refused.
 struct SafetensorsHeader {
     /// Upper bound on N, as in the reference reader (100 MB).
     static let maximumHeaderLength = 100_000_000
@@ -50,74 +54,82 @@ struct SafetensorsHeader {
         guard String(validating: headerBytes, as: UTF8.self) != nil else {
             throw CheckpointError.headerNotUTF8(path: path)
         }
-        guard headerBytes.first == UInt8(ascii: "{") else {
-            throw CheckpointError.invalidJSON(path: path, detail: "the header does not begin with '{'")
-        }
-        let object: [String: CheckpointJSON]
+        let parsed: StrictJSON
         do {
-            guard let parsed = try CheckpointJSON.parse(Data(headerBytes)).objectValue else {
-                throw CheckpointError.invalidJSON(path: path, detail: "top level is not an object")
-            }
-            object = parsed
-        } catch let error as CheckpointError {
-            throw error
+            parsed = try StrictJSON.parse(headerBytes)
         } catch {
             throw CheckpointError.invalidJSON(path: path, detail: "\(error)")
         }
+        guard case .object(let entries) = parsed else {
+            throw CheckpointError.invalidJSON(path: path, detail: "the header is \(parsed.typeName), not an object")
+        }
 
-        var metadata: [String: String] = [:]
+        var metadata: [String: String]?
         var tensors: [String: SafetensorsTensorInfo] = [:]
-        for (name, value) in object {
-            if name == "__metadata__" {
-                metadata = try Self.parseMetadata(value, path: path)
+        for entry in entries {
+            if entry.key == "__metadata__" {
+                guard metadata == nil else {
+                    throw CheckpointError.invalidJSON(path: path, detail: "\"__metadata__\" appears twice")
+                }
+                metadata = try Self.parseMetadata(entry.value, path: path)
             } else {
-                tensors[name] = try Self.parseEntry(name: name, value, path: path)
+                // Like the reference, every entry must be valid; a name given twice keeps the last.
+                tensors[entry.key] = try Self.parseEntry(name: entry.key, entry.value, path: path)
             }
         }
         dataStart = 8 + n
         try Self.validateLayout(tensors, dataStart: dataStart, fileSize: bytes.count, path: path)
         self.tensors = tensors
-        self.metadata = metadata
+        self.metadata = metadata ?? [:]
     }
 
-    private static func parseMetadata(_ value: CheckpointJSON, path: String) throws -> [String: String] {
-        guard let dictionary = value.objectValue else {
-            throw CheckpointError.invalidMetadata(path: path, key: "__metadata__", detail: "is not an object")
+    private static func parseMetadata(_ value: StrictJSON, path: String) throws -> [String: String] {
+        if value == .null { return [:] }
+        guard case .object(let entries) = value else {
+            throw CheckpointError.invalidMetadata(path: path, key: "__metadata__", detail: "is \(value.typeName), not an object")
         }
         var result: [String: String] = [:]
-        for (key, item) in dictionary {
-            guard let text = item.stringValue else {
-                throw CheckpointError.invalidMetadata(path: path, key: key, detail: "value is \(item.typeName), not a string")
+        for entry in entries {
+            guard case .string(let text) = entry.value else {
+                throw CheckpointError.invalidMetadata(path: path, key: entry.key, detail: "value is \(entry.value.typeName), not a string")
             }
-            result[key] = text
+            result[entry.key] = text
         }
         return result
     }
 
-    /// A non-negative JSON integer, or nil.
-    static func integer(_ value: CheckpointJSON) -> Int? {
-        guard let v = value.integerValue, v >= 0 else { return nil }
-        return v
+    /// A JSON integer in 0...Int.max, or nil.
+    static func integer(_ value: StrictJSON) -> Int? {
+        guard case .unsigned(let v) = value, v <= UInt64(Int.max) else { return nil }
+        return Int(v)
     }
 
-    private static func parseEntry(name: String, _ value: CheckpointJSON, path: String) throws -> SafetensorsTensorInfo {
-        guard let entry = value.objectValue else {
-            throw CheckpointError.invalidEntry(path: path, tensor: name, detail: "entry is not an object")
+    private static func parseEntry(name: String, _ value: StrictJSON, path: String) throws -> SafetensorsTensorInfo {
+        guard case .object(let entries) = value else {
+            throw CheckpointError.invalidEntry(path: path, tensor: name, detail: "entry is \(value.typeName), not an object")
         }
-        guard let dtypeName = entry["dtype"]?.stringValue else {
+        var fields: [String: StrictJSON] = [:]
+        for entry in entries where ["dtype", "shape", "data_offsets"].contains(entry.key) {
+            guard fields[entry.key] == nil else {
+                throw CheckpointError.invalidEntry(path: path, tensor: name, detail: "'\(entry.key)' appears twice")
+            }
+            fields[entry.key] = entry.value
+        }
+        guard case .string(let dtypeName)? = fields["dtype"] else {
             throw CheckpointError.invalidEntry(path: path, tensor: name, detail: "missing or non-string 'dtype'")
         }
         guard let dtype = SafetensorsDType(rawValue: dtypeName) else {
             throw CheckpointError.unknownDType(path: path, tensor: name, dtype: dtypeName)
         }
-        guard let shapeValues = entry["shape"]?.arrayValue else {
+        guard case .array(let shapeValues)? = fields["shape"] else {
             throw CheckpointError.invalidEntry(path: path, tensor: name, detail: "missing or non-array 'shape'")
         }
         let shape = shapeValues.compactMap(integer)
         guard shape.count == shapeValues.count else {
-            throw CheckpointError.invalidEntry(path: path, tensor: name, detail: "'shape' holds a non-integer or negative extent")
+            throw CheckpointError.invalidEntry(
+                path: path, tensor: name, detail: "'shape' holds an extent that is not an integer in 0…\(Int.max) (written as 16, not 16.0)")
         }
-        guard let offsetValues = entry["data_offsets"]?.arrayValue, offsetValues.count == 2,
+        guard case .array(let offsetValues)? = fields["data_offsets"], offsetValues.count == 2,
               let begin = integer(offsetValues[0]), let end = integer(offsetValues[1]) else {
             throw CheckpointError.invalidEntry(
                 path: path, tensor: name, detail: "'data_offsets' is not an array of two non-negative integers")

@@ -23,6 +23,12 @@ public final class HDF5File {
     /// checked it (a workbench file's content checksum; a plain HDF5 file passes unchecked).
     ///
     /// Writing in place is not crash-safe; prefer `HDF5Transaction.update(at:)` for results files.
+    /// Call first thing in `main`, before any HDF5 call: the process then ends without HDF5's
+    /// at-exit clean-up, so an error (a full disk) is the last thing it prints.
+    public static func prepareProcess() {
+        _ = H5.withoutCleanupAtExit
+    }
+
     public static func open(_ url: URL, writable: Bool = false) throws -> HDF5File {
         do {
             _ = try FileSeal.verify(url)

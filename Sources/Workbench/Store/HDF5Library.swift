@@ -73,8 +73,16 @@ enum H5 {
     // MARK: Errors
 
     static func silenceAutomaticErrorPrinting() {
+        _ = withoutCleanupAtExit
         _ = H5Eset_auto2(wb_h5e_default(), nil, nil)
     }
+
+    /// Turns off HDF5's clean-up at process exit; effective only before the library's first call
+    /// initializes it (`HDF5File.prepareProcess()` at the start of `main`). Every file the
+    /// workbench writes is closed (or abandoned as a temporary) explicitly; after a close that
+    /// failed on a full disk, that clean-up closed the file's datasets again and crashed
+    /// (SIGSEGV in H5D_close) after the error message had been printed.
+    static let withoutCleanupAtExit: Void = { _ = H5dont_atexit() }()
 
     private final class StackMessages { var messages: [String] = [] }
 
@@ -96,8 +104,21 @@ enum H5 {
             // The innermost message often repeats the outermost one and adds the reason: keep it alone.
             if last.hasPrefix(first) { parts = [last] } else { parts.append(last) }
         }
+        // The file driver's system error ("error message = 'No space left on device'") says why a
+        // write or close failed; it sits in the middle of the stack.
+        if let system = box.messages.lazy.compactMap(systemReason).first, !parts.contains(where: { $0.contains(system) }) {
+            parts.append("system: \(system)")
+        }
         return HDF5Error(call: call, status: status, file: at.file, object: at.object,
                          detail: parts.joined(separator: ": "))
+    }
+
+    /// The `error message = '…'` of an HDF5 file-driver message, if it has one.
+    static func systemReason(_ message: String) -> String? {
+        guard let start = message.range(of: "error message = '") else { return nil }
+        let rest = message[start.upperBound...]
+        guard let end = rest.firstIndex(of: "'") else { return nil }
+        return String(rest[..<end])
     }
 
     /// Runs one C call returning an identifier or a status; throws if it is negative.
@@ -155,13 +176,33 @@ enum H5 {
         return try handle("H5Fopen", at, .file) { H5Fopen(path, flags, fapl.id) }
     }
 
+    /// Why writing `path` may have failed, when the system says so: the disk holding it is
+    /// (nearly) full, or the process may not write files that large (`ulimit -f`).
+    static func writeFailureHint(_ path: String) -> String {
+        var disk = statvfs()
+        let folder = (path as NSString).deletingLastPathComponent
+        if statvfs(folder.isEmpty ? "." : folder, &disk) == 0 {
+            let free = UInt64(disk.f_bavail) * UInt64(disk.f_frsize)
+            if free < 1 << 20 { return " (the disk holding it is full: \(free) bytes free)" }
+        }
+        var limit = rlimit()
+        if getrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max {
+            return " (this process may write files of at most \(limit.rlim_cur) bytes: ulimit -f)"
+        }
+        return ""
+    }
+
     /// Closes a file handle and reports failure (the commit path must know the close succeeded).
     static func closeFile(_ file: H5Handle, _ at: H5Where) throws {
         precondition(file.kind == .file, "closeFile on a non-file handle")
         guard file.isOpen else { return }
         let status = file.close()
-        if status < 0 { throw HDF5Error(call: "H5Fclose", status: Int64(status), file: at.file, object: nil,
-                                        detail: "closing the file failed") }
+        if status < 0 {
+            let stacked = H5.error("H5Fclose", status: Int64(status), at)
+            throw HDF5Error(call: "H5Fclose", status: Int64(status), file: at.file, object: nil,
+                            detail: "closing the file failed" + (stacked.detail.isEmpty ? "" : ": \(stacked.detail)")
+                                + writeFailureHint(at.file))
+        }
     }
 
     // MARK: Groups and links

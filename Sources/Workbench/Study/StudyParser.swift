@@ -128,8 +128,15 @@ struct StudyParser {
             return ModelShape(pretrained: config, contextLength: contextLength)
         }
         try map.rejectUnknownKeys(allowed: ModelShape.keys, context: "model")
+        let vocabSize = try map.optional("vocab_size").map { node in
+            let size = try node.positiveInt()
+            guard size >= Vocabulary.size else {
+                throw node.error(.invalidValue, "vocab_size \(size) is below the tasks' character vocabulary of \(Vocabulary.size) tokens; leave it out or give at least \(Vocabulary.size)")
+            }
+            return size
+        }
         return ModelShape(
-            vocabSize: try map.optional("vocab_size")?.positiveInt(),
+            vocabSize: vocabSize,
             dModel: try map.required("d_model").positiveInt(),
             layers: try map.required("n_layers").positiveInt(),
             heads: try map.required("n_heads").positiveInt(),
