@@ -51,7 +51,7 @@ struct AnalysisExportTests {
         let text = try AnalysisReport(analysis: "a", tables: [table], reused: false, storage: nil).json()
         let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
         let columns = try #require((object["columns"] as? [String: Any])?["t"] as? [[String: String]])
-        #expect(columns == [["name": "x", "meaning": "a length, metres"]])
+        #expect(columns == [["name": "x", "meaning": "a length, metres", "unit": "", "direction": "none"]], "x is no column name of the schema")
         #expect((object["summaries"] as? [String: String])?["t"] == "one row per x")
     }
 }

@@ -125,6 +125,37 @@ struct AnalysisLowRankTests {
         }
     }
 
+    @Test("matrices_only: k = 0 is the base model (the stored row before any task); k = full is the trained matrices with every other parameter the base's")
+    func matricesOnly() throws {
+        try withTemporaryFolder { folder in
+            let results = try tinyResults(in: folder)
+            let curve = try LowRankTest.tables(results, options: LowRankOptions(modes: ["matrices_only"], metric: .tokenAccuracy))[0]
+            let full = try #require(results.cells(method: "full").first)
+            let stored = try results.tokenAccuracy(full)
+            let skills = results.skillNames.count
+            let evaluator = try StudyEvaluator(results: results)
+            for t in 1...2 {
+                let atZero = try #require(rows(curve, where: ["method": .text("full"), "stage": .integer(t), "mode": .text("matrices_only"), "k": .integer(0)]).first)
+                #expect(atZero["acc_new_task"] == .number(stored[0][skills + t - 1]), "the base's accuracy on task \(t)")
+                #expect(atZero["acc_skills"] == .number((stored[0][0] + stored[0][1]) / 2))
+                #expect(atZero["skill_drop"] == .number(0))
+
+                var matrices: [String: Tensor] = [:]
+                for name in try results.deltaNames(full, afterTask: t) { matrices[name] = try results.trainedBase(full, afterTask: t, name: name) }
+                #expect(try results.trainedBaseNames(full, afterTask: t).count > matrices.count, "the cell also trained embeddings and norms")
+                let matricesAlone = try evaluator.evaluate(seed: 0, overrides: matrices).map(\.tokenAccuracy)
+                let atFull = try #require(rows(curve, where: ["method": .text("full"), "stage": .integer(t), "mode": .text("matrices_only"), "k": .integer(16)]).first)
+                #expect(atFull["acc_new_task"] == .number(matricesAlone[skills + t - 1]))
+                let acc0 = stored[0][skills + t - 1], accFull = matricesAlone[skills + t - 1]
+                for k in [1, 4] {
+                    let row = try #require(rows(curve, where: ["method": .text("full"), "stage": .integer(t), "mode": .text("matrices_only"), "k": .integer(k)]).first)
+                    let expected = LowRankMeasures.gainRecovered(acc: number(row["acc_new_task"])!, acc0: acc0, accFull: accFull)
+                    #expect(row["gain_recovered"] == expected.map(TidyTable.Value.number) ?? .missing)
+                }
+            }
+        }
+    }
+
     @Test("LoRA rows carry k = r from the configuration and the stored accuracies; the summary counts seeds")
     func loraRows() throws {
         try withTemporaryFolder { folder in
@@ -182,7 +213,7 @@ struct AnalysisLowRankTests {
             } catch let error as AnalysisError {
                 guard case .nothingSelected = error else { Issue.record("expected nothingSelected, got \(error)"); return }
             }
-            #expect(throws: AnalysisError.invalidOption(name: "modes", value: "attn.x", reason: "not a mode (choices: all, attn.q, attn.k, attn.v, attn.o, mlp.fc, mlp.proj, mlp.gate, mlp.up, mlp.down)")) {
+            #expect(throws: AnalysisError.invalidOption(name: "modes", value: "attn.x", reason: "not a mode (choices: all, matrices_only, attn.q, attn.k, attn.v, attn.o, mlp.fc, mlp.proj, mlp.gate, mlp.up, mlp.down)")) {
                 try LowRankTest.run(results, options: LowRankOptions(modes: ["attn.x"]))
             }
             #expect(throws: AnalysisError.self) { try LowRankTest.run(results, options: LowRankOptions(ranks: [-1])) }

@@ -34,13 +34,18 @@ public enum StudyExport {
 
             Source: `\(source)` (workbench \(WorkbenchInfo.version)). One observation per row, one variable per
             column; load a table with `\(load)`. Empty cells (CSV) or `null` (JSON) are values that are
-            undefined, e.g. the forgetting of the last task.
+            undefined, e.g. the forgetting of the last task. `unit`: key (identifies the row),
+            index, count, rank (singular directions), fraction (0…1), ratio, nats/token, weight (the
+            parameters' own scale), cosine, degrees, seconds, bytes, tokens/s, bits, flag (0/1), step,
+            metric (the unit of the row's metric). `better`: which way is better, for performance
+            measures; one column name means one quantity in every table.
 
             """
         for table in tables {
-            out += "\n## \(table.name).\(format.rawValue)\n\n\(table.summary). \(table.rows.count) rows.\n\n| column | meaning |\n|---|---|\n"
+            out += "\n## \(table.name).\(format.rawValue)\n\n\(table.summary). \(table.rows.count) rows.\n\n| column | unit | better | meaning |\n|---|---|---|---|\n"
             for column in table.columns {
-                out += "| `\(column.name)` | \(column.meaning.replacingOccurrences(of: "|", with: "\\|")) |\n"
+                let better = column.direction == .none ? "" : column.direction.rawValue
+                out += "| `\(column.name)` | \(column.unit) | \(better) | \(column.meaning.replacingOccurrences(of: "|", with: "\\|")) |\n"
             }
         }
         return out

@@ -42,10 +42,35 @@ public struct TidyTable: Sendable, Equatable, Codable {
     }
 
     /// A column: its name (snake_case, used as CSV header) and what it holds (for the export README).
+    /// A column: its name, what it holds in this table (`ColumnSchema`'s meaning when the table
+    /// gives none), and the unit and direction every column of that name has (`ColumnSchema`).
     public struct Column: Sendable, Equatable, Codable {
         public var name: String
         public var meaning: String
-        public init(_ name: String, _ meaning: String) { self.name = name; self.meaning = meaning }
+        public init(_ name: String, _ meaning: String) {
+            self.name = name
+            self.meaning = meaning.isEmpty ? (ColumnSchema.entry(name)?.meaning ?? "") : meaning
+        }
+
+        /// key, index, count, rank, fraction, ratio, nats/token, weight, …; "" for an unknown name.
+        public var unit: String { ColumnSchema.entry(name)?.unit ?? "" }
+        public var direction: ColumnSchema.Direction { ColumnSchema.entry(name)?.direction ?? .none }
+
+        enum CodingKeys: String, CodingKey { case name, meaning, unit, direction }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(name, forKey: .name)
+            try c.encode(meaning, forKey: .meaning)
+            try c.encode(unit, forKey: .unit)
+            try c.encode(direction, forKey: .direction)
+        }
+
+        /// Unit and direction are not read back: they follow the name.
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(try c.decode(String.self, forKey: .name), try c.decode(String.self, forKey: .meaning))
+        }
     }
 
     /// File-name-safe name, e.g. `forgetting_per_task`.

@@ -8,8 +8,11 @@ public struct LowRankOptions: Sendable, Equatable, Codable {
     public static let matrixTypes = ["attn.q", "attn.k", "attn.v", "attn.o", "mlp.fc", "mlp.proj", "mlp.gate", "mlp.up", "mlp.down"]
     /// `all` truncates every selected linear matrix at once; a matrix type truncates only
     /// the matrices of that type, the others keep their full ΔW. Types the model does not have
-    /// select nothing and are left out of the tables.
-    public static let allModes = ["all"] + matrixTypes
+    /// select nothing and are left out of the tables. `matrices_only` truncates like `all` and
+    /// also sets every parameter that is not a linear matrix (embeddings, norms, biases, the
+    /// head) back to the base's: what the linear matrices' ΔW alone carries.
+    public static let allModes = ["all", matricesOnly] + matrixTypes
+    public static let matricesOnly = "matrices_only"
 
     public var filter: AnalysisFilter
     /// The ranks k to report; nil: 0, 1, 2, 4, … (powers of two below the largest
@@ -81,8 +84,9 @@ public struct LowRankOptions: Sendable, Equatable, Codable {
     }
 
     /// Version of the tables' shape, part of the key: tables stored before `lowrank_rank_needed`
-    /// existed are computed again rather than read back without it.
-    static let tablesVersion = 2
+    /// (2) and the `matrices_only` mode (3) existed are computed again rather than read back
+    /// without them.
+    static let tablesVersion = 3
 
     /// Canonical JSON (sorted keys) of the options and `tablesVersion`: the key the tables are
     /// stored under in `/analysis/lowrank`.
@@ -107,6 +111,6 @@ public struct LowRankOptions: Sendable, Equatable, Codable {
 
     /// Whether the matrix `name` (e.g. `blocks.1.attn.q.weight`) is truncated in `mode`.
     public static func mode(_ mode: String, truncates name: String) -> Bool {
-        mode == "all" || name.hasSuffix("." + mode + ".weight")
+        mode == "all" || mode == matricesOnly || name.hasSuffix("." + mode + ".weight")
     }
 }

@@ -6,9 +6,13 @@ import PEFTEngine
 /// and the distinct models that must be evaluated for them.
 extension LowRankTest {
     /// A model to evaluate: matrix name → rank it is truncated to (only ranks below the
-    /// matrix's min(out, in); every other parameter keeps its trained value). Empty = the
-    /// stored trained model.
-    typealias Truncation = [String: Int]
+    /// matrix's min(out, in)); every other linear matrix keeps its trained value, and every
+    /// other parameter too unless `revertsRest` sets it back to the base's. Empty and not
+    /// reverting = the stored trained model.
+    struct Truncation: Hashable {
+        var ranks: [String: Int] = [:]
+        var revertsRest = false
+    }
 
     struct StagePlan {
         var cell: StudyResults.Cell
@@ -27,9 +31,9 @@ extension LowRankTest {
         var evaluationCount: Int { evaluations.count }
 
         /// The model of `mode` at rank `k`: its matrices whose min(out, in) exceeds k, at k.
-        func truncation(mode names: [String], rank k: Int) -> Truncation {
-            var t: Truncation = [:]
-            for (name, full) in fullRanks where k < full && names.contains(name) { t[name] = k }
+        func truncation(mode: String, names: [String], rank k: Int) -> Truncation {
+            var t = Truncation(revertsRest: mode == LowRankOptions.matricesOnly)
+            for (name, full) in fullRanks where k < full && names.contains(name) { t.ranks[name] = k }
             return t
         }
     }
@@ -61,10 +65,11 @@ extension LowRankTest {
                                  ranks: options.ranks ?? LowRankOptions.defaultRanks(fullRank: largest), evaluations: [])
             // Every reported (mode, k), each mode's k = 0 and the stored model (for
             // gain_recovered), and mode `all` at k = 0 (the baseline LoRA rows are set against).
-            var wanted: [Truncation] = [[:], plan.truncation(mode: names, rank: 0)]
-            for (_, modeNames) in modes {
-                wanted.append(plan.truncation(mode: modeNames, rank: 0))
-                for k in plan.ranks { wanted.append(plan.truncation(mode: modeNames, rank: k)) }
+            var wanted: [Truncation] = [Truncation(), plan.truncation(mode: "all", names: names, rank: 0)]
+            for (mode, modeNames) in modes {
+                if mode == LowRankOptions.matricesOnly { wanted.append(Truncation(revertsRest: true)) }
+                wanted.append(plan.truncation(mode: mode, names: modeNames, rank: 0))
+                for k in plan.ranks { wanted.append(plan.truncation(mode: mode, names: modeNames, rank: k)) }
             }
             var seen = Set<Truncation>()
             plan.evaluations = wanted.filter { seen.insert($0).inserted }
@@ -91,6 +96,7 @@ extension LowRankTest {
         for name in try results.trainedBaseNames(cell, afterTask: t) {
             trained[name] = try results.trainedBase(cell, afterTask: t, name: name)
         }
+        let linear = Set(try results.deltaNames(cell, afterTask: t))
         var truncations: [String: RankTruncation] = [:]
         var w0: [String: Tensor] = [:]
         for (name, _) in plan.fullRanks {
@@ -105,8 +111,9 @@ extension LowRankTest {
         let columns = LowRankMeasures.columns(skillCount: skillCount, task: t, earlierTasks: earlier)
         var accuracies: [Truncation: [Int: Double]] = [:]
         for truncation in plan.evaluations {
-            var overrides = trained
-            for (name, k) in truncation { overrides[name] = w0[name]! + truncations[name]!.approximation(rank: k) }
+            // Parameters left out of the overrides keep the base's value in the rebuilt model.
+            var overrides = truncation.revertsRest ? trained.filter { linear.contains($0.key) } : trained
+            for (name, k) in truncation.ranks { overrides[name] = w0[name]! + truncations[name]!.approximation(rank: k) }
             let metrics = try evaluator.evaluate(seed: cell.seed, overrides: overrides, columns: columns)
             accuracies[truncation] = Dictionary(uniqueKeysWithValues: zip(columns, metrics).map { c, m in
                 (c, metric.value(m, column: c, columns: columnMetrics))
@@ -118,12 +125,12 @@ extension LowRankTest {
             return LowRankMeasures(accuracy: { acc[$0]! }, stored: stored, skillCount: skillCount, task: t, earlierTasks: earlier)
         }
 
-        let accFull = measures([:]).accNewTask
         var rows: [[TidyTable.Value]] = []
         for (mode, names) in plan.modes {
-            let acc0 = measures(plan.truncation(mode: names, rank: 0)).accNewTask
+            let acc0 = measures(plan.truncation(mode: mode, names: names, rank: 0)).accNewTask
+            let accFull = measures(Truncation(revertsRest: mode == LowRankOptions.matricesOnly)).accNewTask
             for k in plan.ranks {
-                let m = measures(plan.truncation(mode: names, rank: k))
+                let m = measures(plan.truncation(mode: mode, names: names, rank: k))
                 let energies = names.compactMap { truncations[$0]!.energyKept(rank: k) }
                 rows.append(curveRow(
                     cell: cell, stage: plan.taskName, task: t, mode: mode, k: k,
@@ -132,6 +139,7 @@ extension LowRankTest {
             }
         }
         let allNames = plan.fullRanks.map(\.name)
-        return StageOutcome(rows: rows, baseline: (measures(plan.truncation(mode: allNames, rank: 0)).accNewTask, accFull))
+        return StageOutcome(rows: rows, baseline: (measures(plan.truncation(mode: "all", names: allNames, rank: 0)).accNewTask,
+                                                   measures(Truncation()).accNewTask))
     }
 }

@@ -13,7 +13,9 @@ import PEFTEngine
 ///
 /// with W0 from `/seed{s}/base/weights` and ΔW_t the stored `after_task{t}/delta`, for k in the
 /// rank list, in mode `all` (every selected linear matrix at once) or per matrix type (only
-/// `attn.q`, …, `mlp.proj` truncated; the others keep their full ΔW). **Everything else —
+/// `attn.q`, …, `mlp.proj` truncated; the others keep their full ΔW). In mode `matrices_only`
+/// every other parameter is set back to the base's as well, so k = 0 is the base model and
+/// k = full the trained linear matrices alone. Otherwise **everything else —
 /// embeddings, LayerNorms, biases, lm_head — keeps its trained value after task t**
 /// (`after_task{t}/trainable/base`), as do matrices excluded by the `--matrix` filter. A matrix
 /// at k ≥ min(out, in) is not truncated at all: it keeps its stored trained weight W_t (equal to
@@ -44,6 +46,7 @@ public enum LowRankTest {
         "W = W0 + trunc_k(ΔW) per linear matrix (best rank-k, Eckart–Young); embeddings, LayerNorms, biases and lm_head keep their trained values after task t.",
         "k ≥ min(out, in) keeps the stored trained matrix, so k = full reproduces the stored accuracy row; k = 0 removes ΔW from the truncated matrices.",
         "mode all truncates every linear matrix at once; mode attn.q (…) truncates only that type, the others keep their full ΔW.",
+        "mode matrices_only truncates like all and sets every other parameter (embeddings, norms, biases, head) back to the base's: at k = 0 it is the base model, at k = full the trained matrices alone; its acc_0/acc_full are those two.",
         "gain_recovered = (acc_k − acc_0)/(acc_full − acc_0) on the new task, acc_0/acc_full of the same mode; missing when acc_full ≈ acc_0 (no gain to recover).",
         "forgetting = mean over earlier tasks j of R[j][j] − acc_k[j] (stored accuracy right after task j minus now); missing for the first task and for per-task cells.",
         "lora/qlora/dora rows: the stored accuracies at k = r; their gain_recovered uses full's acc_0/acc_full (mode all) of the same seed and stage, from the study's first full configuration (the only one, unless full is swept).",
