@@ -102,6 +102,23 @@ import Testing
         }
     }
 
+    @Test("a ΔW whose spectrum overflows float32 (entries of 3e38) is an error naming the tensor, with and without --top-k")
+    func spectrumOutOfRangeNamesTheTensor() throws {
+        try withTemporaryFolder { folder in
+            let basePath = folder.appendingPathComponent("base.safetensors").path, tunedPath = folder.appendingPathComponent("tuned.safetensors").path
+            try Self.write([("big.weight", Tensor(shape: [8, 8], repeating: 0))], to: basePath)
+            try Self.write([("big.weight", Tensor(shape: [8, 8], repeating: 3e38))], to: tunedPath)
+            let base = try CheckpointSet(path: basePath), tuned = try CheckpointSet(path: tunedPath)
+            for topK in [nil, 2] as [Int?] {
+                #expect {
+                    try CheckpointAnalysis.spectrum(base: base, tuned: tuned, topK: topK)
+                } throws: { error in
+                    "\(error)".hasPrefix("--tuned: tensor big.weight: ") && "\(error)".contains("out of range")
+                }
+            }
+        }
+    }
+
     @Test("--match keeps only matching tensors; no match and a bad regex are errors naming the option")
     func matchRestricts() throws {
         try withTemporaryFolder { folder in

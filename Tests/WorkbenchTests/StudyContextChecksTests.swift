@@ -21,6 +21,20 @@ import Testing
         }
     }
 
+    @Test("prefix tuning with more virtual tokens than the context holds is refused at its num_virtual_tokens, before anything is built")
+    func prefixLongerThanTheContext() throws {
+        try withTemporaryFolder { folder in
+            let study = try writeStudy(tinyStudyText(methods: "  - {method: prefix, num_virtual_tokens: 30}\n"), in: folder)
+            #expect {
+                try ResolvedStudy(study)
+            } throws: { error in
+                guard let e = error as? StudyError else { return false }
+                return e.keyPath == "methods[0].num_virtual_tokens" && e.line == 13 && e.message.contains("30 prefix positions exceed context_length 24")
+            }
+            _ = try ResolvedStudy(try writeStudy(tinyStudyText(methods: "  - {method: prefix, num_virtual_tokens: 24}\n"), in: folder))
+        }
+    }
+
     @Test("a JSONL training record longer than the context is refused before training, naming the task and the record")
     func longTrainingRecord() throws {
         try withTemporaryFolder { folder in

@@ -14,6 +14,8 @@ public enum AnalysisError: Error, Equatable, CustomStringConvertible, Sendable {
     case cannotWrite(path: String, detail: String)
     /// An option value the analysis cannot use.
     case invalidOption(name: String, value: String, reason: String)
+    /// A tensor of a checkpoint whose values the analysis cannot use (NaN, ∞, out of float32's range).
+    case unusableTensor(source: String, tensor: String, detail: String)
 
     public var description: String {
         switch self {
@@ -29,6 +31,8 @@ public enum AnalysisError: Error, Equatable, CustomStringConvertible, Sendable {
             return "cannot write \(path): \(detail)"
         case .invalidOption(let name, let value, let reason):
             return "--\(name) \(value): \(reason)"
+        case .unusableTensor(let source, let tensor, let detail):
+            return "\(source): tensor \(tensor): \(detail)"
         }
     }
 }

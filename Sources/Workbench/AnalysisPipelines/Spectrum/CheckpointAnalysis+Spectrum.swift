@@ -42,7 +42,7 @@ extension CheckpointAnalysis {
         for (i, name) in selected.enumerated() {
             progress?("tensor \(i + 1)/\(selected.count) \(name)")
             let delta = difference(try tuned.tensor(named: name), try base.tensor(named: name))
-            let measured = try SpectrumAnalysis.measure(delta, topK: topK)
+            let measured = try named(name, in: "--tuned") { try SpectrumAnalysis.measure(delta, topK: topK) }
             table.append([.text(name)] + measures(measured))
             appendSingularValues(of: measured, tensor: name, to: &values)
         }
@@ -115,7 +115,7 @@ extension CheckpointAnalysis {
                     missingBase.append(module.baseWeightName)
                 }
             }
-            let measured = try SpectrumAnalysis.measure(delta, topK: topK)
+            let measured = try named(module.baseWeightName, in: adapter.folder) { try SpectrumAnalysis.measure(delta, topK: topK) }
             spectra.append([.text(module.baseWeightName), .integer(module.rank)] + measures(measured))
             appendSingularValues(of: measured, tensor: module.baseWeightName, to: &values)
             guard let w0 else { continue }
@@ -149,6 +149,15 @@ extension CheckpointAnalysis {
     }
 
     /// a − b elementwise, same shape (`SpectrumAnalysis.difference`).
+    /// Runs `body`, naming `tensor` of `source` in an SVD error (NaN, ∞, a spectrum out of float32's range).
+    static func named<T>(_ tensor: String, in source: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as SVDError {
+            throw AnalysisError.unusableTensor(source: source, tensor: tensor, detail: "\(error)")
+        }
+    }
+
     static func difference(_ a: Tensor, _ b: Tensor) -> Tensor { SpectrumAnalysis.difference(a, b, name: "a checkpoint tensor") }
 
     static func finite(_ x: Double) -> TidyTable.Value { x.isFinite ? .number(x) : .missing }
