@@ -1,4 +1,3 @@
-import Analysis
 import PEFTEngine
 
 /// A matrix's singular value decomposition, computed once and kept for repeated best rank-k

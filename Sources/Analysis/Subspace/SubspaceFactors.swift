@@ -1,4 +1,3 @@
-import Analysis
 import PEFTEngine
 
 /// The thin SVD M = U·diag(σ)·Vᵀ of one stored matrix (a ΔW, a task's increment, or a base
