@@ -21,7 +21,7 @@ struct LowRankCommand: ParsableCommand {
     @Option(help: "Ranks k, comma-separated (default: 0, powers of two, full).", transform: LowRankCommand.integers)
     var ranks: [Int]?
 
-    @Option(help: "Modes, comma-separated: all, attn.q, attn.k, attn.v, attn.o, mlp.fc, mlp.proj (GPT-2), mlp.gate, mlp.up, mlp.down (LLaMA) (default: all that the model has).",
+    @Option(help: "Modes, comma-separated: all, matrices_only (as all, with embeddings, norms, biases and head set back to the base's), attn.q, attn.k, attn.v, attn.o, mlp.fc, mlp.proj (GPT-2), mlp.gate, mlp.up, mlp.down (LLaMA) (default: all that the model has).",
             transform: LowRankCommand.names)
     var modes: [String] = LowRankOptions.allModes
 
