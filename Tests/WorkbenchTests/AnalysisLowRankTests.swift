@@ -274,6 +274,15 @@ struct LowRankRankNeededTests {
         #expect(row.text("k_tested") == "0 1 2 4 8 16" && row.text("lora_family_gain") == "lora@8 = 0.420" && row.integer("seeds") == 3)
     }
 
+    @Test("matrices_only gets its own line beside all; a single matrix type does not")
+    func oneLinePerWholeModelMode() throws {
+        let summary = Self.summary([("full", "all", 0, 0), ("full", "all", 8, 0.95), ("full", "matrices_only", 0, 0), ("full", "matrices_only", 8, 0.6),
+                                    ("full", "attn.q", 8, 0.2)])
+        let rows = LowRankTest.rankNeededTable(of: summary).namedRows
+        #expect(rows.map { $0.text("mode") } == ["all", "matrices_only"])
+        #expect(rows[0].integer("k_90") == 8 && rows[1].integer("k_50") == 8 && rows[1].text("k_90") == "")
+    }
+
     @Test("a share no tested rank reaches, or an undefined gain, leaves the rank empty")
     func unreached() throws {
         let summary = Self.summary([("full", "all", 0, nil), ("full", "all", 4, nil), ("full", "all", 8, nil)])

@@ -100,14 +100,15 @@ extension LowRankTest {
         return table
     }
 
-    /// `lowrank_rank_needed`: one line per full configuration × stage (mode `all`): the smallest
-    /// k among those tested whose mean gain share across seeds reaches 50 % and 90 %, beside the
-    /// LoRA-family configurations' own share at their r. Missing when no tested k reaches it or
-    /// the gain is undefined (full fine-tuning did not beat the base).
+    /// `lowrank_rank_needed`: one line per full configuration × stage × whole-model mode (`all`,
+    /// `matrices_only`): the smallest k among those tested whose mean gain share across seeds
+    /// reaches 50 % and 90 %, beside the LoRA-family configurations' own share at their r.
+    /// Missing when no tested k reaches it or the gain is undefined (full fine-tuning did not
+    /// beat the base).
     static func rankNeededTable(of summary: TidyTable) -> TidyTable {
-        var table = TidyTable(name: "lowrank_rank_needed", summary: "one row per full fine-tuning configuration × stage: the smallest tested rank k recovering 50 % / 90 % of its gain", columns: [
+        var table = TidyTable(name: "lowrank_rank_needed", summary: "one row per full fine-tuning configuration × stage × mode (all, matrices_only): the smallest tested rank k recovering 50 % / 90 % of its gain", columns: [
             .init("label", "configuration label (full fine-tuning)"), .init("task", "the task just trained"),
-            .init("stage", "t, 1-based"),
+            .init("stage", "t, 1-based"), .init("mode", "all (other parameters trained) or matrices_only (other parameters the base's)"),
             .init("k_50", "smallest tested k whose mean gain_recovered ≥ 0.5; empty if none"),
             .init("k_90", "smallest tested k whose mean gain_recovered ≥ 0.9; empty if none"),
             .init("k_tested", "ranks tested, in order"),
@@ -116,19 +117,20 @@ extension LowRankTest {
             .init("seeds", "seeds averaged"),
         ])
         let rows = summary.namedRows
-        let truncated = rows.filter { $0.text("mode") == "all" }
-        var keys: [String] = []
-        for row in truncated where !keys.contains(row.text("label") + "\u{1F}" + row.text("task")) { keys.append(row.text("label") + "\u{1F}" + row.text("task")) }
-        for key in keys {
-            let parts = key.components(separatedBy: "\u{1F}")
-            let curve = truncated.filter { $0.text("label") == parts[0] && $0.text("task") == parts[1] }
+        let truncated = rows.filter { ["all", LowRankOptions.matricesOnly].contains($0.text("mode")) }
+        var keys: [[String]] = []
+        for row in truncated where !keys.contains([row.text("label"), row.text("task"), row.text("mode")]) {
+            keys.append([row.text("label"), row.text("task"), row.text("mode")])
+        }
+        for parts in keys {
+            let curve = truncated.filter { $0.text("label") == parts[0] && $0.text("task") == parts[1] && $0.text("mode") == parts[2] }
                 .sorted { ($0.integer("k") ?? 0) < ($1.integer("k") ?? 0) }
             func smallest(_ share: Double) -> TidyTable.Value {
                 curve.first { ($0.number("gain_recovered_mean") ?? -.infinity) >= share }?.integer("k").map(TidyTable.Value.integer) ?? .missing
             }
             let lora = rows.filter { rankedMethods.contains($0.text("mode")) && $0.text("task") == parts[1] }
                 .map { "\($0.text("label"))@\($0.text("k")) = " + ($0.number("gain_recovered_mean").map { String(format: "%.3f", $0) } ?? "undefined") }
-            table.append([.text(parts[0]), .text(parts[1]), curve.first.map { $0.values[$0.indices["stage"]!] } ?? .missing,
+            table.append([.text(parts[0]), .text(parts[1]), curve.first.map { $0.values[$0.indices["stage"]!] } ?? .missing, .text(parts[2]),
                           smallest(0.5), smallest(0.9), .text(curve.compactMap { $0.integer("k") }.map(String.init).joined(separator: " ")),
                           curve.last?.integer("k").map(TidyTable.Value.integer) ?? .missing, .text(lora.joined(separator: "; ")),
                           curve.compactMap { $0.integer("acc_new_task_n") }.max().map(TidyTable.Value.integer) ?? .missing])
