@@ -50,4 +50,17 @@ import Testing
             try Study.load(contentsOf: directory.appendingPathComponent("studies/quickstart.yaml").path, memoryLimit: 2 * 1_073_741_824)
         }
     }
+
+    @Test("full fine-tuning that stores its trained weights (weights: every or final) adds them once more, 4P, as they are committed")
+    func storedWeightsAreCounted() throws {
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let text = try String(contentsOf: directory.appendingPathComponent("studies/quickstart.yaml"), encoding: .utf8)
+        let none = try Study.parse(yaml: text, file: "quickstart.yaml", workingDirectory: directory.path).memoryEstimate()
+        for weights in ["every", "final"] {
+            let stored = try Study.parse(yaml: text.replacingOccurrences(of: "weights: none", with: "weights: \(weights)"),
+                                         file: "quickstart.yaml", workingDirectory: directory.path).memoryEstimate()
+            #expect(stored.bytes == none.bytes + 4.0 * 134_515_008)
+            #expect(stored.parts.contains { $0.name == "trained weights as committed" })
+        }
+    }
 }

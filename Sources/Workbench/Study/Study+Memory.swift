@@ -16,6 +16,8 @@ import PEFTEngine
 /// - the untouched base for KL(base ‖ tuned) when a column is running text: 4P + A;
 /// - under `per-task`, one saved module per task, 4P each;
 /// - ΔW of every linear site of one stage as it is committed, 4 bytes per linear weight;
+/// - for full fine-tuning under `store: {weights: every | final}`, the trained weights as they
+///   are committed, 4P;
 /// - the loss curves, 4 bytes per training step of every task of the cell (or of pretraining).
 /// PEFT methods' own tensors are small next to these and are left out.
 public struct StudyMemoryEstimate: Sendable, Equatable {
@@ -68,6 +70,7 @@ extension Study {
             if text { parts.append(.init(name: "the base again, for KL", bytes: P + A)) }
             if savedModules > 0 { parts.append(.init(name: "\(savedModules) saved per-task modules", bytes: Double(savedModules) * P)) }
             if name != "pretraining" { parts.append(.init(name: "ΔW of a stage", bytes: linear)) }
+            if full, name != "pretraining", store.weights != .none { parts.append(.init(name: "trained weights as committed", bytes: P)) }
             parts.append(.init(name: "loss curves", bytes: 4 * steps))
             return StudyMemoryEstimate(bytes: parts.reduce(0) { $0 + $1.bytes }, phase: name, parts: parts)
         }
