@@ -3,16 +3,24 @@ import Foundation
 import PEFTEngine
 import Workbench
 
-/// Loads a LLaMA-family model and its tokenizer for `generate` and `score`.
+/// Loads a LLaMA-family model and its tokenizer for `generate` and `score`; every token id the
+/// tokenizer can produce must index the embedding.
 func loadLlama(_ model: String) throws -> (LlamaCheckpoint, ByteLevelBPETokenizer) {
+    let checkpoint: LlamaCheckpoint, tokenizer: ByteLevelBPETokenizer
     var isFolder: ObjCBool = false
     if FileManager.default.fileExists(atPath: model, isDirectory: &isFolder), isFolder.boolValue {
         // An HF folder: config.json, safetensors, tokenizer.json.
-        return (try LlamaCheckpoint(folder: model),
-                try ByteLevelBPETokenizer(tokenizerJSON: URL(fileURLWithPath: model).appendingPathComponent("tokenizer.json").path))
+        checkpoint = try LlamaCheckpoint(folder: model)
+        tokenizer = try ByteLevelBPETokenizer(tokenizerJSON: URL(fileURLWithPath: model).appendingPathComponent("tokenizer.json").path)
+    } else {
+        let gguf = try ModelSource.ggufFile(model) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        checkpoint = try LlamaCheckpoint(gguf: gguf)
+        tokenizer = try ByteLevelBPETokenizer(gguf: gguf)
     }
-    let gguf = try ModelSource.ggufFile(model) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
-    return (try LlamaCheckpoint(gguf: gguf), try ByteLevelBPETokenizer(gguf: gguf))
+    guard tokenizer.vocabularySize <= checkpoint.config.vocab else {
+        throw ValidationError("\(model): the tokenizer has \(tokenizer.vocabularySize) tokens but the embedding only \(checkpoint.config.vocab) rows")
+    }
+    return (checkpoint, tokenizer)
 }
 
 /// `workbench generate --model M --prompt S [--chat]`: greedy continuation.
