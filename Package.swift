@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "PEFTEngine"]),
         .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "PEFTEngine", "Analysis"], exclude: ["Fixtures"]),
         .testTarget(name: "CLITests", dependencies: ["workbench-cli"]),
-        // Runs the built `workbench` executable on mutated inputs; links no target of its own.
-        .testTarget(name: "FuzzTests", dependencies: ["workbench-cli"], exclude: ["Seeds"]),
+        // Runs the built `workbench` executable on mutated inputs; links only the engine's RNG.
+        .testTarget(name: "FuzzTests", dependencies: ["workbench-cli", "PEFTEngine"], exclude: ["Seeds"]),
     ]
 )

@@ -34,7 +34,7 @@ struct CheckpointSourceOptions: ParsableArguments {
     }
 
     /// The spectrum analysis of the checkpoints (`CheckpointAnalysis`), with progress on a status line.
-    func spectrum(match: String?, topK: Int? = nil, intruderK: Int = 10, epsilon: Double = 0.5) throws -> AnalysisReport {
+    func spectrum(match: String?, topK: Int? = nil, intruderK: Int = 10, epsilon: Double? = nil) throws -> AnalysisReport {
         let status = StatusLine()
         defer { status.finish() }
         if let adapter {

@@ -31,8 +31,8 @@ struct SpectrumCommand: ParsableCommand {
     @Option(name: .customLong("intruder-k"), help: "With --adapter and --base: top singular vectors of W0 + ΔW tested for intruders.")
     var intruderK = 10
 
-    @Option(help: "With --adapter and --base: cosine threshold ε of an intruder dimension.")
-    var epsilon = 0.5
+    @Option(help: "With --adapter and --base: cosine threshold ε of an intruder dimension (default: per W0, the largest ε on 0.05…0.95 at which at most 5 % of random directions would count).")
+    var epsilon: Double?
 
     func validate() throws {
         try checkpoints.validate(resultsGiven: options.results != nil)

@@ -19,7 +19,7 @@ struct CheckpointModeTests {
         #expect(pair.options.results == nil && pair.checkpoints.base == "b" && pair.checkpoints.tuned == "t" && pair.options.match == "q_proj" && pair.options.json)
 
         let adapter = try #require(try WorkbenchCommand.parseAsRoot(["spectrum", "--adapter", "a", "--intruder-k", "4"]) as? SpectrumCommand)
-        #expect(adapter.checkpoints.adapter == "a" && adapter.checkpoints.base == nil && adapter.intruderK == 4 && adapter.epsilon == 0.5)
+        #expect(adapter.checkpoints.adapter == "a" && adapter.checkpoints.base == nil && adapter.intruderK == 4 && adapter.epsilon == nil, "ε defaults to the automatic one per W0")
         #expect(Self.parses(["spectrum", "--adapter", "a", "--base", "b"]))
         let exported = try #require(try WorkbenchCommand.parseAsRoot(["spectrum", "--adapter", "a", "--export", "out", "--format", "jsonl"]) as? SpectrumCommand)
         #expect(exported.options.export == "out" && exported.options.format == "jsonl")

@@ -202,6 +202,14 @@ import Testing
         let own = try #require(Self.number(row["projected_base_norm_own_top"]))
         #expect(try #require(Self.number(row["projected_base_norm"])) <= own + Self.tolerance * max(1, own))
         #expect(lines == ["tensor 1/1 model.layers.0.self_attn.q_proj.weight"])
+
+        // The default ε is the study mode's automatic one for this W0; an explicit ε is used as given.
+        let w0 = try base.tensor(named: "model.layers.0.self_attn.q_proj.weight")
+        let automatic = SubspaceAnalysis.automaticEpsilon(nullMaxAbsCosines: IntruderDimensions.nullMaxAbsCosines(
+            baseLeftVectors: try SVD.decompose(w0, mode: .thin).u, samples: CheckpointAnalysis.intruderNullSamples, seed: CheckpointAnalysis.subspaceSeed))
+        #expect(row["epsilon"] == .number(automatic))
+        let given = try CheckpointAnalysis.spectrum(adapter: adapter, base: base, match: "q_proj", epsilon: 0.3).tables[2].records()[0]
+        #expect(given["epsilon"] == .number(0.3))
     }
 
     // MARK: - NF4

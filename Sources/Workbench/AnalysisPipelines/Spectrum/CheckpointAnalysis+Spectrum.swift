@@ -55,19 +55,20 @@ extension CheckpointAnalysis {
 
     /// The rank spectrum of ΔW of every adapted module of `adapter` (table `adapter_spectrum`)
     /// and, with `base`, intruder dimensions of W0 + ΔW against W0 (top `intruderK`, clamped to
-    /// min(m, n), threshold `epsilon`) and the amplification factor at r = the module's rank
-    /// (table `adapter_subspace`).
+    /// min(m, n), threshold `epsilon`; nil: each W0's automatic ε, as in the study mode —
+    /// `SubspaceAnalysis.automaticEpsilon`, the largest ε on the grid whose null fraction is at
+    /// most 5 %) and the amplification factor at r = the module's rank (table `adapter_subspace`).
     ///
     /// For DoRA modules with a base, ΔW is the merged weight minus W0 (magnitude included);
     /// without a base it is the LoRA part s·B·A only.
     public static func spectrum(adapter: PEFTAdapter, base: (any TensorSource)? = nil, match: String? = nil,
-                                topK: Int? = nil, intruderK: Int = 10, epsilon: Double = 0.5,
+                                topK: Int? = nil, intruderK: Int = 10, epsilon: Double? = nil,
                                 progress: Progress? = nil) throws -> AnalysisReport {
         try validate(topK: topK)
         guard intruderK >= 1 else {
             throw AnalysisError.invalidOption(name: "intruder-k", value: String(intruderK), reason: "must be ≥ 1")
         }
-        guard epsilon > 0 && epsilon <= 1 else {
+        if let epsilon, !(epsilon > 0 && epsilon <= 1) {
             throw AnalysisError.invalidOption(name: "epsilon", value: String(epsilon), reason: "must be in (0, 1]")
         }
         let filter = try NameFilter(match)
@@ -78,7 +79,7 @@ extension CheckpointAnalysis {
         var notes = spectrumNotes(topK: topK)
         notes.append("ΔW = s·B·A per module (s = alpha/r, or alpha/√r with rsLoRA), in the base weight's layout; DoRA modules with a base: merged weight − W0.")
         if base != nil {
-            notes.append("adapter_subspace: intruder dimensions of W0 + ΔW vs W0 (Shuttleworth et al. 2024; k = min(\(intruderK), m, n), ε = \(epsilon), null from \(intruderNullSamples) random unit vectors, seed \(subspaceSeed)); amplification = ‖ΔW‖_F / ‖Uᵀ·W0·V‖_F with U, V the top-r singular vectors of ΔW (Hu et al. 2021, §7.3; 10 random subspace pairs, seed \(subspaceSeed)).")
+            notes.append("adapter_subspace: intruder dimensions of W0 + ΔW vs W0 (Shuttleworth et al. 2024; k = min(\(intruderK), m, n), ε = \(epsilon.map { String($0) } ?? "automatic per W0: the largest ε on 0.05, 0.10, …, 0.95 at which at most 5 % of the null falls below it"), null from \(intruderNullSamples) random unit vectors, seed \(subspaceSeed)); amplification = ‖ΔW‖_F / ‖Uᵀ·W0·V‖_F with U, V the top-r singular vectors of ΔW (Hu et al. 2021, §7.3; 10 random subspace pairs, seed \(subspaceSeed)).")
         }
 
         var spectra = spectrumTable(name: "adapter_spectrum", summary: "one row per adapted module: ΔW of the adapter",
@@ -120,12 +121,16 @@ extension CheckpointAnalysis {
             appendSingularValues(of: measured, tensor: module.baseWeightName, to: &values)
             guard let w0 else { continue }
             let k = Swift.min(intruderK, w0.rows, w0.columns)
-            let intruders = try IntruderDimensions.find(base: w0, update: delta, k: k, epsilon: epsilon,
+            let threshold = try epsilon ?? named(module.baseWeightName, in: "--base") {
+                SubspaceAnalysis.automaticEpsilon(nullMaxAbsCosines: IntruderDimensions.nullMaxAbsCosines(
+                    baseLeftVectors: try SVD.decompose(w0, mode: .thin).u, samples: intruderNullSamples, seed: subspaceSeed))
+            }
+            let intruders = try IntruderDimensions.find(base: w0, update: delta, k: k, epsilon: threshold,
                                                         nullSamples: intruderNullSamples, seed: subspaceSeed)
             let r = Swift.min(module.rank, w0.rows, w0.columns)
             let amplification = try AmplificationFactor.compute(base: w0, update: delta, rank: r, seed: subspaceSeed)
             subspace.append([
-                .text(module.baseWeightName), .integer(module.rank), .integer(k), .number(epsilon),
+                .text(module.baseWeightName), .integer(module.rank), .integer(k), .number(threshold),
                 .integer(intruders.count), .number(intruders.intruderEnergyShare), .number(intruders.null.intruderFraction),
                 .number(amplification.updateNorm), .number(amplification.projectedBaseNorm), finite(amplification.amplification),
                 .number(amplification.projectedBaseNormOnOwnTopSubspace), .number(amplification.projectedBaseNormOnRandomSubspaces),
