@@ -144,6 +144,14 @@ struct StudyErrorTests {
         F.expect(e, kind: .invalidValue, keyPath: "model.vocab_size", line: 3, mentions: ["below the tasks' character vocabulary of 98 tokens"])
     }
 
+    @Test(arguments: [".", ".."])
+    func dotNamesAreRefusedBecauseTheyNameGroups(name: String) {
+        let task = F.error(loading: F.valid(replacing: "{name: reverse, kind: reverse}", with: "{name: \"\(name)\", kind: reverse}"))
+        F.expect(task, kind: .invalidValue, keyPath: "tasks[0].name", line: 10, mentions: ["must not be \".\" or \"..\""])
+        let label = F.error(loading: F.valid(replacing: "{method: full, lr: 3.0e-4}", with: "{method: full, lr: 3.0e-4, label: \"\(name)\"}"))
+        F.expect(label, kind: .invalidValue, keyPath: "methods[0].label", line: 13, mentions: ["must not be \".\" or \"..\""])
+    }
+
     @Test func cellCountIsBounded() {
         let sweep = F.valid(replacing: "seeds: [0]", with: "seeds: 10000")
             .replacingOccurrences(of: "r: [1, 4]", with: "r: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]")

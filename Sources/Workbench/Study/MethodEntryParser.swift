@@ -34,7 +34,12 @@ struct MethodEntryParser {
         }
         let fieldNames = PromptInitText.applies(to: methodName) ? PromptInitText.studyFieldNames(type.fieldNames) : type.fieldNames
         try map.rejectUnknownKeys(allowed: Self.commonKeys + fieldNames, context: "a \(methodName) entry")
-        let label = try map.optional("label").map { try nonEmptyString($0) } ?? methodName
+        let label = try map.optional("label").map { node in
+            let label = try nonEmptyString(node)
+            // A label names the configuration's group in the results file.
+            guard label != "." && label != ".." else { throw node.error(.invalidValue, "must not be \".\" or \"..\" (it names a group in the results file)") }
+            return label
+        } ?? methodName
 
         var dimensions: [Dimension] = []
         for (key, node) in map.entries where key != "method" && key != "label" {
