@@ -14,10 +14,14 @@ public protocol PEFTMethodConfiguration: Codable, Sendable {
     /// Sequence positions the method takes from the context before the tokens (prompt tuning's
     /// soft prompt: `num_virtual_tokens`); 0 for the others.
     var contextPositionsUsed: Int { get }
+    /// Key/value positions the method adds beside the sequence in every layer (prefix tuning's
+    /// `num_virtual_tokens`); 0 for the others. A model must be built with maxP at least this.
+    var prefixPositions: Int { get }
 }
 
 extension PEFTMethodConfiguration {
     public var contextPositionsUsed: Int { 0 }
+    public var prefixPositions: Int { 0 }
 }
 
 /// Every fine-tuning method the workbench knows, by name.

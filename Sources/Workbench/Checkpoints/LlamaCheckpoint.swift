@@ -188,22 +188,16 @@ public final class LlamaCheckpoint {
     /// Copies every tensor into `model`'s parameters (dequantized, in HF's row order, under the
     /// engine's names). The model must have been built from `modelConfig`.
     public func load(into model: TransformerModel) throws {
-        for name in hfNames where !(name == "lm_head.weight" && config.tiedEmbeddings) {
+        for (name, _) in expectedShapes {
             guard let engine = Self.engineName(forHF: name) else { continue }
             try model.parameters.load(named: engine, from: try tensor(hf: name))
         }
     }
 
-    /// Every HF tensor name of the model, in transformers' state-dict order.
+    /// Every HF tensor name of the model, in transformers' state-dict order (`lm_head.weight`
+    /// listed even when tied, as transformers lists it).
     public var hfNames: [String] {
-        var names = ["model.embed_tokens.weight"]
-        for l in 0..<config.layers {
-            for kind in ["self_attn.q_proj.weight", "self_attn.k_proj.weight", "self_attn.v_proj.weight", "self_attn.o_proj.weight",
-                         "mlp.gate_proj.weight", "mlp.up_proj.weight", "mlp.down_proj.weight", "input_layernorm.weight", "post_attention_layernorm.weight"] {
-                names.append("model.layers.\(l).\(kind)")
-            }
-        }
-        return names + ["model.norm.weight", "lm_head.weight"]
+        expectedShapes.map(\.name) + (config.tiedEmbeddings ? ["lm_head.weight"] : [])
     }
 
     /// The GGUF name of an HF tensor name, or nil for a name the model does not have.

@@ -72,6 +72,12 @@ public struct ResultsLayout: Sendable, Equatable {
     /// A label as an HDF5 link name ('/' would create a group).
     public static func groupName(_ label: String) -> String { label.replacingOccurrences(of: "/", with: "∕") }
 
+    /// Why `name` cannot name a group of the results file (HDF5 reads "." and ".." as path
+    /// steps), or nil when it can.
+    public static func unusableGroupName(_ name: String) -> String? {
+        name == "." || name == ".." ? "must not be \".\" or \"..\" (it names a group in the results file)" : nil
+    }
+
     /// A label as a file name: letters, digits and `.=,+-_` kept, anything else `_`.
     public static func fileSafe(_ label: String) -> String {
         let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.=,+-_")

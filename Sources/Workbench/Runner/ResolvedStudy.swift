@@ -147,10 +147,9 @@ public struct ResolvedStudy {
             }
         }
         // The runner builds every model with room for a prefix as long as the context.
-        for run in study.runs {
-            guard let prefix = run.configuration as? PrefixTuning.Configuration, prefix.numVirtualTokens > config.contextLength else { continue }
+        for run in study.runs where run.configuration.prefixPositions > config.contextLength {
             throw StudyError(kind: .invalidConfiguration, file: study.file, keyPath: run.keyPath + ".num_virtual_tokens", line: run.line, column: nil,
-                             message: "\(run.label): \(prefix.numVirtualTokens) prefix positions exceed context_length \(config.contextLength), the most the runner's models hold; lower num_virtual_tokens or raise context_length")
+                             message: "\(run.label): \(run.configuration.prefixPositions) prefix positions exceed context_length \(config.contextLength), the most the runner's models hold; lower num_virtual_tokens or raise context_length")
         }
         for run in study.runs where run.fineTuningProtocol == .merge {
             let method = run.configuration.makeMethod()

@@ -36,8 +36,7 @@ struct MethodEntryParser {
         try map.rejectUnknownKeys(allowed: Self.commonKeys + fieldNames, context: "a \(methodName) entry")
         let label = try map.optional("label").map { node in
             let label = try nonEmptyString(node)
-            // A label names the configuration's group in the results file.
-            guard label != "." && label != ".." else { throw node.error(.invalidValue, "must not be \".\" or \"..\" (it names a group in the results file)") }
+            if let problem = ResultsLayout.unusableGroupName(label) { throw node.error(.invalidValue, problem) }
             return label
         } ?? methodName
 

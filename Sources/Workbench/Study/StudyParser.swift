@@ -88,7 +88,7 @@ struct StudyParser {
         let value = try node.string()
         if value.trimmingCharacters(in: .whitespaces).isEmpty { throw node.error(.invalidValue, "must not be empty") }
         if !allowSlash && value.contains("/") { throw node.error(.invalidValue, "must not contain \"/\" (it names a group in the results file)") }
-        if !allowSlash && (value == "." || value == "..") { throw node.error(.invalidValue, "must not be \".\" or \"..\" (it names a group in the results file)") }
+        if !allowSlash, let problem = ResultsLayout.unusableGroupName(value) { throw node.error(.invalidValue, problem) }
         return value
     }
 

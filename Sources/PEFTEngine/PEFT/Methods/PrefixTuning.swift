@@ -65,6 +65,8 @@ public final class PrefixTuning: PEFTMethod {
             }
         }
 
+        public var prefixPositions: Int { numVirtualTokens }
+
         public func makeMethod() -> any PEFTMethod { PrefixTuning(self) }
     }
 
